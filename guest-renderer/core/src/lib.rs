@@ -1,0 +1,83 @@
+//! The default renderer's formatting code, independent of the sandbox.
+//!
+//! `render` takes a borrowed [`Snapshot`] (the interned, columnar snapshot of
+//! `wit/renderer.wit`), a format name and options, and streams bytes into a
+//! [`Sink`]. The wasm component in `guest-renderer/component` wraps this crate;
+//! the host links it natively so benchmarks compare the same code inside and
+//! outside the sandbox.
+#![no_std]
+
+extern crate alloc;
+
+mod error;
+mod escape;
+mod metrics_json;
+mod names;
+mod number;
+mod output;
+mod prometheus_text;
+mod snapshot;
+
+pub use error::RenderError;
+pub use names::{is_valid_label_name, is_valid_metric_name};
+pub use output::{Sink, DEFAULT_CHUNK_BYTES};
+pub use snapshot::{Family, HistogramColumns, MetricKind, Snapshot};
+
+/// A format this crate can render.
+#[derive(Debug, Clone, Copy)]
+pub struct FormatInfo {
+    /// Name used in `?format=`.
+    pub name: &'static str,
+    /// HTTP `Content-Type` of the output.
+    pub content_type: &'static str,
+    /// One line for humans.
+    pub description: &'static str,
+}
+
+/// Prometheus text exposition format 0.0.4.
+pub const PROMETHEUS: FormatInfo = FormatInfo {
+    name: "prometheus",
+    content_type: "text/plain; version=0.0.4; charset=utf-8",
+    description: "Prometheus text exposition format 0.0.4",
+};
+
+/// KumoMTA's metrics.json shape.
+pub const JSON: FormatInfo = FormatInfo {
+    name: "json",
+    content_type: "application/json",
+    description: "metrics.json: one object keyed by family name (KumoMTA's shape)",
+};
+
+/// Every format this crate renders.
+pub const FORMATS: [FormatInfo; 2] = [PROMETHEUS, JSON];
+
+/// Options of one render call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions<'a> {
+    /// Prepended to every family name.
+    pub prefix: &'a str,
+}
+
+/// Renders `snapshot` in `format` into `sink`, in chunks of about
+/// [`DEFAULT_CHUNK_BYTES`].
+pub fn render(
+    snapshot: &Snapshot<'_>,
+    format: &str,
+    options: RenderOptions<'_>,
+    sink: &mut dyn Sink,
+) -> Result<(), RenderError> {
+    if !options.prefix.is_empty() && !is_valid_metric_name(options.prefix) {
+        return Err(RenderError::InvalidOption(alloc::format!(
+            "prefix {:?} is not a valid metric name start ([a-zA-Z_:][a-zA-Z0-9_:]*)",
+            options.prefix
+        )));
+    }
+    snapshot.validate()?;
+    let mut out = output::Out::new(sink, DEFAULT_CHUNK_BYTES);
+    match format {
+        "prometheus" => prometheus_text::write(snapshot, options.prefix, &mut out)?,
+        "json" => metrics_json::write(snapshot, options.prefix, &mut out)?,
+        other => return Err(RenderError::UnknownFormat(other.into())),
+    }
+    out.finish()
+}
