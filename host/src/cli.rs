@@ -1,0 +1,116 @@
+//! The `metrics-host` command line: `serve` and `render`.
+use crate::config::{ServeArgs, ServeConfig};
+use crate::demo::Demo;
+use crate::plugin::{RenderLimits, RendererEngine, WriterSink};
+use crate::registry::Registry;
+use crate::renderers::RendererSet;
+use crate::replay::registry_from_metrics_json;
+use crate::server;
+use anyhow::{bail, Context};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Serves metrics rendered by sandboxed wasm components.
+#[derive(Debug, clap::Parser)]
+#[command(name = "metrics-host", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Serve GET /metrics and GET /metrics.json to trusted hosts.
+    Serve(ServeArgs),
+    /// Render a metrics.json file (e.g. captured from /metrics.json) to stdout.
+    Render(RenderArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// A metrics.json document.
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Output format.
+    #[arg(long, default_value = "prometheus", value_name = "NAME")]
+    pub format: String,
+    /// Prepended to every family name.
+    #[arg(long, default_value = "", value_name = "P")]
+    pub prefix: String,
+    /// A renderer component to use besides the built-in one; its formats win.
+    #[arg(long, value_name = "COMPONENT")]
+    pub plugin: Option<PathBuf>,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let config = ServeConfig::from_args(&args)?;
+            tokio::runtime::Runtime::new()?.block_on(serve(config))
+        }
+        Command::Render(args) => render(&args),
+    }
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let engine = RendererEngine::new()?;
+    let renderers = Arc::new(RendererSet::builtin(&engine).context("loading the built-in renderer")?);
+    let registry = Registry::new();
+    if config.demo {
+        let demo = Demo::register(&registry, config.demo_queues).context("registering demo metrics")?;
+        tokio::spawn(demo.run(Duration::from_secs(1)));
+    }
+    let mut server = server::start(&config, registry, renderers).await?;
+    tracing::info!(
+        listen = %server.local_addr,
+        trusted_hosts = %config.trusted_hosts,
+        demo = config.demo,
+        "serving /metrics and /metrics.json"
+    );
+    let stop = server.shutdown_handle().expect("fresh server");
+    tokio::select! {
+        result = server.wait() => return result,
+        () = shutdown_signal() => tracing::info!("shutting down: finishing in-flight scrapes"),
+    }
+    let _ = stop.send(());
+    server.wait().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn render(args: &RenderArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.input).with_context(|| format!("cannot read {}", args.input.display()))?;
+    let registry = registry_from_metrics_json(&text).with_context(|| format!("{}", args.input.display()))?;
+    let engine = RendererEngine::new()?;
+    let mut renderers = RendererSet::builtin(&engine).context("loading the built-in renderer")?;
+    if let Some(path) = &args.plugin {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read plugin {}", path.display()))?;
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
+        renderers = renderers.with_plugin(Arc::new(engine.load(&name, &bytes)?));
+    }
+    let Some((renderer, _)) = renderers.find(&args.format) else {
+        bail!("unknown format {:?}; available formats: {}", args.format, renderers.format_names().join(", "));
+    };
+    let snapshot = registry.snapshot();
+    let limits = RenderLimits::default().for_snapshot(&snapshot);
+    let stdout = std::io::BufWriter::new(std::io::stdout());
+    renderer.render(&snapshot, &args.format, &args.prefix, &limits, Box::new(WriterSink(stdout)))?;
+    std::io::stdout().flush()?;
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! Server settings: command-line flags and a TOML file with the same keys.
+//!
+//! Flags win over the file. Every value is checked before the server
+//! starts; a bad one stops start-up with an error that names it, so the
+//! server never runs with a silently different policy.
+use crate::plugin::RenderLimits;
+use crate::trusted_hosts::{TrustedHosts, DEFAULT_TRUSTED_HOSTS};
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Flags of `metrics-host serve`.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// TOML file with the same settings (keys: listen, trusted_hosts, demo,
+    /// demo_queues, render_timeout_ms, render_memory_mb, render_output_mb).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8000].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// A peer allowed to read metrics: an IP address or CIDR mask.
+    /// Repeatable; replaces the default (127.0.0.1 and ::1).
+    #[arg(long = "trusted-host", value_name = "IP_OR_CIDR")]
+    pub trusted_hosts: Vec<String>,
+    /// Publish KumoMTA-like demo metrics that change over time.
+    #[arg(long)]
+    pub demo: bool,
+    /// Number of simulated queues in the demo data [default: 100].
+    #[arg(long, value_name = "N")]
+    pub demo_queues: Option<u64>,
+    /// Guest execution time allowed per render, in ms [default: 30000].
+    #[arg(long, value_name = "MS")]
+    pub render_timeout_ms: Option<u64>,
+    /// Minimum memory cap per render in MiB; grows with the snapshot [default: 256].
+    #[arg(long, value_name = "MIB")]
+    pub render_memory_mb: Option<u64>,
+    /// Output cap per render in MiB [default: 2048].
+    #[arg(long, value_name = "MIB")]
+    pub render_output_mb: Option<u64>,
+}
+
+/// The config file; keys are the flags' names with underscores.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    trusted_hosts: Option<Vec<String>>,
+    demo: Option<bool>,
+    demo_queues: Option<u64>,
+    render_timeout_ms: Option<u64>,
+    render_memory_mb: Option<u64>,
+    render_output_mb: Option<u64>,
+}
+
+/// Checked settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub trusted_hosts: TrustedHosts,
+    pub demo: bool,
+    pub demo_queues: u64,
+    pub render_limits: RenderLimits,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            trusted_hosts: TrustedHosts::default(),
+            demo: false,
+            demo_queues: 100,
+            render_limits: RenderLimits::default(),
+        }
+    }
+}
+
+fn in_range(key: &str, value: u64, min: u64, max: u64) -> anyhow::Result<u64> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        bail!("{key} = {value} is out of range: it must be between {min} and {max}")
+    }
+}
+
+impl ServeConfig {
+    /// Merges flags over the config file (if any) over the defaults.
+    pub fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let defaults = ServeConfig::default();
+        let listen_text = args.listen.clone().or(file.listen);
+        let listen = match listen_text {
+            Some(text) => text
+                .parse()
+                .with_context(|| format!("listen = {text:?} is not a socket address like 127.0.0.1:8000 or [::1]:8000"))?,
+            None => defaults.listen,
+        };
+        let trusted: Vec<String> = if !args.trusted_hosts.is_empty() {
+            args.trusted_hosts.clone()
+        } else {
+            file.trusted_hosts.unwrap_or_else(|| DEFAULT_TRUSTED_HOSTS.iter().map(|s| s.to_string()).collect())
+        };
+        if trusted.is_empty() {
+            bail!("trusted_hosts is empty: nobody could read the metrics; list at least one address");
+        }
+        let trusted_hosts = TrustedHosts::parse(&trusted)?;
+        let demo_queues = in_range("demo_queues", args.demo_queues.or(file.demo_queues).unwrap_or(defaults.demo_queues), 0, 10_000_000)?;
+        let d = &defaults.render_limits;
+        let timeout_ms = args.render_timeout_ms.or(file.render_timeout_ms).unwrap_or(d.deadline.as_millis() as u64);
+        let memory_mb = args.render_memory_mb.or(file.render_memory_mb).unwrap_or((d.memory_bytes >> 20) as u64);
+        let output_mb = args.render_output_mb.or(file.render_output_mb).unwrap_or(d.output_bytes >> 20);
+        let render_limits = RenderLimits {
+            deadline: Duration::from_millis(in_range("render_timeout_ms", timeout_ms, 10, 600_000)?),
+            memory_bytes: (in_range("render_memory_mb", memory_mb, 16, 4096)? as usize) << 20,
+            output_bytes: in_range("render_output_mb", output_mb, 1, 65_536)? << 20,
+        };
+        Ok(ServeConfig {
+            listen,
+            trusted_hosts,
+            demo: args.demo || file.demo.unwrap_or(false),
+            demo_queues,
+            render_limits,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    fn error_of(args: ServeArgs) -> String {
+        format!("{:#}", ServeConfig::from_args(&args).unwrap_err())
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_8000_and_trust_loopback() {
+        let c = ServeConfig::from_args(&ServeArgs::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.trusted_hosts, TrustedHosts::default());
+        assert!(!c.demo);
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let f = file("listen = \"127.0.0.1:9000\"\ntrusted_hosts = [\"10.0.0.0/8\"]\ndemo = true\ndemo_queues = 5\n");
+        let args = ServeArgs { config: Some(f.path().into()), listen: Some("[::1]:9100".into()), ..Default::default() };
+        let c = ServeConfig::from_args(&args).unwrap();
+        assert_eq!(c.listen.to_string(), "[::1]:9100");
+        assert!(c.trusted_hosts.allows("10.2.3.4".parse().unwrap()));
+        assert!(!c.trusted_hosts.allows("127.0.0.1".parse().unwrap()));
+        assert!(c.demo);
+        assert_eq!(c.demo_queues, 5);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let f = file("listen = \"127.0.0.1:9000\"\ntrusted_host = [\"10.0.0.0/8\"]\n");
+        let msg = error_of(ServeArgs { config: Some(f.path().into()), ..Default::default() });
+        assert!(msg.contains("trusted_host"), "{msg}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let msg = error_of(ServeArgs { trusted_hosts: vec!["10.0.0.0/33".into()], ..Default::default() });
+        assert!(msg.contains("10.0.0.0/33"), "{msg}");
+        let msg = error_of(ServeArgs { listen: Some("localhost".into()), ..Default::default() });
+        assert!(msg.contains("localhost"), "{msg}");
+        let msg = error_of(ServeArgs { render_timeout_ms: Some(0), ..Default::default() });
+        assert!(msg.contains("render_timeout_ms = 0"), "{msg}");
+        let f = file("trusted_hosts = []\n");
+        let msg = error_of(ServeArgs { config: Some(f.path().into()), ..Default::default() });
+        assert!(msg.contains("trusted_hosts is empty"), "{msg}");
+        let msg = error_of(ServeArgs { config: Some("/nonexistent/metrics.toml".into()), ..Default::default() });
+        assert!(msg.contains("/nonexistent/metrics.toml"), "{msg}");
+    }
+}

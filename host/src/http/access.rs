@@ -1,0 +1,28 @@
+//! Trusted-IP enforcement for every route. The peer's socket address is the
+//! only input: `Authorization` and forwarding headers never grant access.
+use crate::trusted_hosts::TrustedHosts;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Middleware: 401 with a plain-text reason for peers outside the list.
+pub async fn require_trusted_peer(
+    State(trusted): State<Arc<TrustedHosts>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if trusted.allows(peer.ip()) {
+        return next.run(request).await;
+    }
+    tracing::warn!(peer = %peer.ip(), path = %request.uri().path(), "refused untrusted peer");
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("access denied: {} is not a trusted host\n", peer.ip().to_canonical()),
+    )
+        .into_response()
+}

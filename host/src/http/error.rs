@@ -1,0 +1,41 @@
+//! One error type for every handler, answered as plain text.
+use crate::plugin::{RenderFailure, RenderFailureCause};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// What a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("unknown format {requested:?}; available formats: {available}")]
+    UnknownFormat { requested: String, available: String },
+    #[error("{0}")]
+    Render(#[from] RenderFailure),
+    #[error("render task failed: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::UnknownFormat { .. } => StatusCode::BAD_REQUEST,
+            AppError::Render(failure) => match failure.cause {
+                RenderFailureCause::InvalidOption(_) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{self}\n")).into_response()
+    }
+}

@@ -1,0 +1,105 @@
+//! `GET /metrics` and `GET /metrics.json`: snapshot, render in the sandbox
+//! off the async runtime, and stream the output as the body.
+//!
+//! The response head waits for the first output chunk (or the end of the
+//! render), so a render that fails before writing anything is answered with
+//! a proper error status. A failure after output has started aborts the body:
+//! the client sees a truncated chunked response, never a "complete" one.
+use super::error::AppError;
+use super::AppState;
+use crate::plugin::{ChannelSink, RenderFailure};
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use metrics_render_core::is_valid_metric_name;
+use serde::Deserialize;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Chunks the render may run ahead of the client.
+const BODY_CHANNEL_CHUNKS: usize = 4;
+/// How long a render waits for a client that does not read before giving up.
+const CLIENT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Query string of the metrics endpoints.
+#[derive(Debug, Deserialize)]
+pub struct MetricsQuery {
+    /// Prepended to every family name.
+    prefix: Option<String>,
+    /// Output format (only on `/metrics`; default `prometheus`).
+    format: Option<String>,
+}
+
+pub async fn metrics(State(app): State<AppState>, Query(query): Query<MetricsQuery>) -> Result<Response, AppError> {
+    let format = query.format.unwrap_or_else(|| "prometheus".into());
+    render_response(&app, format, query.prefix.unwrap_or_default()).await
+}
+
+pub async fn metrics_json(State(app): State<AppState>, Query(query): Query<MetricsQuery>) -> Result<Response, AppError> {
+    render_response(&app, "json".into(), query.prefix.unwrap_or_default()).await
+}
+
+async fn render_response(app: &AppState, format: String, prefix: String) -> Result<Response, AppError> {
+    if !prefix.is_empty() && !is_valid_metric_name(&prefix) {
+        return Err(AppError::BadRequest(format!(
+            "invalid prefix {prefix:?}: prefixed metric names must match [a-zA-Z_:][a-zA-Z0-9_:]*"
+        )));
+    }
+    let renderers = app.renderers.clone();
+    let Some((renderer, info)) = renderers.find(&format) else {
+        return Err(AppError::UnknownFormat { requested: format, available: renderers.format_names().join(", ") });
+    };
+    let (tx, mut rx) = mpsc::channel(BODY_CHANNEL_CHUNKS);
+    let sink = ChannelSink::new(tx, tokio::runtime::Handle::current(), CLIENT_STALL_TIMEOUT);
+    let registry = app.registry.clone();
+    let limits = app.render_limits.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let snapshot = registry.snapshot();
+        let limits = limits.for_snapshot(&snapshot);
+        renderer.render(&snapshot, &format, &prefix, &limits, Box::new(sink))
+    });
+    let content_type = HeaderValue::from_str(&info.content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let body = match rx.recv().await {
+        None => {
+            outcome(task).await?;
+            Body::empty()
+        }
+        Some(first) => Body::from_stream(body_stream(first, rx, task)),
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+async fn outcome(task: JoinHandle<Result<(), RenderFailure>>) -> Result<(), AppError> {
+    match task.await {
+        Ok(result) => Ok(result?),
+        Err(join) => Err(AppError::Internal(join.to_string())),
+    }
+}
+
+/// The first chunk, the rest as they come, then an error item if the render
+/// failed after output started.
+fn body_stream(
+    first: Bytes,
+    rx: mpsc::Receiver<Bytes>,
+    task: JoinHandle<Result<(), RenderFailure>>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::unfold((Some(first), rx, Some(task)), |(mut first, mut rx, mut task)| async move {
+        if let Some(chunk) = first.take() {
+            return Some((Ok(chunk), (None, rx, task)));
+        }
+        if let Some(chunk) = rx.recv().await {
+            return Some((Ok(chunk), (None, rx, task)));
+        }
+        match outcome(task.take()?).await {
+            Ok(()) => None,
+            Err(error) => {
+                tracing::error!(%error, "render failed after the response started; aborting the body");
+                Some((Err(std::io::Error::other(error.to_string())), (None, rx, None)))
+            }
+        }
+    })
+}

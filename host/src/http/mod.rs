@@ -1,0 +1,56 @@
+//! The HTTP surface: routes, trusted-IP enforcement, compression, and the
+//! server lifecycle.
+mod access;
+mod error;
+mod metrics_routes;
+
+pub use error::AppError;
+
+use crate::plugin::RenderLimits;
+use crate::registry::Registry;
+use crate::renderers::RendererSet;
+use crate::trusted_hosts::TrustedHosts;
+use axum::routing::get;
+use axum::{middleware, Router};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+
+/// What every handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where the metrics live.
+    pub registry: Registry,
+    /// Which renderer serves which format.
+    pub renderers: Arc<RendererSet>,
+    /// Bounds applied to every render.
+    pub render_limits: RenderLimits,
+    /// Who may read.
+    pub trusted_hosts: Arc<TrustedHosts>,
+}
+
+/// The router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
+/// (as [`serve`] does): the trusted-IP check needs the peer address.
+pub fn app(state: AppState) -> Router {
+    let trusted = Arc::clone(&state.trusted_hosts);
+    Router::new()
+        .route("/metrics", get(metrics_routes::metrics))
+        .route("/metrics.json", get(metrics_routes::metrics_json))
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
+        .with_state(state)
+        .layer(middleware::from_fn_with_state(trusted, access::require_trusted_peer))
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes
+/// in-flight requests and returns.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

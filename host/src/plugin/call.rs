@@ -1,0 +1,244 @@
+//! One call into a renderer, in a fresh store with every limit applied:
+//! a deadline on guest execution (epoch interruption), a memory cap, and a
+//! cap on output bytes. Time spent blocked in `output.write` (a slow client)
+//! does not count against the deadline.
+use super::component::RendererComponent;
+use super::engine::EPOCH_TICK;
+use super::sink::{OutputSink, SinkClosed};
+use super::wit_types::{FormatInfoWit, RenderErrorWit, RenderOptionsArg, SnapshotArg};
+use crate::snapshot::Snapshot;
+use bytes::Bytes;
+use std::time::{Duration, Instant};
+use wasmtime::component::{Linker, WasmList};
+use wasmtime::{AsContext, ResourceLimiter, Store, StoreContextMut, Trap};
+
+/// Bounds on one render.
+#[derive(Debug, Clone)]
+pub struct RenderLimits {
+    /// Guest execution time allowed.
+    pub deadline: Duration,
+    /// Linear memory the guest may grow to.
+    pub memory_bytes: usize,
+    /// Output bytes the guest may write.
+    pub output_bytes: u64,
+}
+
+impl Default for RenderLimits {
+    fn default() -> Self {
+        RenderLimits { deadline: Duration::from_secs(30), memory_bytes: 256 << 20, output_bytes: 2 << 30 }
+    }
+}
+
+impl RenderLimits {
+    /// The limits for one snapshot: the memory cap grows with the snapshot,
+    /// which the guest must hold in full, plus room for its own work.
+    pub fn for_snapshot(&self, snapshot: &Snapshot) -> RenderLimits {
+        let needed = snapshot.wire_bytes().saturating_mul(3).saturating_add(64 << 20);
+        RenderLimits { memory_bytes: self.memory_bytes.max(needed), ..self.clone() }
+    }
+}
+
+/// Why a render failed, and which plugin and format it was.
+#[derive(Debug, thiserror::Error)]
+#[error("renderer {plugin:?} format {format:?}: {cause}")]
+pub struct RenderFailure {
+    pub plugin: String,
+    pub format: String,
+    pub cause: RenderFailureCause,
+}
+
+/// What went wrong in a render.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderFailureCause {
+    #[error("timed out after {0:?}")]
+    TimedOut(Duration),
+    #[error("ran out of memory (limit {0} bytes)")]
+    OutOfMemory(usize),
+    #[error("trapped: {0}")]
+    Trapped(String),
+    #[error("output exceeds the limit of {0} bytes")]
+    OutputTooLarge(u64),
+    #[error("{0}")]
+    Client(SinkClosed),
+    #[error("does not offer this format (renderer says: unknown format {0:?})")]
+    UnknownFormat(String),
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    #[error("failed: {0}")]
+    Failed(String),
+}
+
+/// Store data of one render.
+pub struct RenderState {
+    memory: MemoryCap,
+    /// Where `output.write` sends chunks; None for calls that may not write.
+    output: Option<Box<dyn OutputSink>>,
+    written: u64,
+    output_limit: u64,
+    /// Set when the host refused further output.
+    stopped: Option<RenderFailureCause>,
+    /// Guest execution budget and what is used of it.
+    deadline: Duration,
+    guest_time: Duration,
+    resumed_at: Instant,
+}
+
+/// Memory cap that remembers when it refused growth, so a trap that
+/// follows can be reported as "out of memory".
+struct MemoryCap {
+    limit: usize,
+    refused: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.refused = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+}
+
+fn ticks(duration: Duration) -> u64 {
+    (duration.as_nanos() / EPOCH_TICK.as_nanos()).max(1) as u64 + 1
+}
+
+/// Defines `metrics:renderer/output@0.1.0#write` in `linker`.
+pub(crate) fn add_output_import(linker: &mut Linker<RenderState>) -> wasmtime::Result<()> {
+    let mut output = linker.instance("metrics:renderer/output@0.1.0")?;
+    output.func_wrap("write", |mut store: StoreContextMut<'_, RenderState>, (chunk,): (WasmList<u8>,)| {
+        let chunk = Bytes::copy_from_slice(chunk.as_le_slice(store.as_context()));
+        let state = store.data_mut();
+        state.guest_time += state.resumed_at.elapsed();
+        let accepted = write_chunk(state, chunk);
+        let remaining = state.deadline.saturating_sub(state.guest_time);
+        state.resumed_at = Instant::now();
+        store.set_epoch_deadline(ticks(remaining));
+        Ok((accepted,))
+    })?;
+    Ok(())
+}
+
+fn write_chunk(state: &mut RenderState, chunk: Bytes) -> bool {
+    if state.stopped.is_some() {
+        return false;
+    }
+    state.written += chunk.len() as u64;
+    if state.written > state.output_limit {
+        state.stopped = Some(RenderFailureCause::OutputTooLarge(state.output_limit));
+        return false;
+    }
+    let Some(output) = state.output.as_mut() else {
+        state.stopped = Some(RenderFailureCause::Failed("wrote output outside render".into()));
+        return false;
+    };
+    match output.write(chunk) {
+        Ok(()) => true,
+        Err(closed) => {
+            state.stopped = Some(RenderFailureCause::Client(closed));
+            false
+        }
+    }
+}
+
+fn new_store(renderer: &RendererComponent, limits: &RenderLimits, output: Option<Box<dyn OutputSink>>) -> Store<RenderState> {
+    let state = RenderState {
+        memory: MemoryCap { limit: limits.memory_bytes, refused: false },
+        output,
+        written: 0,
+        output_limit: limits.output_bytes,
+        stopped: None,
+        deadline: limits.deadline,
+        guest_time: Duration::ZERO,
+        resumed_at: Instant::now(),
+    };
+    let mut store = Store::new(&renderer.engine.engine, state);
+    store.limiter(|state| &mut state.memory);
+    store.set_epoch_deadline(ticks(limits.deadline));
+    store
+}
+
+/// Explains a trap or host error from a call.
+fn trap_cause(store: &Store<RenderState>, limits: &RenderLimits, error: wasmtime::Error) -> RenderFailureCause {
+    let state = store.data();
+    if state.memory.refused {
+        return RenderFailureCause::OutOfMemory(limits.memory_bytes);
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => RenderFailureCause::TimedOut(limits.deadline),
+        Some(trap) => RenderFailureCause::Trapped(trap.to_string()),
+        None => RenderFailureCause::Trapped(format!("{error:#}")),
+    }
+}
+
+/// Calls `formats()`.
+pub(crate) fn call_formats(renderer: &RendererComponent, limits: &RenderLimits) -> Result<Vec<FormatInfoWit>, String> {
+    let mut store = new_store(renderer, limits, None);
+    let result = (|| {
+        let instance = renderer.pre.instantiate(&mut store)?;
+        let func = instance.get_typed_func::<(), (Vec<FormatInfoWit>,)>(&mut store, &renderer.formats_export)?;
+        let (formats,) = func.call(&mut store, ())?;
+        Ok(formats)
+    })();
+    result.map_err(|e| trap_cause(&store, limits, e).to_string())
+}
+
+impl RendererComponent {
+    /// Renders `snapshot` in `format`, streaming into `output`. Blocks: run it
+    /// off the async runtime.
+    pub fn render(
+        &self,
+        snapshot: &Snapshot,
+        format: &str,
+        prefix: &str,
+        limits: &RenderLimits,
+        output: Box<dyn OutputSink>,
+    ) -> Result<(), RenderFailure> {
+        let fail = |cause| RenderFailure { plugin: self.name.clone(), format: format.to_string(), cause };
+        let mut store = new_store(self, limits, Some(output));
+        let arg = SnapshotArg {
+            text: &snapshot.tables.text,
+            string_ends: &snapshot.tables.string_ends,
+            label_set_ends: &snapshot.tables.label_set_ends,
+            label_names: &snapshot.tables.label_names,
+            label_values: &snapshot.tables.label_values,
+            families: &snapshot.families,
+            timestamp_ms: snapshot.timestamp_ms,
+        };
+        let result = (|| {
+            let instance = self.pre.instantiate(&mut store)?;
+            type Params<'a> = (SnapshotArg<'a>, &'a str, RenderOptionsArg<'a>);
+            let func = instance.get_typed_func::<Params<'_>, (Result<(), RenderErrorWit>,)>(&mut store, &self.render_export)?;
+            store.data_mut().resumed_at = Instant::now();
+            let (result,) = func.call(&mut store, (arg, format, RenderOptionsArg { prefix }))?;
+            Ok(result)
+        })();
+        // Drop the sink now: the HTTP body sees the end of the output.
+        let stopped = {
+            let state = store.data_mut();
+            state.output = None;
+            state.stopped.take()
+        };
+        match result {
+            Ok(Ok(())) => match stopped {
+                Some(cause) => Err(fail(cause)),
+                None => Ok(()),
+            },
+            Ok(Err(error)) => Err(fail(match (error, stopped) {
+                (_, Some(cause)) => cause,
+                (RenderErrorWit::UnknownFormat(name), None) => RenderFailureCause::UnknownFormat(name),
+                (RenderErrorWit::InvalidOption(why), None) => RenderFailureCause::InvalidOption(why),
+                (RenderErrorWit::OutputClosed, None) => {
+                    RenderFailureCause::Failed("stopped with output-closed while the host was accepting".into())
+                }
+                (RenderErrorWit::Failed(why), None) => RenderFailureCause::Failed(why),
+            })),
+            Err(error) => Err(fail(stopped.unwrap_or_else(|| trap_cause(&store, limits, error)))),
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Loading a renderer component: compile, check the contract, pre-link, and
+//! ask it which formats it offers.
+use super::call::{self, RenderLimits};
+use super::engine::RendererEngine;
+use super::wit_types::FormatInfoWit;
+use super::SUPPORTED_WIT_VERSIONS;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{types::ComponentItem, Component, ComponentExportIndex, InstancePre};
+
+/// Prefix of the export every renderer has; the version follows the `@`.
+const RENDERER_EXPORT: &str = "metrics:renderer/renderer@";
+/// The only import a renderer may have, at the version it exports.
+const OUTPUT_IMPORT: &str = "metrics:renderer/output@";
+/// Type-only interface; importing it gives the component no capability.
+const TYPES_IMPORT: &str = "metrics:renderer/types@";
+
+/// Why a component cannot be used as a renderer.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("plugin {plugin:?}: not a valid wasm component: {detail}")]
+    NotAComponent { plugin: String, detail: String },
+    #[error("plugin {plugin:?}: does not export the interface metrics:renderer/renderer (it exports: {exports})")]
+    MissingExport { plugin: String, exports: String },
+    #[error("plugin {plugin:?}: exports metrics:renderer/renderer@{found}, but this host supports {supported}")]
+    UnsupportedVersion { plugin: String, found: String, supported: String },
+    #[error("plugin {plugin:?} {version}: imports {import:?}, which renderers may not use")]
+    ForbiddenImport { plugin: String, version: String, import: String },
+    #[error("plugin {plugin:?} {version}: does not match the renderer contract: {detail}")]
+    Contract { plugin: String, version: String, detail: String },
+    #[error("plugin {plugin:?} {version}: formats() failed: {detail}")]
+    Formats { plugin: String, version: String, detail: String },
+}
+
+/// A format a component offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatInfo {
+    pub name: String,
+    pub content_type: String,
+    pub description: String,
+}
+
+/// A compiled, checked, pre-linked renderer. Each render instantiates it in
+/// a fresh store, so a trap never leaves a broken instance behind.
+pub struct RendererComponent {
+    /// Plugin name (file stem, or `builtin`), for messages.
+    pub name: String,
+    /// WIT version of the `renderer` interface it exports.
+    pub wit_version: String,
+    pub formats: Vec<FormatInfo>,
+    pub(crate) engine: Arc<RendererEngine>,
+    pub(crate) pre: InstancePre<call::RenderState>,
+    pub(crate) formats_export: ComponentExportIndex,
+    pub(crate) render_export: ComponentExportIndex,
+}
+
+impl RendererComponent {
+    pub(crate) fn load(engine: &Arc<RendererEngine>, name: &str, bytes: &[u8]) -> Result<Self, LoadError> {
+        let plugin = name.to_string();
+        let component = Component::new(&engine.engine, bytes)
+            .map_err(|e| LoadError::NotAComponent { plugin: plugin.clone(), detail: format!("{e:#}") })?;
+        let ty = component.component_type();
+        let exports: Vec<String> = ty.exports(&engine.engine).map(|(n, _)| n.to_string()).collect();
+        let Some(export_name) = exports.iter().find(|n| n.starts_with(RENDERER_EXPORT)) else {
+            return Err(LoadError::MissingExport {
+                plugin,
+                exports: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
+            });
+        };
+        let version = export_name[RENDERER_EXPORT.len()..].to_string();
+        if !SUPPORTED_WIT_VERSIONS.contains(&version.as_str()) {
+            return Err(LoadError::UnsupportedVersion {
+                plugin,
+                found: version,
+                supported: SUPPORTED_WIT_VERSIONS.join(", "),
+            });
+        }
+        for (import, item) in ty.imports(&engine.engine) {
+            let allowed = import == format!("{OUTPUT_IMPORT}{version}")
+                || (import == format!("{TYPES_IMPORT}{version}") && is_types_only(&engine.engine, &item.ty));
+            if !allowed {
+                return Err(LoadError::ForbiddenImport { plugin, version, import: import.to_string() });
+            }
+        }
+        let contract = |detail: String| LoadError::Contract { plugin: plugin.clone(), version: version.clone(), detail };
+        let pre = engine.linker.instantiate_pre(&component).map_err(|e| contract(format!("{e:#}")))?;
+        let (_, interface) = component
+            .get_export(None, export_name)
+            .ok_or_else(|| contract(format!("export {export_name} not found")))?;
+        let lookup = |func: &str| {
+            component
+                .get_export_index(Some(&interface), func)
+                .ok_or_else(|| contract(format!("{export_name} has no function {func:?}")))
+        };
+        let formats_export = lookup("formats")?;
+        let render_export = lookup("render")?;
+        let mut loaded = RendererComponent {
+            name: plugin.clone(),
+            wit_version: version.clone(),
+            formats: Vec::new(),
+            engine: Arc::clone(engine),
+            pre,
+            formats_export,
+            render_export,
+        };
+        let limits = RenderLimits { deadline: Duration::from_secs(2), memory_bytes: 64 << 20, ..RenderLimits::default() };
+        let formats: Vec<FormatInfoWit> = call::call_formats(&loaded, &limits)
+            .map_err(|detail| LoadError::Formats { plugin: plugin.clone(), version: version.clone(), detail })?;
+        loaded.formats = formats
+            .into_iter()
+            .map(|f| FormatInfo { name: f.name, content_type: f.content_type, description: f.description })
+            .collect();
+        Ok(loaded)
+    }
+
+    /// The format called `name`, if this component offers it.
+    pub fn format(&self, name: &str) -> Option<&FormatInfo> {
+        self.formats.iter().find(|f| f.name == name)
+    }
+}
+
+/// True when an imported instance exports only types (no functions).
+fn is_types_only(engine: &wasmtime::Engine, item: &ComponentItem) -> bool {
+    match item {
+        ComponentItem::ComponentInstance(instance) => {
+            instance.exports(engine).all(|(_, item)| matches!(item.ty, ComponentItem::Type(_)))
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,48 @@
+//! The wasmtime engine shared by every renderer, and the linker that
+//! provides the one import a renderer may have: `metrics:renderer/output`.
+//!
+//! Deadlines use epoch interruption: a background thread advances the epoch
+//! every [`EPOCH_TICK`]; a store traps once its deadline (in ticks) passes.
+use super::call::{self, RenderState};
+use super::component::{LoadError, RendererComponent};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine};
+
+/// Granularity of render deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Compiles and links renderer components.
+pub struct RendererEngine {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<RenderState>,
+}
+
+impl RendererEngine {
+    /// Creates the engine and starts its epoch ticker, which stops when the
+    /// engine is dropped.
+    pub fn new() -> anyhow::Result<Arc<Self>> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        call::add_output_import(&mut linker)?;
+        let weak = engine.weak();
+        std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })?;
+        Ok(Arc::new(RendererEngine { engine, linker }))
+    }
+
+    /// Compiles `bytes` as the component `name` and checks it against the
+    /// contract.
+    pub fn load(self: &Arc<Self>, name: &str, bytes: &[u8]) -> Result<RendererComponent, LoadError> {
+        RendererComponent::load(self, name, bytes)
+    }
+}

@@ -1,0 +1,25 @@
+//! Renderer plugins: wasm components that turn a snapshot into bytes.
+//!
+//! - [`engine`]: the wasmtime engine, the linker with the host's `output`
+//!   import, and the epoch ticker that enforces deadlines.
+//! - [`component`]: loading and checking a component (`LoadError`).
+//! - [`call`]: one render in a fresh, limited store (`RenderFailure`).
+//! - [`sink`]: where a render's output goes (HTTP body channel, a writer).
+//! - [`wit_types`]: Rust mirrors of the WIT records for lowering and lifting.
+pub mod call;
+pub mod component;
+pub mod engine;
+pub mod sink;
+mod wit_types;
+
+pub use call::{RenderFailure, RenderFailureCause, RenderLimits};
+pub use component::{FormatInfo, LoadError, RendererComponent};
+pub use engine::RendererEngine;
+pub use sink::{ChannelSink, OutputSink, SinkClosed, WriterSink};
+
+/// WIT package versions of `metrics:renderer/renderer` this host can call.
+pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0"];
+
+/// The default renderer (formats `prometheus` and `json`), built from
+/// `guest-renderer/component` and embedded so the binary needs no files.
+pub const DEFAULT_RENDERER_WASM: &[u8] = include_bytes!(env!("METRICS_DEFAULT_RENDERER_WASM"));

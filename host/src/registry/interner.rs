@@ -1,0 +1,199 @@
+//! Interned strings and label sets, shared by every family of a registry.
+//!
+//! Strings and label sets are stored once, in the columnar layout the WIT
+//! snapshot uses, so taking a snapshot hands out an `Arc` of the tables
+//! instead of copying strings. New entries go to a pending area first; a
+//! snapshot folds them into the published tables. That copy is proportional
+//! to what was added since the last snapshot; the published tables are only
+//! cloned as a whole when a render still holds the previous ones.
+use hashbrown::HashTable;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, RwLock};
+
+/// The published string and label-set tables, as the WIT snapshot lays them out.
+#[derive(Debug, Clone, Default)]
+pub struct InternTables {
+    /// Every string, concatenated.
+    pub text: String,
+    /// End offset of each string in `text`.
+    pub string_ends: Vec<u32>,
+    /// End (in pairs) of each label set.
+    pub label_set_ends: Vec<u32>,
+    /// Name string of each label pair.
+    pub label_names: Vec<u32>,
+    /// Value string of each label pair.
+    pub label_values: Vec<u32>,
+}
+
+impl InternTables {
+    fn string(&self, index: usize) -> &str {
+        let start = if index == 0 { 0 } else { self.string_ends[index - 1] as usize };
+        &self.text[start..self.string_ends[index] as usize]
+    }
+
+    /// Appends `pending`, whose offsets are relative to itself.
+    fn append(&mut self, pending: &InternTables) {
+        let text_base = self.text.len() as u32;
+        let pair_base = self.label_names.len() as u32;
+        self.text.push_str(&pending.text);
+        self.string_ends.extend(pending.string_ends.iter().map(|end| end + text_base));
+        self.label_set_ends.extend(pending.label_set_ends.iter().map(|end| end + pair_base));
+        self.label_names.extend_from_slice(&pending.label_names);
+        self.label_values.extend_from_slice(&pending.label_values);
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.string_ends.clear();
+        self.label_set_ends.clear();
+        self.label_names.clear();
+        self.label_values.clear();
+    }
+
+    /// Number of strings.
+    pub fn string_count(&self) -> u32 {
+        self.string_ends.len() as u32
+    }
+
+    /// Number of label sets.
+    pub fn label_set_count(&self) -> u32 {
+        self.label_set_ends.len() as u32
+    }
+}
+
+/// Why a string cannot be interned.
+#[derive(Debug, thiserror::Error)]
+#[error("the interned text would exceed 4 GiB")]
+pub struct InternerFull;
+
+#[derive(Default)]
+struct InternState {
+    /// What the last snapshot saw; render calls hold clones of this `Arc`.
+    published: Arc<InternTables>,
+    /// Added since the last snapshot; offsets relative to `pending` itself.
+    pending: InternTables,
+    /// String id by content; hashes the text, stores only ids.
+    string_index: HashTable<u32>,
+    hasher: RandomState,
+}
+
+impl InternState {
+    fn string<'a>(published: &'a InternTables, pending: &'a InternTables, id: u32) -> &'a str {
+        let published_count = published.string_ends.len();
+        let id = id as usize;
+        if id < published_count {
+            published.string(id)
+        } else {
+            pending.string(id - published_count)
+        }
+    }
+
+    fn string_count(&self) -> usize {
+        self.published.string_ends.len() + self.pending.string_ends.len()
+    }
+}
+
+/// Interns strings and label sets; cheap to share behind an `Arc`.
+#[derive(Default)]
+pub struct Interner {
+    state: RwLock<InternState>,
+}
+
+impl Interner {
+    /// The id of `text`, adding it when new.
+    pub fn intern(&self, text: &str) -> Result<u32, InternerFull> {
+        if let Some(id) = self.find(text) {
+            return Ok(id);
+        }
+        let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let state = &mut *guard;
+        let hash = state.hasher.hash_one(text);
+        let (published, pending) = (&state.published, &state.pending);
+        if let Some(&id) = state.string_index.find(hash, |&id| InternState::string(published, pending, id) == text) {
+            return Ok(id);
+        }
+        let total_text = published.text.len() + pending.text.len() + text.len();
+        if total_text > u32::MAX as usize {
+            return Err(InternerFull);
+        }
+        let id = state.string_count() as u32;
+        state.pending.text.push_str(text);
+        state.pending.string_ends.push(state.pending.text.len() as u32);
+        let (published, pending, hasher) = (&state.published, &state.pending, &state.hasher);
+        state
+            .string_index
+            .insert_unique(hash, id, |&id| hasher.hash_one(InternState::string(published, pending, id)));
+        Ok(id)
+    }
+
+    /// The id of `text` if it was interned before.
+    pub fn find(&self, text: &str) -> Option<u32> {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let hash = state.hasher.hash_one(text);
+        let (published, pending) = (&state.published, &state.pending);
+        state.string_index.find(hash, |&id| InternState::string(published, pending, id) == text).copied()
+    }
+
+    /// Adds a label set of (name id, value id) pairs and returns its id.
+    /// Label sets are not deduplicated: each series owns one.
+    pub fn add_label_set(&self, names: &[u32], values: &[u32]) -> u32 {
+        debug_assert_eq!(names.len(), values.len());
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let id = state.published.label_set_ends.len() + state.pending.label_set_ends.len();
+        state.pending.label_names.extend_from_slice(names);
+        state.pending.label_values.extend_from_slice(values);
+        let end = state.pending.label_names.len() as u32;
+        state.pending.label_set_ends.push(end);
+        id as u32
+    }
+
+    /// Folds pending entries into the published tables and returns them.
+    pub fn publish(&self) -> Arc<InternTables> {
+        {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            if state.pending.string_ends.is_empty() && state.pending.label_set_ends.is_empty() {
+                return Arc::clone(&state.published);
+            }
+        }
+        let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let state = &mut *guard;
+        Arc::make_mut(&mut state.published).append(&state.pending);
+        state.pending.clear();
+        Arc::clone(&state.published)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_stored_once_and_survive_publishing() {
+        let interner = Interner::default();
+        let a = interner.intern("alpha").unwrap();
+        let b = interner.intern("beta").unwrap();
+        assert_eq!(interner.intern("alpha").unwrap(), a);
+        let first = interner.publish();
+        let c = interner.intern("gamma").unwrap();
+        assert_eq!(interner.intern("beta").unwrap(), b);
+        let second = interner.publish();
+        assert_eq!(first.string_count(), 2, "a held snapshot does not change");
+        assert_eq!(second.string(a as usize), "alpha");
+        assert_eq!(second.string(b as usize), "beta");
+        assert_eq!(second.string(c as usize), "gamma");
+        assert_eq!(second.text, "alphabetagamma");
+    }
+
+    #[test]
+    fn label_sets_are_ranges_of_pairs() {
+        let interner = Interner::default();
+        let name = interner.intern("queue").unwrap();
+        let value = interner.intern("a.com").unwrap();
+        let empty = interner.add_label_set(&[], &[]);
+        let one = interner.add_label_set(&[name], &[value]);
+        let tables = interner.publish();
+        assert_eq!((empty, one), (0, 1));
+        assert_eq!(tables.label_set_ends, vec![0, 1]);
+        assert_eq!((tables.label_names[0], tables.label_values[0]), (name, value));
+    }
+}

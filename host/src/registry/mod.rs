@@ -1,0 +1,171 @@
+//! The metrics registry: families of counters, gauges and histograms.
+//!
+//! Registration validates names once; label values are interned once per
+//! series (see [`interner`]). Callers keep the returned handles
+//! ([`Counter`], [`Gauge`], [`Histogram`]) and update them lock-free.
+//! [`Registry::snapshot`](crate::snapshot) reads everything into the WIT
+//! snapshot shape.
+mod family;
+pub mod interner;
+mod metric;
+
+pub use family::Family;
+pub use interner::{InternTables, InternerFull};
+pub use metric::{Counter, Gauge, Histogram};
+
+pub(crate) use family::{Cells, FamilyCore};
+
+use interner::Interner;
+use metrics_render_core::{is_valid_label_name, is_valid_metric_name};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, RwLock};
+use wasmtime::component::{ComponentType, Lower};
+
+/// What a family measures; mirrors `metric-kind` in `wit/renderer.wit`.
+#[derive(ComponentType, Lower, Clone, Copy, Debug, PartialEq, Eq)]
+#[component(enum)]
+#[repr(u8)]
+pub enum MetricKind {
+    #[component(name = "counter")]
+    Counter,
+    #[component(name = "gauge")]
+    Gauge,
+    #[component(name = "histogram")]
+    Histogram,
+}
+
+/// Why a registration or label lookup was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("invalid metric name {0:?}: it must match [a-zA-Z_:][a-zA-Z0-9_:]*")]
+    InvalidMetricName(String),
+    #[error("family {family}: invalid label name {label:?}: it must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __")]
+    InvalidLabelName { family: String, label: String },
+    #[error("family {family}: label name {label:?} is reserved for histogram buckets")]
+    ReservedLabel { family: String, label: String },
+    #[error("family {family}: label name {label:?} is declared twice")]
+    DuplicateLabel { family: String, label: String },
+    #[error("family {0} is already registered")]
+    DuplicateFamily(String),
+    #[error("family {family}: bucket bounds must be finite and strictly ascending, got {bounds:?}")]
+    InvalidBuckets { family: String, bounds: Vec<f64> },
+    #[error("family {family} has {expected} labels but {got} values were given")]
+    LabelCount { family: String, expected: usize, got: usize },
+    #[error(transparent)]
+    Full(#[from] InternerFull),
+}
+
+/// A set of metric families. Cloning shares it.
+#[derive(Clone, Default)]
+pub struct Registry {
+    pub(crate) inner: Arc<RegistryInner>,
+}
+
+#[derive(Default)]
+pub(crate) struct RegistryInner {
+    /// Strings and label sets of every family.
+    pub(crate) interner: Arc<Interner>,
+    /// Families in registration order, which is also exposition order.
+    pub(crate) families: RwLock<Vec<Arc<FamilyCore>>>,
+    /// Registered names, to refuse duplicates.
+    names: Mutex<HashSet<String>>,
+}
+
+/// Which cell type a family stores; sealed to the three metric types.
+pub trait Metric: Clone + Send + Sync + 'static + family::CellAccess {}
+impl Metric for Counter {}
+impl Metric for Gauge {}
+impl Metric for Histogram {}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An unlabelled counter.
+    pub fn counter(&self, name: &str, help: &str) -> Result<Counter, RegistryError> {
+        self.counter_family(name, help, &[])?.with_label_values(&[])
+    }
+
+    /// A family of counters with the given label names.
+    pub fn counter_family(&self, name: &str, help: &str, labels: &[&str]) -> Result<Family<Counter>, RegistryError> {
+        self.register(name, Some(help), labels, MetricKind::Counter, None)
+    }
+
+    /// An unlabelled gauge.
+    pub fn gauge(&self, name: &str, help: &str) -> Result<Gauge, RegistryError> {
+        self.gauge_family(name, help, &[])?.with_label_values(&[])
+    }
+
+    /// A family of gauges with the given label names.
+    pub fn gauge_family(&self, name: &str, help: &str, labels: &[&str]) -> Result<Family<Gauge>, RegistryError> {
+        self.register(name, Some(help), labels, MetricKind::Gauge, None)
+    }
+
+    /// An unlabelled histogram with the given finite bucket bounds.
+    pub fn histogram(&self, name: &str, help: &str, bounds: &[f64]) -> Result<Histogram, RegistryError> {
+        self.histogram_family(name, help, &[], bounds)?.with_label_values(&[])
+    }
+
+    /// A family of histograms sharing bucket bounds.
+    pub fn histogram_family(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+        bounds: &[f64],
+    ) -> Result<Family<Histogram>, RegistryError> {
+        self.register(name, Some(help), labels, MetricKind::Histogram, Some(bounds))
+    }
+
+    /// Registers a family whose declared kind may differ from its cell type
+    /// (a replayed counter holds arbitrary floats in gauge cells).
+    pub(crate) fn register<M: Metric>(
+        &self,
+        name: &str,
+        help: Option<&str>,
+        labels: &[&str],
+        kind: MetricKind,
+        bounds: Option<&[f64]>,
+    ) -> Result<Family<M>, RegistryError> {
+        if !is_valid_metric_name(name) {
+            return Err(RegistryError::InvalidMetricName(name.into()));
+        }
+        let mut seen = HashSet::new();
+        for &label in labels {
+            if !is_valid_label_name(label) || label.starts_with("__") {
+                return Err(RegistryError::InvalidLabelName { family: name.into(), label: label.into() });
+            }
+            if kind == MetricKind::Histogram && label == "le" {
+                return Err(RegistryError::ReservedLabel { family: name.into(), label: label.into() });
+            }
+            if !seen.insert(label) {
+                return Err(RegistryError::DuplicateLabel { family: name.into(), label: label.into() });
+            }
+        }
+        let bounds: Option<Arc<[f64]>> = match bounds {
+            Some(b) if b.iter().any(|x| !x.is_finite()) || b.windows(2).any(|w| w[0] >= w[1]) => {
+                return Err(RegistryError::InvalidBuckets { family: name.into(), bounds: b.to_vec() })
+            }
+            Some(b) => Some(Arc::from(b)),
+            None => None,
+        };
+        let mut names = self.inner.names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.contains(name) {
+            return Err(RegistryError::DuplicateFamily(name.into()));
+        }
+        let interner = &self.inner.interner;
+        let core = FamilyCore::new::<M>(
+            name.to_string(),
+            interner.intern(name)?,
+            help.map(|h| interner.intern(h)).transpose()?,
+            kind,
+            labels.iter().map(|l| interner.intern(l)).collect::<Result<_, _>>()?,
+            bounds,
+        );
+        let core = Arc::new(core);
+        names.insert(name.to_string());
+        self.inner.families.write().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&core));
+        Ok(Family::new(core, Arc::clone(interner)))
+    }
+}

@@ -1,0 +1,57 @@
+//! Server lifecycle: wire registry, renderers and policy into the HTTP app,
+//! bind, serve, and shut down gracefully.
+use crate::config::ServeConfig;
+use crate::http::{self, AppState};
+use crate::registry::Registry;
+use crate::renderers::RendererSet;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A server running on a tokio task.
+pub struct RunningServer {
+    /// The bound address (useful with port 0).
+    pub local_addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, finishes in-flight requests, and returns.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.wait().await
+    }
+
+    /// Waits until the server ends (after [`RunningServer::stop`] or a failure).
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        (&mut self.task).await.context("server task panicked")?.context("server failed")
+    }
+
+    /// A future that resolves when the server has been told to stop.
+    pub fn shutdown_handle(&mut self) -> Option<oneshot::Sender<()>> {
+        self.shutdown.take()
+    }
+}
+
+/// Binds `config.listen` and serves `registry` with `renderers`.
+pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<RendererSet>) -> anyhow::Result<RunningServer> {
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local_addr = listener.local_addr()?;
+    let state = AppState {
+        registry,
+        renderers,
+        render_limits: config.render_limits.clone(),
+        trusted_hosts: Arc::new(config.trusted_hosts.clone()),
+    };
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(http::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    Ok(RunningServer { local_addr, shutdown: Some(tx), task })
+}
