@@ -87,6 +87,8 @@ fn body_stream(
     rx: mpsc::Receiver<Bytes>,
     task: JoinHandle<Result<(), RenderFailure>>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    use futures_util::StreamExt;
+    // Fused: compression layers may poll again after the end.
     futures_util::stream::unfold((Some(first), rx, Some(task)), |(mut first, mut rx, mut task)| async move {
         if let Some(chunk) = first.take() {
             return Some((Ok(chunk), (None, rx, task)));
@@ -102,4 +104,5 @@ fn body_stream(
             }
         }
     })
+    .fuse()
 }

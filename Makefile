@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+CARGO ?= cargo
+WASM_TARGET := wasm32-wasip2
+PLUGINS_DIR := target/plugins
+VENV := .venv
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: build plugins wasm-target run test test-deps bench clean
+
+## build: the host binary (target/release/metrics-host) and every renderer component (target/plugins/)
+build: plugins
+	$(CARGO) build --release -p metrics-host
+
+wasm-target:
+	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
+
+## plugins: the renderer components, built for wasm32-wasip2
+plugins: wasm-target
+	$(CARGO) build --release --target $(WASM_TARGET) -p prometheus-renderer
+	@mkdir -p $(PLUGINS_DIR)
+	cp target/$(WASM_TARGET)/release/prometheus_renderer.wasm $(PLUGINS_DIR)/prometheus.wasm
+
+## run: serve the demo data on 127.0.0.1:8000 with the embedded default renderer
+run: build
+	target/release/metrics-host serve --demo --listen 127.0.0.1:8000
+
+## test-deps: promtool (Debian's prometheus package) and Python's prometheus-client in .venv
+test-deps:
+	@command -v promtool >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends prometheus; }
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c 'import prometheus_client' 2>/dev/null || $(VENV)/bin/pip install --quiet prometheus-client
+
+## test: unit and integration tests, with external validators
+test: plugins test-deps
+	METRICS_TEST_PYTHON=$(CURDIR)/$(VENV)/bin/python $(CARGO) test --release
+
+clean:
+	$(CARGO) clean
+	rm -rf $(VENV)

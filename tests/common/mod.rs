@@ -1,0 +1,187 @@
+//! Helpers shared by the integration tests: one renderer set per test
+//! process, a real server on a loopback port 0, a small HTTP/1.1 client that
+//! notices truncated chunked bodies, and the tricky-values fixture.
+#![allow(dead_code)]
+
+use metrics_host::config::ServeConfig;
+use metrics_host::plugin::RendererEngine;
+use metrics_host::registry::Registry;
+use metrics_host::renderers::RendererSet;
+use metrics_host::server::{self, RunningServer};
+use metrics_host::trusted_hosts::TrustedHosts;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The built-in renderers, compiled once per test binary.
+pub fn renderers() -> Arc<RendererSet> {
+    static SET: OnceLock<Arc<RendererSet>> = OnceLock::new();
+    Arc::clone(SET.get_or_init(|| {
+        let engine = RendererEngine::new().expect("engine");
+        Arc::new(RendererSet::builtin(&engine).expect("built-in renderer loads"))
+    }))
+}
+
+/// Starts the real server on `listen` (port 0) serving `registry`.
+pub async fn start(registry: Registry, listen: &str, trusted: &[&str]) -> RunningServer {
+    let config = ServeConfig {
+        listen: listen.parse().expect("listen address"),
+        trusted_hosts: TrustedHosts::parse(trusted).expect("trusted hosts"),
+        ..ServeConfig::default()
+    };
+    server::start(&config, registry, renderers()).await.expect("server starts")
+}
+
+/// A response as read off the wire.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// A chunked body that ended without its final zero-size chunk.
+    pub truncated: bool,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("body is UTF-8")
+    }
+}
+
+/// `GET target` with extra headers, over a new connection; at most 60 s.
+pub async fn get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> Response {
+    tokio::time::timeout(Duration::from_secs(60), get_inner(addr, target, headers)).await.expect("request finishes in 60 s")
+}
+
+async fn get_inner(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> Response {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    // A reset after a partial body is what an aborted response looks like.
+    let _ = stream.read_to_end(&mut raw).await;
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Response {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response has a head");
+    let head = std::str::from_utf8(&raw[..split]).expect("head is ASCII");
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .map(|l| {
+            let (n, v) = l.split_once(':').expect("header line");
+            (n.trim().to_string(), v.trim().to_string())
+        })
+        .collect();
+    let rest = &raw[split + 4..];
+    let chunked = headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let (body, truncated) = if chunked { dechunk(rest) } else { (rest.to_vec(), false) };
+    Response { status, headers, body, truncated }
+}
+
+fn dechunk(mut data: &[u8]) -> (Vec<u8>, bool) {
+    let mut body = Vec::new();
+    loop {
+        let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") else {
+            return (body, true);
+        };
+        let size_text = std::str::from_utf8(&data[..line_end]).unwrap();
+        let Ok(size) = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16) else {
+            return (body, true);
+        };
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return (body, false);
+        }
+        if data.len() < size + 2 {
+            body.extend_from_slice(&data[..data.len().min(size)]);
+            return (body, true);
+        }
+        body.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// One sample as a client should read it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedSample {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+}
+
+fn sample(name: &str, labels: &[(&str, &str)], value: f64) -> ExpectedSample {
+    ExpectedSample {
+        name: name.into(),
+        labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        value,
+    }
+}
+
+/// Help text with every character that needs escaping, and non-ASCII.
+pub const TRICKY_HELP: &str = "path C:\\temp\\ says \"hi\"\nsecond line: ünïcødé ✓";
+
+/// A registry of values that are easy to get wrong, and the samples a
+/// correct parser must read back from it (in exposition order).
+pub fn tricky_registry() -> (Registry, Vec<ExpectedSample>) {
+    let registry = Registry::new();
+    let mut expected = Vec::new();
+    let values = registry.gauge_family("tricky_values", TRICKY_HELP, &["case"]).unwrap();
+    let cases: [(&str, f64); 12] = [
+        ("nan", f64::NAN),
+        ("pos_inf", f64::INFINITY),
+        ("neg_inf", f64::NEG_INFINITY),
+        ("max", f64::MAX),
+        ("min_positive", f64::MIN_POSITIVE),
+        ("subnormal", 5e-324),
+        ("negative_small", -1.25e-7),
+        ("integer_limit", 1e15),
+        ("big_integer", 999_999_999_999_999.0),
+        ("fraction", 0.1),
+        ("zero", 0.0),
+        ("negative", -42.0),
+    ];
+    for (case, value) in cases {
+        values.with_label_values(&[case]).unwrap().set(value);
+        expected.push(sample("tricky_values", &[("case", case)], value));
+    }
+    let escapes = registry.counter_family("escaped_labels_total", "label values that need escaping", &["path", "text"]).unwrap();
+    let label_cases: [(&str, &str, u64); 5] = [
+        ("C:\\dir\\file", "plain", 1),
+        ("quote", "say \"hi\"", 2),
+        ("newline", "line1\nline2", 3),
+        ("unicode", "ünïcødé ✓ 日本", 4),
+        ("", "empty path", 5),
+    ];
+    for (path, text, n) in label_cases {
+        escapes.with_label_values(&[path, text]).unwrap().inc_by(n);
+        expected.push(sample("escaped_labels_total", &[("path", path), ("text", text)], n as f64));
+    }
+    registry.gauge_family("empty_family", "a family with no series yet", &["queue"]).unwrap();
+    let latency = registry
+        .histogram_family("request_seconds", "request latency", &["service"], &[0.005, 0.1, 1.0, 10.0])
+        .unwrap();
+    let h = latency.with_label_values(&["smtp"]).unwrap();
+    for v in [0.001, 0.05, 0.05, 0.5, 20.0] {
+        h.observe(v);
+    }
+    for (le, count) in [("0.005", 1.0), ("0.1", 3.0), ("1.0", 4.0), ("10.0", 4.0), ("+Inf", 5.0)] {
+        expected.push(sample("request_seconds_bucket", &[("service", "smtp"), ("le", le)], count));
+    }
+    expected.push(sample("request_seconds_sum", &[("service", "smtp")], 0.001 + 0.05 + 0.05 + 0.5 + 20.0));
+    expected.push(sample("request_seconds_count", &[("service", "smtp")], 5.0));
+    registry.gauge("unlabelled_value", "no labels at all").unwrap().set(7.5);
+    expected.push(sample("unlabelled_value", &[], 7.5));
+    (registry, expected)
+}

@@ -1,0 +1,159 @@
+//! Our output checked by parsers we did not write: `promtool check metrics`
+//! (Debian's prometheus package) and Python's prometheus_client; metrics.json
+//! by Python's json module in strict mode.
+mod common;
+
+use common::{get, start, tricky_registry, ExpectedSample, TRICKY_HELP};
+use metrics_host::demo::Demo;
+use metrics_host::registry::Registry;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn python() -> String {
+    std::env::var("METRICS_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Runs `program args` with `input` on stdin; returns (exit code, stdout, stderr).
+fn run_with_stdin(program: &str, args: &[&str], input: &[u8]) -> (i32, String, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); `make test-deps` installs it"));
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// promtool's naming lints, which KumoMTA's own metric names trigger.
+const NAMING_LINTS: [&str; 3] = [
+    "counter metrics should have \"_total\" suffix",
+    "non-counter metrics should not have \"_total\" suffix",
+    "non-histogram and non-summary metrics should not have \"_count\" suffix",
+];
+
+fn assert_promtool_clean(text: &str) {
+    let (code, stdout, stderr) = run_with_stdin("promtool", &["check", "metrics"], text.as_bytes());
+    let complaints: Vec<&str> = stdout.lines().chain(stderr.lines()).filter(|l| !l.trim().is_empty()).collect();
+    match code {
+        0 => {}
+        3 => {
+            for line in &complaints {
+                assert!(NAMING_LINTS.iter().any(|lint| line.contains(lint)), "promtool complaint beyond naming lints: {line}");
+            }
+        }
+        _ => panic!("promtool exit {code}: {complaints:#?}\n--- input ---\n{text}"),
+    }
+}
+
+async fn scrape(registry: Registry, target: &str) -> String {
+    let server = start(registry, "127.0.0.1:0", &["127.0.0.1"]).await;
+    let response = get(server.local_addr, target, &[]).await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert!(!response.truncated);
+    server.stop().await.unwrap();
+    response.text()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promtool_accepts_demo_output_with_and_without_prefix() {
+    let registry = Registry::new();
+    let mut demo = Demo::register(&registry, 50).unwrap();
+    demo.step();
+    for target in ["/metrics", "/metrics?prefix=kumomta_"] {
+        let text = scrape(registry.clone(), target).await;
+        assert!(text.contains("scheduled_count{queue="), "{text}");
+        assert_promtool_clean(&text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promtool_accepts_tricky_values() {
+    let (registry, _) = tricky_registry();
+    assert_promtool_clean(&scrape(registry, "/metrics").await);
+}
+
+fn parse_value(repr: &str) -> f64 {
+    repr.parse().unwrap_or_else(|_| panic!("python repr {repr} is a float"))
+}
+
+fn same_value(a: f64, b: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_client_reads_back_exactly_what_we_put_in() {
+    let (registry, expected) = tricky_registry();
+    let text = scrape(registry, "/metrics").await;
+    let (code, stdout, stderr) =
+        run_with_stdin(&python(), &[concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/prometheus_client_parse.py")], text.as_bytes());
+    assert_eq!(code, 0, "prometheus_client failed: {stderr}\n{text}");
+    let families: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let families = families.as_array().unwrap();
+
+    let mut read: Vec<ExpectedSample> = Vec::new();
+    for family in families {
+        for s in family["samples"].as_array().unwrap() {
+            let labels = s[1].as_object().unwrap();
+            let mut labels: Vec<(String, String)> =
+                labels.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
+            // Bucket bounds are numbers: compare them as numbers, not spellings.
+            for (k, v) in labels.iter_mut() {
+                if k == "le" && v != "+Inf" {
+                    *v = format!("{:?}", v.parse::<f64>().unwrap());
+                }
+            }
+            read.push(ExpectedSample {
+                name: s[0].as_str().unwrap().into(),
+                labels,
+                value: parse_value(s[2].as_str().unwrap()),
+            });
+        }
+    }
+    assert_eq!(read.len(), expected.len(), "sample count\nread: {read:#?}");
+    for (got, want) in read.iter().zip(&expected) {
+        let mut want_labels = want.labels.clone();
+        for (k, v) in want_labels.iter_mut() {
+            if k == "le" && v != "+Inf" {
+                *v = format!("{:?}", v.parse::<f64>().unwrap());
+            }
+        }
+        assert_eq!(got.name, want.name);
+        let mut got_labels = got.labels.clone();
+        got_labels.sort();
+        want_labels.sort();
+        assert_eq!(got_labels, want_labels, "labels of {}", want.name);
+        assert!(same_value(got.value, want.value), "{} {:?}: read {} want {}", want.name, want.labels, got.value, want.value);
+    }
+    let tricky = families.iter().find(|f| f["name"] == "tricky_values").expect("tricky_values family");
+    assert_eq!(tricky["documentation"], TRICKY_HELP, "help text round-trips");
+    assert_eq!(tricky["type"], "gauge");
+    let empty = families.iter().find(|f| f["name"] == "empty_family").expect("empty family is still listed");
+    assert_eq!(empty["samples"].as_array().unwrap().len(), 0);
+    let histogram = families.iter().find(|f| f["name"] == "request_seconds").unwrap();
+    assert_eq!(histogram["type"], "histogram");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_json_is_strictly_valid_json() {
+    let (registry, _) = tricky_registry();
+    let demo_registry = Registry::new();
+    Demo::register(&demo_registry, 20).unwrap().step();
+    for (registry, first_family) in [(registry, "tricky_values"), (demo_registry, "connection_count")] {
+        for target in ["/metrics.json", "/metrics.json?prefix=kumomta_"] {
+            let text = scrape(registry.clone(), target).await;
+            let (code, stdout, stderr) = run_with_stdin(&python(), &[concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/strict_json_check.py")], text.as_bytes());
+            assert_eq!(code, 0, "strict JSON parse failed: {stderr}\n{text}");
+            let names: Vec<String> = serde_json::from_str(&stdout).unwrap();
+            let prefix = if target.contains("prefix") { "kumomta_" } else { "" };
+            assert_eq!(names[0], format!("{prefix}{first_family}"));
+            assert!(names.iter().all(|n| n.starts_with(prefix)));
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! `metrics-host render`: replaying a captured metrics.json offline.
+mod common;
+
+use common::tricky_registry;
+use metrics_host::demo::Demo;
+use metrics_host::registry::Registry;
+use metrics_render_core::RenderOptions;
+use std::io::Write;
+use std::process::Command;
+
+fn native_render(registry: &Registry, format: &str, prefix: &str) -> String {
+    let snapshot = registry.snapshot();
+    let mut out = Vec::new();
+    metrics_render_core::render(&snapshot.render_view(), format, RenderOptions { prefix }, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn write_temp(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file
+}
+
+fn render_cli(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_metrics-host")).arg("render").args(args).output().unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn json_replays_to_the_same_data_in_every_format() {
+    let (tricky, _) = tricky_registry();
+    let demo = Registry::new();
+    Demo::register(&demo, 25).unwrap().step();
+    for registry in [tricky, demo] {
+        let json = native_render(&registry, "json", "");
+        let input = write_temp(&json);
+        let path = input.path().to_str().unwrap();
+
+        let (ok, replayed_json, stderr) = render_cli(&["--input", path, "--format", "json"]);
+        assert!(ok, "{stderr}");
+        assert_eq!(replayed_json, json, "json -> json keeps every value, label and help text");
+
+        let (ok, replayed_text, stderr) = render_cli(&["--input", path]);
+        assert!(ok, "{stderr}");
+        assert_eq!(replayed_text, native_render(&registry, "prometheus", ""));
+
+        let (ok, prefixed, stderr) = render_cli(&["--input", path, "--prefix", "kumomta_"]);
+        assert!(ok, "{stderr}");
+        assert_eq!(prefixed, native_render(&registry, "prometheus", "kumomta_"));
+    }
+}
+
+#[test]
+fn malformed_input_names_where_it_is_wrong() {
+    let cases = [
+        ("{\"a\": {\"type\": \"gauge\", \"value\": 1.0}", "line 1 column"),
+        ("[1, 2]", "expected an object keyed by family name"),
+        ("{\"a\": {\"type\": \"gauge\", \"value\": {\"service\": {\"x\": \"bad\"}}}}", "family \"a\": value.service[\"x\"]"),
+        ("{\"a\": {\"type\": \"summary\", \"value\": 1.0}}", "family \"a\": type"),
+        ("{\"a\": {\"type\": \"gauge\", \"value\": 1.0, \"colour\": 1}}", "unknown key \"colour\""),
+        ("{\"a\": {\"type\": \"gauge\", \"value\": [{\"q\": \"x\"}]}}", "family \"a\": value[0]: missing \"@\""),
+        ("{\"a-b\": {\"type\": \"gauge\", \"value\": 1.0}}", "invalid metric name \"a-b\""),
+        (
+            "{\"h\": {\"type\": \"histogram\", \"value\": {\"count\": 1, \"sum\": 1.0, \"avg\": 1.0, \"bucket\": [[1.0, 2.0]]}}}",
+            "family \"h\": value.bucket[0]: bucket counts must be cumulative and at most \"count\"",
+        ),
+    ];
+    for (input, expected) in cases {
+        let file = write_temp(input);
+        let (ok, stdout, stderr) = render_cli(&["--input", file.path().to_str().unwrap()]);
+        assert!(!ok, "{input} must be refused");
+        assert!(stdout.is_empty(), "nothing rendered for {input}");
+        assert!(stderr.contains(expected), "for {input}: expected {expected:?} in {stderr}");
+    }
+    let (ok, _, stderr) = render_cli(&["--input", "/nonexistent/metrics.json"]);
+    assert!(!ok && stderr.contains("/nonexistent/metrics.json"), "{stderr}");
+    let file = write_temp("{}");
+    let (ok, _, stderr) = render_cli(&["--input", file.path().to_str().unwrap(), "--format", "yaml"]);
+    assert!(!ok && stderr.contains("unknown format \"yaml\""), "{stderr}");
+}
