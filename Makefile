@@ -5,7 +5,7 @@ PLUGINS_DIR := target/plugins
 VENV := .venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build plugins wasm-target run test test-deps bench clean
+.PHONY: build plugins test-plugins wasm-target run test test-deps bench clean
 
 ## build: the host binary (target/release/metrics-host) and every renderer component (target/plugins/)
 build: plugins
@@ -16,9 +16,20 @@ wasm-target:
 
 ## plugins: the renderer components, built for wasm32-wasip2
 plugins: wasm-target
-	$(CARGO) build --release --target $(WASM_TARGET) -p prometheus-renderer
+	$(CARGO) build --release --target $(WASM_TARGET) -p prometheus-renderer -p openmetrics-renderer
 	@mkdir -p $(PLUGINS_DIR)
 	cp target/$(WASM_TARGET)/release/prometheus_renderer.wasm $(PLUGINS_DIR)/prometheus.wasm
+	cp target/$(WASM_TARGET)/release/openmetrics_renderer.wasm $(PLUGINS_DIR)/openmetrics.wasm
+
+## test-plugins: fixture components for the tests (hot swap, hostile plugins)
+TEST_PLUGINS_DIR := target/test-plugins
+test-plugins: wasm-target
+	@mkdir -p $(TEST_PLUGINS_DIR)
+	$(CARGO) build --release --target $(WASM_TARGET) -p marker-renderer -p hostile-renderer
+	cp target/$(WASM_TARGET)/release/marker_renderer.wasm $(TEST_PLUGINS_DIR)/marker-v1.wasm
+	cp target/$(WASM_TARGET)/release/hostile_renderer.wasm $(TEST_PLUGINS_DIR)/hostile.wasm
+	$(CARGO) build --release --target $(WASM_TARGET) -p marker-renderer --features v2
+	cp target/$(WASM_TARGET)/release/marker_renderer.wasm $(TEST_PLUGINS_DIR)/marker-v2.wasm
 
 ## run: serve the demo data on 127.0.0.1:8000 with the embedded default renderer
 run: build
@@ -31,7 +42,7 @@ test-deps:
 	@$(VENV)/bin/python -c 'import prometheus_client' 2>/dev/null || $(VENV)/bin/pip install --quiet prometheus-client
 
 ## test: unit and integration tests, with external validators
-test: plugins test-deps
+test: plugins test-plugins test-deps
 	METRICS_TEST_PYTHON=$(CURDIR)/$(VENV)/bin/python $(CARGO) test --release
 
 clean:

@@ -1,9 +1,10 @@
 //! The `metrics-host` command line: `serve` and `render`.
 use crate::config::{ServeArgs, ServeConfig};
 use crate::demo::Demo;
-use crate::plugin::{RenderLimits, RendererEngine, WriterSink};
+use crate::plugin::{ArtifactCache, RenderLimits, RendererEngine, WriterSink};
+use crate::plugin_watcher;
 use crate::registry::Registry;
-use crate::renderers::RendererSet;
+use crate::renderers::{RendererSet, Renderers};
 use crate::replay::registry_from_metrics_json;
 use crate::server;
 use anyhow::{bail, Context};
@@ -57,7 +58,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let engine = RendererEngine::new()?;
-    let renderers = Arc::new(RendererSet::builtin(&engine).context("loading the built-in renderer")?);
+    let builtins = RendererSet::builtin(&engine).context("loading the built-in renderer")?;
+    let (renderers, _watcher) = match &config.plugins {
+        None => (Arc::new(Renderers::fixed(engine, builtins)), None),
+        Some(dir) => {
+            let cache = config.plugin_cache.clone().or_else(ArtifactCache::default_dir).and_then(|d| {
+                ArtifactCache::open(d.clone())
+                    .inspect_err(|e| tracing::warn!(dir = %d.display(), error = %e, "no compiled-plugin cache"))
+                    .ok()
+            });
+            let (renderers, report) = Renderers::with_plugin_dir(engine, builtins, dir.clone(), cache)
+                .with_context(|| format!("plugins folder {}", dir.display()))?;
+            tracing::info!(dir = %dir.display(), loaded = ?report.loaded, failed = ?report.failed, "plugins loaded");
+            let renderers = Arc::new(renderers);
+            let watcher = plugin_watcher::watch(Arc::clone(&renderers), dir)
+                .with_context(|| format!("cannot watch plugins folder {}", dir.display()))?;
+            #[cfg(unix)]
+            tokio::spawn(plugin_watcher::reload_on_sighup(Arc::clone(&renderers)));
+            (renderers, Some(watcher))
+        }
+    };
     let registry = Registry::new();
     if config.demo {
         let demo = Demo::register(&registry, config.demo_queues).context("registering demo metrics")?;

@@ -15,7 +15,8 @@ use std::time::Duration;
 #[derive(Debug, Default, Clone, clap::Args)]
 pub struct ServeArgs {
     /// TOML file with the same settings (keys: listen, trusted_hosts, demo,
-    /// demo_queues, render_timeout_ms, render_memory_mb, render_output_mb).
+    /// demo_queues, render_timeout_ms, render_memory_mb, render_output_mb,
+    /// plugins, plugin_cache).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8000].
@@ -40,6 +41,13 @@ pub struct ServeArgs {
     /// Output cap per render in MiB [default: 2048].
     #[arg(long, value_name = "MIB")]
     pub render_output_mb: Option<u64>,
+    /// Folder of renderer plugins (*.wasm), loaded at start and reloaded on
+    /// change, SIGHUP or POST /-/reload.
+    #[arg(long, value_name = "DIR")]
+    pub plugins: Option<PathBuf>,
+    /// Folder for compiled plugins [default: ~/.cache/metrics-host].
+    #[arg(long, value_name = "DIR")]
+    pub plugin_cache: Option<PathBuf>,
 }
 
 /// The config file; keys are the flags' names with underscores.
@@ -53,6 +61,8 @@ struct FileConfig {
     render_timeout_ms: Option<u64>,
     render_memory_mb: Option<u64>,
     render_output_mb: Option<u64>,
+    plugins: Option<PathBuf>,
+    plugin_cache: Option<PathBuf>,
 }
 
 /// Checked settings of a running server.
@@ -63,6 +73,10 @@ pub struct ServeConfig {
     pub demo: bool,
     pub demo_queues: u64,
     pub render_limits: RenderLimits,
+    /// Plugins folder; checked readable at start-up.
+    pub plugins: Option<PathBuf>,
+    /// Compiled-plugin cache folder.
+    pub plugin_cache: Option<PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -73,6 +87,8 @@ impl Default for ServeConfig {
             demo: false,
             demo_queues: 100,
             render_limits: RenderLimits::default(),
+            plugins: None,
+            plugin_cache: None,
         }
     }
 }
@@ -119,12 +135,18 @@ impl ServeConfig {
             memory_bytes: (in_range("render_memory_mb", memory_mb, 16, 4096)? as usize) << 20,
             output_bytes: in_range("render_output_mb", output_mb, 1, 65_536)? << 20,
         };
+        let plugins = args.plugins.clone().or(file.plugins);
+        if let Some(dir) = &plugins {
+            std::fs::read_dir(dir).with_context(|| format!("plugins = {:?} is not a readable folder", dir.display().to_string()))?;
+        }
         Ok(ServeConfig {
             listen,
             trusted_hosts,
             demo: args.demo || file.demo.unwrap_or(false),
             demo_queues,
             render_limits,
+            plugins,
+            plugin_cache: args.plugin_cache.clone().or(file.plugin_cache),
         })
     }
 }
@@ -189,5 +211,7 @@ mod tests {
         assert!(msg.contains("trusted_hosts is empty"), "{msg}");
         let msg = error_of(ServeArgs { config: Some("/nonexistent/metrics.toml".into()), ..Default::default() });
         assert!(msg.contains("/nonexistent/metrics.toml"), "{msg}");
+        let msg = error_of(ServeArgs { plugins: Some("/nonexistent/plugins".into()), ..Default::default() });
+        assert!(msg.contains("/nonexistent/plugins"), "{msg}");
     }
 }

@@ -3,7 +3,7 @@
 use crate::config::ServeConfig;
 use crate::http::{self, AppState};
 use crate::registry::Registry;
-use crate::renderers::RendererSet;
+use crate::renderers::Renderers;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,7 +40,7 @@ impl RunningServer {
 }
 
 /// Binds `config.listen` and serves `registry` with `renderers`.
-pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<RendererSet>) -> anyhow::Result<RunningServer> {
+pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Renderers>) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let local_addr = listener.local_addr()?;
     let state = AppState {

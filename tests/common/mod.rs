@@ -6,7 +6,7 @@
 use metrics_host::config::ServeConfig;
 use metrics_host::plugin::RendererEngine;
 use metrics_host::registry::Registry;
-use metrics_host::renderers::RendererSet;
+use metrics_host::renderers::{RendererSet, Renderers};
 use metrics_host::server::{self, RunningServer};
 use metrics_host::trusted_hosts::TrustedHosts;
 use std::net::SocketAddr;
@@ -16,11 +16,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The built-in renderers, compiled once per test binary.
-pub fn renderers() -> Arc<RendererSet> {
-    static SET: OnceLock<Arc<RendererSet>> = OnceLock::new();
+pub fn renderers() -> Arc<Renderers> {
+    static SET: OnceLock<Arc<Renderers>> = OnceLock::new();
     Arc::clone(SET.get_or_init(|| {
         let engine = RendererEngine::new().expect("engine");
-        Arc::new(RendererSet::builtin(&engine).expect("built-in renderer loads"))
+        let set = RendererSet::builtin(&engine).expect("built-in renderer loads");
+        Arc::new(Renderers::fixed(engine, set))
     }))
 }
 
@@ -184,4 +185,45 @@ pub fn tricky_registry() -> (Registry, Vec<ExpectedSample>) {
     registry.gauge("unlabelled_value", "no labels at all").unwrap().set(7.5);
     expected.push(sample("unlabelled_value", &[], 7.5));
     (registry, expected)
+}
+
+/// A component built by `make plugins` (`target/plugins/NAME`) or
+/// `make test-plugins` (`target/test-plugins/NAME`).
+pub fn component_bytes(folder: &str, name: &str) -> Vec<u8> {
+    let path = format!("{}/../target/{folder}/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}; run `make plugins test-plugins`"))
+}
+
+/// Puts `bytes` at `dir/name` the way operators are told to: write a
+/// hidden temporary file, then rename it into place.
+pub fn install_plugin(dir: &std::path::Path, name: &str, bytes: &[u8]) {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, dir.join(name)).unwrap();
+}
+
+/// A `POST` with an empty body; returns status and body.
+pub async fn post(addr: SocketAddr, target: &str) -> Response {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("POST {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut raw)).await.expect("response in 60 s");
+    parse_response(&raw)
+}
+
+/// Starts the real server with a plugins folder (watched like `serve` does).
+pub async fn start_with_plugins(
+    registry: Registry,
+    dir: &std::path::Path,
+    cache: Option<metrics_host::plugin::ArtifactCache>,
+) -> (RunningServer, Arc<Renderers>, metrics_host::plugin_watcher::PluginWatcher) {
+    let engine = RendererEngine::new().expect("engine");
+    let builtins = RendererSet::builtin(&engine).expect("built-in renderer");
+    let (renderers, _report) = Renderers::with_plugin_dir(engine, builtins, dir.to_path_buf(), cache).expect("plugins folder");
+    let renderers = Arc::new(renderers);
+    let watcher = metrics_host::plugin_watcher::watch(Arc::clone(&renderers), dir).expect("watch");
+    let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
+    let server = server::start(&config, registry, Arc::clone(&renderers)).await.expect("server starts");
+    (server, renderers, watcher)
 }

@@ -14,8 +14,10 @@ mod escape;
 mod metrics_json;
 mod names;
 mod number;
+mod openmetrics_text;
 mod output;
 mod prometheus_text;
+mod sample_line;
 mod snapshot;
 
 pub use error::RenderError;
@@ -48,8 +50,15 @@ pub const JSON: FormatInfo = FormatInfo {
     description: "metrics.json: one object keyed by family name (KumoMTA's shape)",
 };
 
+/// OpenMetrics 1.0 text.
+pub const OPENMETRICS: FormatInfo = FormatInfo {
+    name: "openmetrics",
+    content_type: "application/openmetrics-text; version=1.0.0; charset=utf-8",
+    description: "OpenMetrics 1.0 text exposition format",
+};
+
 /// Every format this crate renders.
-pub const FORMATS: [FormatInfo; 2] = [PROMETHEUS, JSON];
+pub const FORMATS: [FormatInfo; 3] = [PROMETHEUS, JSON, OPENMETRICS];
 
 /// Options of one render call.
 #[derive(Debug, Clone, Copy, Default)]
@@ -77,6 +86,7 @@ pub fn render(
     match format {
         "prometheus" => prometheus_text::write(snapshot, options.prefix, &mut out)?,
         "json" => metrics_json::write(snapshot, options.prefix, &mut out)?,
+        "openmetrics" => openmetrics_text::write(snapshot, options.prefix, &mut out)?,
         other => return Err(RenderError::UnknownFormat(other.into())),
     }
     out.finish()

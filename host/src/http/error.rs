@@ -10,6 +10,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("unknown format {requested:?}; available formats: {available}")]
     UnknownFormat { requested: String, available: String },
+    #[error("no available format matches Accept: {accept:?}; available formats: {available}")]
+    NotAcceptable { accept: String, available: String },
     #[error("{0}")]
     Render(#[from] RenderFailure),
     #[error("render task failed: {0}")]
@@ -21,6 +23,7 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::UnknownFormat { .. } => StatusCode::BAD_REQUEST,
+            AppError::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
             AppError::Render(failure) => match failure.cause {
                 RenderFailureCause::InvalidOption(_) => StatusCode::BAD_REQUEST,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,

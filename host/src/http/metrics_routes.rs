@@ -9,8 +9,9 @@ use super::error::AppError;
 use super::AppState;
 use crate::plugin::{ChannelSink, RenderFailure};
 use axum::body::Body;
+use super::negotiate::choose_format;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use metrics_render_core::is_valid_metric_name;
@@ -33,8 +34,28 @@ pub struct MetricsQuery {
     format: Option<String>,
 }
 
-pub async fn metrics(State(app): State<AppState>, Query(query): Query<MetricsQuery>) -> Result<Response, AppError> {
-    let format = query.format.unwrap_or_else(|| "prometheus".into());
+/// `GET /metrics`: `?format=` if given, else negotiated from `Accept`.
+pub async fn metrics(
+    State(app): State<AppState>,
+    Query(query): Query<MetricsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let format = match query.format {
+        Some(format) => format,
+        None => {
+            let accept = headers.get(header::ACCEPT).map(|v| v.to_str().unwrap_or(""));
+            let formats = app.renderers.current().formats();
+            match choose_format(accept, &formats) {
+                Some(format) => format.name.clone(),
+                None => {
+                    return Err(AppError::NotAcceptable {
+                        accept: accept.unwrap_or_default().to_string(),
+                        available: formats.iter().map(|f| format!("{} ({})", f.name, f.content_type)).collect::<Vec<_>>().join(", "),
+                    })
+                }
+            }
+        }
+    };
     render_response(&app, format, query.prefix.unwrap_or_default()).await
 }
 
@@ -48,7 +69,7 @@ async fn render_response(app: &AppState, format: String, prefix: String) -> Resu
             "invalid prefix {prefix:?}: prefixed metric names must match [a-zA-Z_:][a-zA-Z0-9_:]*"
         )));
     }
-    let renderers = app.renderers.clone();
+    let renderers = app.renderers.current();
     let Some((renderer, info)) = renderers.find(&format) else {
         return Err(AppError::UnknownFormat { requested: format, available: renderers.format_names().join(", ") });
     };
@@ -70,7 +91,7 @@ async fn render_response(app: &AppState, format: String, prefix: String) -> Resu
         }
         Some(first) => Body::from_stream(body_stream(first, rx, task)),
     };
-    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 async fn outcome(task: JoinHandle<Result<(), RenderFailure>>) -> Result<(), AppError> {

@@ -1,16 +1,18 @@
 //! The HTTP surface: routes, trusted-IP enforcement, compression, and the
 //! server lifecycle.
 mod access;
+mod admin_routes;
 mod error;
 mod metrics_routes;
+pub mod negotiate;
 
 pub use error::AppError;
 
 use crate::plugin::RenderLimits;
 use crate::registry::Registry;
-use crate::renderers::RendererSet;
+use crate::renderers::Renderers;
 use crate::trusted_hosts::TrustedHosts;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{middleware, Router};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,8 +25,8 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 pub struct AppState {
     /// Where the metrics live.
     pub registry: Registry,
-    /// Which renderer serves which format.
-    pub renderers: Arc<RendererSet>,
+    /// Which renderer serves which format; swapped on plugin reloads.
+    pub renderers: Arc<Renderers>,
     /// Bounds applied to every render.
     pub render_limits: RenderLimits,
     /// Who may read.
@@ -38,6 +40,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics_routes::metrics))
         .route("/metrics.json", get(metrics_routes::metrics_json))
+        .route("/-/plugins", get(admin_routes::list_plugins))
+        .route("/-/reload", post(admin_routes::reload))
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .with_state(state)
         .layer(middleware::from_fn_with_state(trusted, access::require_trusted_peer))

@@ -9,7 +9,9 @@ use super::wit_types::{FormatInfoWit, RenderErrorWit, RenderOptionsArg, Snapshot
 use crate::snapshot::Snapshot;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
-use wasmtime::component::{Linker, WasmList};
+use wasmtime::component::{Linker, ResourceTable, WasmList};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime::{AsContext, ResourceLimiter, Store, StoreContextMut, Trap};
 
 /// Bounds on one render.
@@ -70,6 +72,11 @@ pub enum RenderFailureCause {
 
 /// Store data of one render.
 pub struct RenderState {
+    /// WASI with no capabilities, for std-built plugins; stdout and stderr
+    /// are captured and logged after the call.
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stdio: Option<(MemoryOutputPipe, MemoryOutputPipe)>,
     memory: MemoryCap,
     /// Where `output.write` sends chunks; None for calls that may not write.
     output: Option<Box<dyn OutputSink>>,
@@ -101,6 +108,47 @@ impl ResourceLimiter for MemoryCap {
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 1 << 20)
+    }
+}
+
+impl WasiView for RenderState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Bytes of stdout and of stderr kept per call; beyond that writes fail.
+const STDIO_CAPTURE_BYTES: usize = 16 * 1024;
+/// Lines of a plugin's stdout/stderr logged per call.
+const STDIO_LOG_LINES: usize = 20;
+
+/// A WASI context without files, environment, arguments or network.
+fn sandboxed_wasi(uses_wasi: bool) -> (WasiCtx, Option<(MemoryOutputPipe, MemoryOutputPipe)>) {
+    let mut builder = WasiCtx::builder();
+    builder.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+    if !uses_wasi {
+        return (builder.build(), None);
+    }
+    let stdout = MemoryOutputPipe::new(STDIO_CAPTURE_BYTES);
+    let stderr = MemoryOutputPipe::new(STDIO_CAPTURE_BYTES);
+    builder.stdout(stdout.clone()).stderr(stderr.clone());
+    (builder.build(), Some((stdout, stderr)))
+}
+
+/// Logs what a plugin printed, tagged with its name, at most
+/// [`STDIO_LOG_LINES`] lines per call.
+fn log_plugin_stdio(plugin: &str, stdio: Option<(MemoryOutputPipe, MemoryOutputPipe)>) {
+    let Some((stdout, stderr)) = stdio else { return };
+    for (stream, pipe) in [("stdout", stdout), ("stderr", stderr)] {
+        let contents = pipe.contents();
+        let text = String::from_utf8_lossy(&contents);
+        let lines: Vec<&str> = text.lines().collect();
+        for line in lines.iter().take(STDIO_LOG_LINES) {
+            tracing::info!(plugin, stream, "{line}");
+        }
+        if lines.len() > STDIO_LOG_LINES {
+            tracing::warn!(plugin, stream, dropped = lines.len() - STDIO_LOG_LINES, "plugin output rate-limited");
+        }
     }
 }
 
@@ -147,7 +195,11 @@ fn write_chunk(state: &mut RenderState, chunk: Bytes) -> bool {
 }
 
 fn new_store(renderer: &RendererComponent, limits: &RenderLimits, output: Option<Box<dyn OutputSink>>) -> Store<RenderState> {
+    let (wasi, stdio) = sandboxed_wasi(renderer.uses_wasi);
     let state = RenderState {
+        wasi,
+        table: ResourceTable::new(),
+        stdio,
         memory: MemoryCap { limit: limits.memory_bytes, refused: false },
         output,
         written: 0,
@@ -185,6 +237,7 @@ pub(crate) fn call_formats(renderer: &RendererComponent, limits: &RenderLimits) 
         let (formats,) = func.call(&mut store, ())?;
         Ok(formats)
     })();
+    log_plugin_stdio(&renderer.name, store.data_mut().stdio.take());
     result.map_err(|e| trap_cause(&store, limits, e).to_string())
 }
 
@@ -219,11 +272,12 @@ impl RendererComponent {
             Ok(result)
         })();
         // Drop the sink now: the HTTP body sees the end of the output.
-        let stopped = {
+        let (stopped, stdio) = {
             let state = store.data_mut();
             state.output = None;
-            state.stopped.take()
+            (state.stopped.take(), state.stdio.take())
         };
+        log_plugin_stdio(&self.name, stdio);
         match result {
             Ok(Ok(())) => match stopped {
                 Some(cause) => Err(fail(cause)),

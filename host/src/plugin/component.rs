@@ -14,6 +14,9 @@ const RENDERER_EXPORT: &str = "metrics:renderer/renderer@";
 const OUTPUT_IMPORT: &str = "metrics:renderer/output@";
 /// Type-only interface; importing it gives the component no capability.
 const TYPES_IMPORT: &str = "metrics:renderer/types@";
+/// WASI interfaces the host provides, with no capabilities behind them (no
+/// files, environment, arguments or network), so std-built plugins load.
+const WASI_IMPORTS: [&str; 6] = ["wasi:cli/", "wasi:clocks/", "wasi:filesystem/", "wasi:io/", "wasi:random/", "wasi:sockets/"];
 
 /// Why a component cannot be used as a renderer.
 #[derive(Debug, thiserror::Error)]
@@ -52,13 +55,20 @@ pub struct RendererComponent {
     pub(crate) pre: InstancePre<call::RenderState>,
     pub(crate) formats_export: ComponentExportIndex,
     pub(crate) render_export: ComponentExportIndex,
+    /// Whether instances need a (capability-free) WASI context.
+    pub(crate) uses_wasi: bool,
 }
 
 impl RendererComponent {
-    pub(crate) fn load(engine: &Arc<RendererEngine>, name: &str, bytes: &[u8]) -> Result<Self, LoadError> {
+    /// Compiles `bytes`; the compiled component is not yet checked.
+    pub(crate) fn compile(engine: &RendererEngine, name: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+        Component::new(&engine.engine, bytes)
+            .map_err(|e| LoadError::NotAComponent { plugin: name.to_string(), detail: format!("{e:#}") })
+    }
+
+    /// Checks a compiled component against the contract and pre-links it.
+    pub(crate) fn from_component(engine: &Arc<RendererEngine>, name: &str, component: Component) -> Result<Self, LoadError> {
         let plugin = name.to_string();
-        let component = Component::new(&engine.engine, bytes)
-            .map_err(|e| LoadError::NotAComponent { plugin: plugin.clone(), detail: format!("{e:#}") })?;
         let ty = component.component_type();
         let exports: Vec<String> = ty.exports(&engine.engine).map(|(n, _)| n.to_string()).collect();
         let Some(export_name) = exports.iter().find(|n| n.starts_with(RENDERER_EXPORT)) else {
@@ -77,7 +87,8 @@ impl RendererComponent {
         }
         for (import, item) in ty.imports(&engine.engine) {
             let allowed = import == format!("{OUTPUT_IMPORT}{version}")
-                || (import == format!("{TYPES_IMPORT}{version}") && is_types_only(&engine.engine, &item.ty));
+                || (import == format!("{TYPES_IMPORT}{version}") && is_types_only(&engine.engine, &item.ty))
+                || WASI_IMPORTS.iter().any(|prefix| import.starts_with(prefix));
             if !allowed {
                 return Err(LoadError::ForbiddenImport { plugin, version, import: import.to_string() });
             }
@@ -94,7 +105,9 @@ impl RendererComponent {
         };
         let formats_export = lookup("formats")?;
         let render_export = lookup("render")?;
+        let uses_wasi = ty.imports(&engine.engine).any(|(import, _)| import.starts_with("wasi:"));
         let mut loaded = RendererComponent {
+            uses_wasi,
             name: plugin.clone(),
             wit_version: version.clone(),
             formats: Vec::new(),

@@ -3,6 +3,7 @@
 //!
 //! Deadlines use epoch interruption: a background thread advances the epoch
 //! every [`EPOCH_TICK`]; a store traps once its deadline (in ticks) passes.
+use super::artifact_cache::ArtifactCache;
 use super::call::{self, RenderState};
 use super::component::{LoadError, RendererComponent};
 use std::sync::Arc;
@@ -29,6 +30,7 @@ impl RendererEngine {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         call::add_output_import(&mut linker)?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         let weak = engine.weak();
         std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
             while let Some(engine) = weak.upgrade() {
@@ -43,6 +45,30 @@ impl RendererEngine {
     /// Compiles `bytes` as the component `name` and checks it against the
     /// contract.
     pub fn load(self: &Arc<Self>, name: &str, bytes: &[u8]) -> Result<RendererComponent, LoadError> {
-        RendererComponent::load(self, name, bytes)
+        let component = RendererComponent::compile(self, name, bytes)?;
+        RendererComponent::from_component(self, name, component)
+    }
+
+    /// Like [`RendererEngine::load`], reusing (and filling) a cache of
+    /// compiled components keyed by `content_hash`.
+    pub fn load_cached(
+        self: &Arc<Self>,
+        name: &str,
+        bytes: &[u8],
+        content_hash: &str,
+        cache: Option<&ArtifactCache>,
+    ) -> Result<RendererComponent, LoadError> {
+        let cached = cache.and_then(|c| c.get(&self.engine, content_hash));
+        let component = match cached {
+            Some(component) => component,
+            None => {
+                let component = RendererComponent::compile(self, name, bytes)?;
+                if let Some(cache) = cache {
+                    cache.put(&self.engine, content_hash, &component);
+                }
+                component
+            }
+        };
+        RendererComponent::from_component(self, name, component)
     }
 }

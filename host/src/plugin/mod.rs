@@ -6,12 +6,15 @@
 //! - [`call`]: one render in a fresh, limited store (`RenderFailure`).
 //! - [`sink`]: where a render's output goes (HTTP body channel, a writer).
 //! - [`wit_types`]: Rust mirrors of the WIT records for lowering and lifting.
+//! - [`artifact_cache`]: compiled components on disk, keyed by content hash.
+pub mod artifact_cache;
 pub mod call;
 pub mod component;
 pub mod engine;
 pub mod sink;
 mod wit_types;
 
+pub use artifact_cache::ArtifactCache;
 pub use call::{RenderFailure, RenderFailureCause, RenderLimits};
 pub use component::{FormatInfo, LoadError, RendererComponent};
 pub use engine::RendererEngine;

@@ -1,0 +1,132 @@
+// The body of a renderer component, shared by every component crate under
+// guest-renderer/ through `include!`. The including crate defines `OFFERED`,
+// the formats it renders, and the `#![no_std]` attribute.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "renderer-plugin",
+});
+
+use exports::metrics::renderer::renderer::{FormatInfo, Guest, RenderError, RenderOptions, Snapshot};
+use metrics::renderer::types::{HistogramColumns, MetricKind};
+use metrics_render_core as core_render;
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
+/// A panic traps the instance; the host reports it and never reuses it.
+#[cfg(target_arch = "wasm32")]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+/// Without std nothing links libc's `memcmp`, which slice comparisons call;
+/// this keeps the component free of any `env` import.
+#[cfg(target_arch = "wasm32")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, len: usize) -> i32 {
+    for i in 0..len {
+        // SAFETY: the caller guarantees both ranges are readable for `len` bytes.
+        let (x, y) = unsafe { (core::ptr::read_volatile(a.add(i)), core::ptr::read_volatile(b.add(i))) };
+        if x != y {
+            return x as i32 - y as i32;
+        }
+    }
+    0
+}
+
+/// The canonical ABI's allocator entry point: the host calls it to place the
+/// snapshot in guest memory. Without std it has to be defined here.
+#[cfg(target_arch = "wasm32")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cabi_realloc(old_ptr: *mut u8, old_len: usize, align: usize, new_len: usize) -> *mut u8 {
+    use alloc::alloc::{alloc, realloc, Layout};
+    if new_len == 0 {
+        return align as *mut u8;
+    }
+    // SAFETY: the canonical ABI passes a power-of-two alignment and, for a
+    // reallocation, the pointer and size of an earlier allocation.
+    let ptr = unsafe {
+        if old_len == 0 {
+            alloc(Layout::from_size_align_unchecked(new_len, align))
+        } else {
+            realloc(old_ptr, Layout::from_size_align_unchecked(old_len, align), new_len)
+        }
+    };
+    if ptr.is_null() {
+        core::arch::wasm32::unreachable()
+    }
+    ptr
+}
+
+/// Hands chunks to the host's `output.write`.
+struct HostOutput;
+
+impl core_render::Sink for HostOutput {
+    fn write(&mut self, chunk: &[u8]) -> bool {
+        metrics::renderer::output::write(chunk)
+    }
+}
+
+struct Renderer;
+
+impl Guest for Renderer {
+    fn formats() -> Vec<FormatInfo> {
+        OFFERED
+            .iter()
+            .map(|f| FormatInfo {
+                name: f.name.to_string(),
+                content_type: f.content_type.to_string(),
+                description: f.description.to_string(),
+            })
+            .collect()
+    }
+
+    fn render(snapshot: Snapshot, format: String, options: RenderOptions) -> Result<(), RenderError> {
+        if !OFFERED.iter().any(|f| f.name == format) {
+            return Err(RenderError::UnknownFormat(format));
+        }
+        let view = core_render::Snapshot {
+            text: &snapshot.text,
+            string_ends: &snapshot.string_ends,
+            label_set_ends: &snapshot.label_set_ends,
+            label_names: &snapshot.label_names,
+            label_values: &snapshot.label_values,
+            families: snapshot
+                .families
+                .iter()
+                .map(|f| core_render::Family {
+                    name: f.name,
+                    help: f.help,
+                    kind: match f.kind {
+                        MetricKind::Counter => core_render::MetricKind::Counter,
+                        MetricKind::Gauge => core_render::MetricKind::Gauge,
+                        MetricKind::Histogram => core_render::MetricKind::Histogram,
+                    },
+                    series: &f.series,
+                    values: &f.values,
+                    histogram: f.histogram.as_ref().map(|h: &HistogramColumns| core_render::HistogramColumns {
+                        bounds: &h.bounds,
+                        bucket_counts: &h.bucket_counts,
+                        sums: &h.sums,
+                        counts: &h.counts,
+                    }),
+                })
+                .collect(),
+        };
+        let options = core_render::RenderOptions { prefix: &options.prefix };
+        core_render::render(&view, &format, options, &mut HostOutput).map_err(|e| match e {
+            core_render::RenderError::UnknownFormat(name) => RenderError::UnknownFormat(name),
+            core_render::RenderError::InvalidOption(why) => RenderError::InvalidOption(why),
+            core_render::RenderError::OutputClosed => RenderError::OutputClosed,
+            core_render::RenderError::Failed(why) => RenderError::Failed(why),
+        })
+    }
+}
+
+export!(Renderer);

@@ -1,0 +1,195 @@
+//! Plugins: loading a folder, overriding and restoring built-in formats,
+//! hot swapping under load, broken files, the listing, the compiled cache,
+//! and content negotiation with a loaded OpenMetrics plugin.
+mod common;
+
+use common::{component_bytes, get, install_plugin, post, start_with_plugins};
+use metrics_host::plugin::ArtifactCache;
+use metrics_host::registry::Registry;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn registry() -> Registry {
+    let registry = Registry::new();
+    registry.gauge("lua_count", "lua contexts").unwrap().set(2.0);
+    registry.counter("total_messages_delivered", "delivered").unwrap().inc_by(9);
+    registry
+}
+
+async fn listing(addr: std::net::SocketAddr) -> Value {
+    let r = get(addr, "/-/plugins", &[]).await;
+    assert_eq!(r.status, 200);
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+fn plugin<'a>(listing: &'a Value, file: &str) -> Option<&'a Value> {
+    listing["plugins"].as_array().unwrap().iter().find(|p| p["file"] == file)
+}
+
+/// Every line names the same version and the output is complete.
+fn check_marker_output(text: &str) -> &'static str {
+    let version = if text.starts_with("marker v1 ") { "v1" } else if text.starts_with("marker v2 ") { "v2" } else { panic!("unexpected output: {:?}", &text[..text.len().min(80)]) };
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5001, "complete output");
+    assert!(lines[..5000].iter().all(|l| l.starts_with(&format!("marker {version} "))), "one version per response");
+    assert_eq!(lines[5000], format!("end {version}"));
+    version
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn folder_plugins_override_builtins_and_removal_restores_them() {
+    let dir = tempfile::tempdir().unwrap();
+    install_plugin(dir.path(), "openmetrics.wasm", &component_bytes("plugins", "openmetrics.wasm"));
+    let (server, _renderers, _watcher) = start_with_plugins(registry(), dir.path(), None).await;
+    let addr = server.local_addr;
+
+    let om = get(addr, "/metrics?format=openmetrics", &[]).await;
+    assert_eq!(om.status, 200);
+    assert_eq!(om.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
+    assert!(om.text().ends_with("# EOF\n"));
+    assert!(om.text().contains("total_messages_delivered_total 9\n"));
+
+    let l = listing(addr).await;
+    let entry = plugin(&l, "openmetrics.wasm").expect("listed");
+    assert_eq!(entry["state"], "serving");
+    assert_eq!(entry["wit_version"], "0.1.0");
+    assert_eq!(entry["content_hash"].as_str().unwrap().len(), 64);
+    assert_eq!(entry["formats"][0]["name"], "openmetrics");
+    assert!(plugin(&l, "builtin").is_some());
+
+    // Override the built-in `prometheus`, then remove the override.
+    install_plugin(dir.path(), "marker.wasm", &component_bytes("test-plugins", "marker-v1.wasm"));
+    let report: Value = serde_json::from_slice(&post(addr, "/-/reload").await.body).unwrap();
+    assert_eq!(report["loaded"], serde_json::json!(["marker.wasm"]), "{report}");
+    check_marker_output(&get(addr, "/metrics", &[]).await.text());
+    let l = listing(addr).await;
+    let builtin = plugin(&l, "builtin").unwrap();
+    let prometheus = builtin["formats"].as_array().unwrap().iter().find(|f| f["name"] == "prometheus").unwrap();
+    assert_eq!(prometheus["active"], false, "the plugin serves prometheus now");
+
+    std::fs::remove_file(dir.path().join("marker.wasm")).unwrap();
+    let report: Value = serde_json::from_slice(&post(addr, "/-/reload").await.body).unwrap();
+    assert_eq!(report["removed"], serde_json::json!(["marker.wasm"]));
+    let text = get(addr, "/metrics", &[]).await.text();
+    assert!(text.contains("lua_count 2\n"), "built-in restored: {text}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hot_swap_under_load_never_fails_or_mixes_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = component_bytes("test-plugins", "marker-v1.wasm");
+    let v2 = component_bytes("test-plugins", "marker-v2.wasm");
+    install_plugin(dir.path(), "marker.wasm", &v1);
+    let (server, _renderers, _watcher) = start_with_plugins(registry(), dir.path(), None).await;
+    let addr = server.local_addr;
+
+    let swaps = 12;
+    let swapper = tokio::spawn({
+        let dir = dir.path().to_path_buf();
+        async move {
+            for i in 0..swaps {
+                install_plugin(&dir, "marker.wasm", if i % 2 == 0 { &v2 } else { &v1 });
+                // Longer than the watcher's quiet period, so each swap is loaded.
+                tokio::time::sleep(Duration::from_millis(700)).await;
+            }
+        }
+    });
+    let started = Instant::now();
+    let mut seen = std::collections::BTreeMap::new();
+    let mut scrapes = 0;
+    // Bounded in count and time.
+    while !swapper.is_finished() && scrapes < 3000 && started.elapsed() < Duration::from_secs(60) {
+        let r = get(addr, "/metrics?format=marker", &[]).await;
+        assert_eq!(r.status, 200, "scrape {scrapes} failed: {}", String::from_utf8_lossy(&r.body));
+        assert!(!r.truncated, "scrape {scrapes} was cut short");
+        *seen.entry(check_marker_output(&r.text())).or_insert(0) += 1;
+        scrapes += 1;
+    }
+    swapper.await.unwrap();
+    assert!(scrapes >= 20, "enough scrapes overlapped the swaps: {scrapes}");
+    assert_eq!(seen.len(), 2, "both versions served during the swaps: {seen:?}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_replacement_keeps_the_good_version_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    install_plugin(dir.path(), "marker.wasm", &component_bytes("test-plugins", "marker-v1.wasm"));
+    let (server, _renderers, _watcher) = start_with_plugins(registry(), dir.path(), None).await;
+    let addr = server.local_addr;
+
+    install_plugin(dir.path(), "marker.wasm", b"this is not a wasm component");
+    let report: Value = serde_json::from_slice(&post(addr, "/-/reload").await.body).unwrap();
+    assert_eq!(report["failed"], serde_json::json!(["marker.wasm"]));
+    assert_eq!(check_marker_output(&get(addr, "/metrics?format=marker", &[]).await.text()), "v1");
+    let l = listing(addr).await;
+    let entry = plugin(&l, "marker.wasm").unwrap();
+    assert_eq!(entry["state"], "serving previous version");
+    let error = entry["last_error"].as_str().unwrap();
+    assert!(error.contains("marker") && error.contains("not a valid wasm component"), "{error}");
+
+    // A new broken file that never worked is listed as failed, serving nothing.
+    install_plugin(dir.path(), "garbage.wasm", &[0, 97, 115, 109, 1, 0, 0, 0]);
+    post(addr, "/-/reload").await;
+    let l = listing(addr).await;
+    assert_eq!(plugin(&l, "garbage.wasm").unwrap()["state"], "failed");
+    assert_eq!(get(addr, "/metrics", &[]).await.status, 200, "other formats unaffected");
+
+    // Putting the good file back clears the error.
+    install_plugin(dir.path(), "marker.wasm", &component_bytes("test-plugins", "marker-v1.wasm"));
+    post(addr, "/-/reload").await;
+    let l = listing(addr).await;
+    assert_eq!(plugin(&l, "marker.wasm").unwrap()["state"], "serving");
+    assert_eq!(plugin(&l, "marker.wasm").unwrap()["last_error"], Value::Null);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compiled_plugins_are_cached_and_bad_cache_entries_recompiled() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = tempfile::tempdir().unwrap();
+    install_plugin(dir.path(), "openmetrics.wasm", &component_bytes("plugins", "openmetrics.wasm"));
+    let cache = ArtifactCache::open(cache_dir.path().join("compiled")).unwrap();
+    let (server, _r, _w) = start_with_plugins(registry(), dir.path(), Some(cache.clone())).await;
+    server.stop().await.unwrap();
+    let entries: Vec<_> = std::fs::read_dir(cache_dir.path().join("compiled")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].extension().is_some_and(|e| e == "cwasm"));
+
+    // A restart loads from the cache; a damaged entry is dropped and recompiled.
+    let (server, _r, _w) = start_with_plugins(registry(), dir.path(), Some(cache.clone())).await;
+    assert!(get(server.local_addr, "/metrics?format=openmetrics", &[]).await.text().ends_with("# EOF\n"));
+    server.stop().await.unwrap();
+    std::fs::write(&entries[0], b"damaged").unwrap();
+    let (server, _r, _w) = start_with_plugins(registry(), dir.path(), Some(cache)).await;
+    assert!(get(server.local_addr, "/metrics?format=openmetrics", &[]).await.text().ends_with("# EOF\n"));
+    server.stop().await.unwrap();
+    assert!(std::fs::read(&entries[0]).unwrap().len() > 1000, "entry rewritten");
+}
+
+/// Prometheus 2.x's scrape Accept header.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accept_header_negotiates_openmetrics_only_when_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _r, _w) = start_with_plugins(registry(), dir.path(), None).await;
+    let addr = server.local_addr;
+    let r = get(addr, "/metrics", &[("Accept", PROMETHEUS_ACCEPT)]).await;
+    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    let r = get(addr, "/metrics", &[("Accept", "application/xml")]).await;
+    assert_eq!(r.status, 406);
+    assert!(r.text().contains("prometheus (text/plain"), "{}", r.text());
+
+    install_plugin(dir.path(), "openmetrics.wasm", &component_bytes("plugins", "openmetrics.wasm"));
+    post(addr, "/-/reload").await;
+    let r = get(addr, "/metrics", &[("Accept", PROMETHEUS_ACCEPT)]).await;
+    assert_eq!(r.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
+    assert!(r.text().ends_with("# EOF\n"));
+    let r = get(addr, "/metrics", &[("Accept", "application/json")]).await;
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let r = get(addr, "/metrics", &[]).await;
+    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"), "no Accept: text");
+    server.stop().await.unwrap();
+}
