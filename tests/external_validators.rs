@@ -3,9 +3,13 @@
 //! by Python's json module in strict mode.
 mod common;
 
-use common::{get, start, tricky_registry, ExpectedSample, TRICKY_HELP};
+use common::{component_bytes, get, start, tricky_registry, ExpectedSample, TRICKY_HELP};
+use metrics_host::config::ServeConfig;
 use metrics_host::demo::Demo;
+use metrics_host::plugin::RendererEngine;
 use metrics_host::registry::Registry;
+use metrics_host::renderers::{RendererSet, Renderers};
+use std::sync::Arc;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -87,57 +91,87 @@ fn same_value(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn prometheus_client_reads_back_exactly_what_we_put_in() {
-    let (registry, expected) = tricky_registry();
-    let text = scrape(registry, "/metrics").await;
-    let (code, stdout, stderr) =
-        run_with_stdin(&python(), &[concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/prometheus_client_parse.py")], text.as_bytes());
-    assert_eq!(code, 0, "prometheus_client failed: {stderr}\n{text}");
+/// Parses `text` with prometheus_client's `parser` (`text` or `openmetrics`)
+/// and checks every sample, label and value against `expected`.
+fn assert_client_reads_back(parser: &str, text: &str, expected: &[ExpectedSample]) -> Vec<serde_json::Value> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/prometheus_client_parse.py");
+    let (code, stdout, stderr) = run_with_stdin(&python(), &[script, parser], text.as_bytes());
+    assert_eq!(code, 0, "prometheus_client ({parser}) failed: {stderr}\n{text}");
     let families: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let families = families.as_array().unwrap();
-
-    let mut read: Vec<ExpectedSample> = Vec::new();
-    for family in families {
-        for s in family["samples"].as_array().unwrap() {
-            let labels = s[1].as_object().unwrap();
-            let mut labels: Vec<(String, String)> =
-                labels.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
-            // Bucket bounds are numbers: compare them as numbers, not spellings.
-            for (k, v) in labels.iter_mut() {
-                if k == "le" && v != "+Inf" {
-                    *v = format!("{:?}", v.parse::<f64>().unwrap());
-                }
-            }
-            read.push(ExpectedSample {
-                name: s[0].as_str().unwrap().into(),
-                labels,
-                value: parse_value(s[2].as_str().unwrap()),
-            });
-        }
-    }
-    assert_eq!(read.len(), expected.len(), "sample count\nread: {read:#?}");
-    for (got, want) in read.iter().zip(&expected) {
-        let mut want_labels = want.labels.clone();
-        for (k, v) in want_labels.iter_mut() {
+    let families = families.as_array().unwrap().clone();
+    // Bucket bounds are numbers: compare them as numbers, not spellings.
+    let normalise = |labels: &mut Vec<(String, String)>| {
+        for (k, v) in labels.iter_mut() {
             if k == "le" && v != "+Inf" {
                 *v = format!("{:?}", v.parse::<f64>().unwrap());
             }
         }
-        assert_eq!(got.name, want.name);
-        let mut got_labels = got.labels.clone();
-        got_labels.sort();
-        want_labels.sort();
-        assert_eq!(got_labels, want_labels, "labels of {}", want.name);
-        assert!(same_value(got.value, want.value), "{} {:?}: read {} want {}", want.name, want.labels, got.value, want.value);
+        labels.sort();
+    };
+    let mut read: Vec<ExpectedSample> = Vec::new();
+    for family in &families {
+        for s in family["samples"].as_array().unwrap() {
+            let mut labels: Vec<(String, String)> =
+                s[1].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
+            normalise(&mut labels);
+            read.push(ExpectedSample { name: s[0].as_str().unwrap().into(), labels, value: parse_value(s[2].as_str().unwrap()) });
+        }
+    }
+    assert_eq!(read.len(), expected.len(), "sample count ({parser})\nread: {read:#?}");
+    for (got, want) in read.iter().zip(expected) {
+        let mut want_labels = want.labels.clone();
+        normalise(&mut want_labels);
+        assert_eq!(got.name, want.name, "({parser})");
+        assert_eq!(got.labels, want_labels, "labels of {} ({parser})", want.name);
+        assert!(same_value(got.value, want.value), "{} {:?}: read {} want {} ({parser})", want.name, want.labels, got.value, want.value);
     }
     let tricky = families.iter().find(|f| f["name"] == "tricky_values").expect("tricky_values family");
-    assert_eq!(tricky["documentation"], TRICKY_HELP, "help text round-trips");
+    assert_eq!(tricky["documentation"], TRICKY_HELP, "help text round-trips ({parser})");
     assert_eq!(tricky["type"], "gauge");
     let empty = families.iter().find(|f| f["name"] == "empty_family").expect("empty family is still listed");
     assert_eq!(empty["samples"].as_array().unwrap().len(), 0);
     let histogram = families.iter().find(|f| f["name"] == "request_seconds").unwrap();
     assert_eq!(histogram["type"], "histogram");
+    families
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_client_reads_back_exactly_what_we_put_in() {
+    let (registry, expected) = tricky_registry();
+    let text = scrape(registry, "/metrics").await;
+    assert_client_reads_back("text", &text, &expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn strict_openmetrics_parser_reads_back_the_openmetrics_plugin() {
+    let engine = RendererEngine::new().unwrap();
+    let openmetrics = engine.load("openmetrics", &component_bytes("plugins", "openmetrics.wasm")).unwrap();
+    let set = RendererSet::builtin(&engine).unwrap().with_plugin(Arc::new(openmetrics));
+    let renderers = Arc::new(Renderers::fixed(engine, set));
+    let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
+
+    let (registry, expected) = tricky_registry();
+    let server = metrics_host::server::start(&config, registry, Arc::clone(&renderers)).await.unwrap();
+    let r = get(server.local_addr, "/metrics?format=openmetrics", &[]).await;
+    assert_eq!(r.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
+    let families = assert_client_reads_back("openmetrics", &r.text(), &expected);
+    let counter = families.iter().find(|f| f["name"] == "escaped_labels").expect("counter family without _total");
+    assert_eq!(counter["type"], "counter");
+    let histogram = families.iter().find(|f| f["name"] == "request_seconds").unwrap();
+    assert_eq!(histogram["unit"], "seconds");
+    server.stop().await.unwrap();
+
+    let demo = Registry::new();
+    Demo::register(&demo, 30).unwrap().step();
+    let server = metrics_host::server::start(&config, demo, renderers).await.unwrap();
+    for target in ["/metrics?format=openmetrics", "/metrics?format=openmetrics&prefix=kumomta_"] {
+        let text = get(server.local_addr, target, &[]).await.text();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/prometheus_client_parse.py");
+        let (code, stdout, stderr) = run_with_stdin(&python(), &[script, "openmetrics"], text.as_bytes());
+        assert_eq!(code, 0, "strict OpenMetrics parse of the demo failed: {stderr}");
+        assert!(stdout.contains("total_messages_delivered_total"));
+    }
+    server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,0 +1,150 @@
+//! End to end with a real Prometheus server (Debian's `prometheus` package):
+//! it scrapes us on loopback every second with its default content
+//! negotiation, and its query API must return our values.
+mod common;
+
+use common::{component_bytes, get};
+use metrics_host::config::ServeConfig;
+use metrics_host::plugin::RendererEngine;
+use metrics_host::registry::Registry;
+use metrics_host::renderers::{RendererSet, Renderers};
+use metrics_host::server::{self, RunningServer};
+use serde_json::Value;
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Kills the Prometheus process when the test ends, however it ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The label value Prometheus must store exactly as we sent it.
+const TRICKY_LABEL: &str = "q\"uote\\back\nslash ünï ✓";
+
+fn registry() -> Registry {
+    let registry = Registry::new();
+    registry.gauge("lua_count", "lua contexts").unwrap().set(3.0);
+    registry.counter("total_messages_delivered", "delivered").unwrap().inc_by(9);
+    let connections = registry.gauge_family("connection_count", "connections", &["service"]).unwrap();
+    connections.with_label_values(&["smtp_client"]).unwrap().set(42.0);
+    let queues = registry.gauge_family("scheduled_count", "scheduled", &["queue", "service"]).unwrap();
+    queues.with_label_values(&[TRICKY_LABEL, "smtp_client"]).unwrap().set(5.0);
+    let latency = registry.histogram("deliver_message_latency", "latency", &[0.1, 1.0]).unwrap();
+    latency.observe(0.5);
+    latency.observe(2.0);
+    registry
+}
+
+async fn start_server(with_openmetrics: bool) -> RunningServer {
+    let engine = RendererEngine::new().unwrap();
+    let mut set = RendererSet::builtin(&engine).unwrap();
+    if with_openmetrics {
+        set = set.with_plugin(Arc::new(engine.load("openmetrics", &component_bytes("plugins", "openmetrics.wasm")).unwrap()));
+    }
+    let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
+    server::start(&config, registry(), Arc::new(Renderers::fixed(engine, set))).await.unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs an instant query; returns the result vector.
+async fn query(prometheus: SocketAddr, expr: &str) -> Vec<Value> {
+    let encoded: String = expr
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'_' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    let r = get(prometheus, &format!("/api/v1/query?query={encoded}"), &[]).await;
+    if r.status != 200 {
+        return Vec::new();
+    }
+    let doc: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    doc["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+fn value_of(result: &[Value]) -> Option<f64> {
+    result.first()?["value"][1].as_str()?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_scrapes_us_and_stores_our_values() {
+    let text_server = start_server(false).await;
+    let om_server = start_server(true).await;
+    let data = tempfile::tempdir().unwrap();
+    let config_path = data.path().join("prometheus.yml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+             scrape_configs:\n\
+             \x20 - job_name: text\n    static_configs: [{{targets: ['{text}']}}]\n\
+             \x20 - job_name: prefixed\n    params: {{prefix: ['kumomta_']}}\n    static_configs: [{{targets: ['{text}']}}]\n\
+             \x20 - job_name: openmetrics\n    static_configs: [{{targets: ['{om}']}}]\n",
+            text = text_server.local_addr,
+            om = om_server.local_addr,
+        ),
+    )
+    .unwrap();
+    let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let log = std::fs::File::create(data.path().join("prometheus.log")).unwrap();
+    let _prometheus = KillOnDrop(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--storage.tsdb.path={}", data.path().join("tsdb").display()))
+            .arg(format!("--web.listen-address={web}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the prometheus server (Debian package prometheus; `make test-deps` installs it)"),
+    );
+
+    let checks: [(&str, f64); 6] = [
+        ("lua_count{job=\"text\"}", 3.0),
+        ("kumomta_lua_count{job=\"prefixed\"}", 3.0),
+        ("connection_count{job=\"text\",service=\"smtp_client\"}", 42.0),
+        // 0.0.4 text: the counter keeps its name; OpenMetrics: samples end in _total.
+        ("total_messages_delivered{job=\"text\"}", 9.0),
+        ("total_messages_delivered_total{job=\"openmetrics\"}", 9.0),
+        ("deliver_message_latency_count{job=\"openmetrics\"}", 2.0),
+    ];
+    let started = Instant::now();
+    let mut missing: Vec<String> = checks.iter().map(|(q, _)| q.to_string()).collect();
+    while !missing.is_empty() && started.elapsed() < Duration::from_secs(45) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut still = Vec::new();
+        for (expr, want) in &checks {
+            if missing.iter().any(|m| m == expr) && value_of(&query(web, expr).await) != Some(*want) {
+                still.push(expr.to_string());
+            }
+        }
+        missing = still;
+    }
+    let log = std::fs::read_to_string(data.path().join("prometheus.log")).unwrap_or_default();
+    assert!(missing.is_empty(), "Prometheus never returned {missing:?}\nits log:\n{log}");
+
+    // Bucket counts, and a label value with quotes, backslashes, a newline and non-ASCII.
+    let le = query(web, "deliver_message_latency_bucket{job=\"text\"}").await;
+    let mut buckets: Vec<(String, f64)> = le
+        .iter()
+        .map(|s| (s["metric"]["le"].as_str().unwrap().to_string(), s["value"][1].as_str().unwrap().parse().unwrap()))
+        .collect();
+    buckets.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(buckets, vec![("+Inf".into(), 2.0), ("0.1".into(), 0.0), ("1".into(), 1.0)]);
+    let scheduled = query(web, "scheduled_count{job=\"text\"}").await;
+    assert_eq!(scheduled.len(), 1);
+    assert_eq!(scheduled[0]["metric"]["queue"], TRICKY_LABEL);
+    let up = query(web, "up").await;
+    assert_eq!(up.len(), 3);
+    assert!(up.iter().all(|s| s["value"][1] == "1"), "every target up: {up:?}");
+
+    text_server.stop().await.unwrap();
+    om_server.stop().await.unwrap();
+}
