@@ -145,8 +145,8 @@ async fn prometheus_client_reads_back_exactly_what_we_put_in() {
 #[tokio::test(flavor = "multi_thread")]
 async fn strict_openmetrics_parser_reads_back_the_openmetrics_plugin() {
     let engine = RendererEngine::new().unwrap();
-    let openmetrics = engine.load("openmetrics", &component_bytes("plugins", "openmetrics.wasm")).unwrap();
-    let set = RendererSet::builtin(&engine).unwrap().with_plugin(Arc::new(openmetrics));
+    let openmetrics = engine.load("openmetrics", &component_bytes("plugins", "openmetrics.wasm")).await.unwrap();
+    let set = RendererSet::builtin(&engine).await.unwrap().with_plugin(Arc::new(openmetrics));
     let renderers = Arc::new(Renderers::fixed(engine, set));
     let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
 

@@ -44,9 +44,9 @@ fn registry() -> Registry {
 
 async fn start_server(with_openmetrics: bool) -> RunningServer {
     let engine = RendererEngine::new().unwrap();
-    let mut set = RendererSet::builtin(&engine).unwrap();
+    let mut set = RendererSet::builtin(&engine).await.unwrap();
     if with_openmetrics {
-        set = set.with_plugin(Arc::new(engine.load("openmetrics", &component_bytes("plugins", "openmetrics.wasm")).unwrap()));
+        set = set.with_plugin(Arc::new(engine.load("openmetrics", &component_bytes("plugins", "openmetrics.wasm")).await.unwrap()));
     }
     let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
     server::start(&config, registry(), Arc::new(Renderers::fixed(engine, set))).await.unwrap()

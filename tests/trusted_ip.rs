@@ -35,7 +35,7 @@ fn registry() -> Registry {
 async fn status_for(trusted: &TrustedHosts, peer: &str, path: &str, header: Option<(&str, &str)>) -> (StatusCode, String) {
     let state = AppState {
         registry: registry(),
-        renderers: renderers(),
+        renderers: renderers().await,
         render_limits: RenderLimits::default(),
         trusted_hosts: Arc::new(trusted.clone()),
     };

@@ -52,13 +52,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let config = ServeConfig::from_args(&args)?;
             tokio::runtime::Runtime::new()?.block_on(serve(config))
         }
-        Command::Render(args) => render(&args),
+        Command::Render(args) => tokio::runtime::Runtime::new()?.block_on(render(&args)),
     }
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let engine = RendererEngine::new()?;
-    let builtins = RendererSet::builtin(&engine).context("loading the built-in renderer")?;
+    let builtins = RendererSet::builtin(&engine).await.context("loading the built-in renderer")?;
     let (renderers, _watcher) = match &config.plugins {
         None => (Arc::new(Renderers::fixed(engine, builtins)), None),
         Some(dir) => {
@@ -68,6 +68,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                     .ok()
             });
             let (renderers, report) = Renderers::with_plugin_dir(engine, builtins, dir.clone(), cache)
+                .await
                 .with_context(|| format!("plugins folder {}", dir.display()))?;
             tracing::info!(dir = %dir.display(), loaded = ?report.loaded, failed = ?report.failed, "plugins loaded");
             let renderers = Arc::new(renderers);
@@ -114,15 +115,15 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-fn render(args: &RenderArgs) -> anyhow::Result<()> {
+async fn render(args: &RenderArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.input).with_context(|| format!("cannot read {}", args.input.display()))?;
     let registry = registry_from_metrics_json(&text).with_context(|| format!("{}", args.input.display()))?;
     let engine = RendererEngine::new()?;
-    let mut renderers = RendererSet::builtin(&engine).context("loading the built-in renderer")?;
+    let mut renderers = RendererSet::builtin(&engine).await.context("loading the built-in renderer")?;
     if let Some(path) = &args.plugin {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read plugin {}", path.display()))?;
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
-        renderers = renderers.with_plugin(Arc::new(engine.load(&name, &bytes)?));
+        renderers = renderers.with_plugin(Arc::new(engine.load(&name, &bytes).await?));
     }
     let Some((renderer, _)) = renderers.find(&args.format) else {
         bail!("unknown format {:?}; available formats: {}", args.format, renderers.format_names().join(", "));
@@ -130,7 +131,7 @@ fn render(args: &RenderArgs) -> anyhow::Result<()> {
     let snapshot = registry.snapshot();
     let limits = RenderLimits::default().for_snapshot(&snapshot);
     let stdout = std::io::BufWriter::new(std::io::stdout());
-    renderer.render(&snapshot, &args.format, &args.prefix, &limits, Box::new(WriterSink(stdout)))?;
+    renderer.render(&snapshot, &args.format, &args.prefix, &limits, Box::new(WriterSink(stdout))).await?;
     std::io::stdout().flush()?;
     Ok(())
 }

@@ -55,16 +55,13 @@ pub async fn reload_on_sighup(renderers: Arc<Renderers>) {
 }
 
 async fn reload(renderers: &Arc<Renderers>, trigger: &'static str) {
-    let renderers = Arc::clone(renderers);
-    match tokio::task::spawn_blocking(move || renderers.reload()).await {
-        Ok(report) => tracing::info!(
-            trigger,
-            loaded = ?report.loaded,
-            failed = ?report.failed,
-            removed = ?report.removed,
-            error = report.error.as_deref(),
-            "plugins reloaded"
-        ),
-        Err(error) => tracing::error!(trigger, %error, "plugin reload task failed"),
-    }
+    let report = renderers.reload().await;
+    tracing::info!(
+        trigger,
+        loaded = ?report.loaded,
+        failed = ?report.failed,
+        removed = ?report.removed,
+        error = report.error.as_deref(),
+        "plugins reloaded"
+    );
 }

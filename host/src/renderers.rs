@@ -12,7 +12,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use tokio::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Name under which the embedded default renderer is listed.
@@ -27,8 +28,8 @@ pub struct RendererSet {
 
 impl RendererSet {
     /// The embedded default renderer only.
-    pub fn builtin(engine: &Arc<RendererEngine>) -> Result<Self, LoadError> {
-        let default = engine.load(BUILTIN_NAME, DEFAULT_RENDERER_WASM)?;
+    pub async fn builtin(engine: &Arc<RendererEngine>) -> Result<Self, LoadError> {
+        let default = engine.load(BUILTIN_NAME, DEFAULT_RENDERER_WASM).await?;
         Ok(RendererSet { builtins: vec![Arc::new(default)], plugins: Vec::new() })
     }
 
@@ -152,7 +153,7 @@ impl Renderers {
     }
 
     /// The built-ins plus every plugin in `dir`, which must be readable.
-    pub fn with_plugin_dir(
+    pub async fn with_plugin_dir(
         engine: Arc<RendererEngine>,
         builtins: RendererSet,
         dir: PathBuf,
@@ -160,7 +161,7 @@ impl Renderers {
     ) -> Result<(Self, ReloadReport), std::io::Error> {
         std::fs::read_dir(&dir)?;
         let renderers = Renderers { dir: Some(dir), cache, ..Renderers::fixed(engine, builtins) };
-        let report = renderers.reload();
+        let report = renderers.reload().await;
         Ok((renderers, report))
     }
 
@@ -175,13 +176,14 @@ impl Renderers {
     }
 
     /// Rescans the plugins folder: loads new and changed files, drops removed
-    /// ones, keeps the previous version of any file that fails. Blocking.
-    pub fn reload(&self) -> ReloadReport {
+    /// ones, keeps the previous version of any file that fails. Reloads run
+    /// one at a time.
+    pub async fn reload(&self) -> ReloadReport {
         let mut report = ReloadReport::default();
         let Some(dir) = &self.dir else {
             return report;
         };
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.entries.lock().await;
         let files = match list_plugin_files(dir) {
             Ok(files) => files,
             Err(e) => {
@@ -204,14 +206,14 @@ impl Renderers {
                 failed_hash: None,
                 last_error: None,
             });
-            self.refresh_entry(dir, file, entry, &mut report);
+            self.refresh_entry(dir, file, entry, &mut report).await;
         }
         let plugins = entries.values().filter_map(|e| e.component.clone()).collect();
         self.active.store(Arc::new(self.active.load().with_plugins(plugins)));
         report
     }
 
-    fn refresh_entry(&self, dir: &Path, file: &str, entry: &mut PluginEntry, report: &mut ReloadReport) {
+    async fn refresh_entry(&self, dir: &Path, file: &str, entry: &mut PluginEntry, report: &mut ReloadReport) {
         let path = dir.join(file);
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
@@ -234,7 +236,7 @@ impl Renderers {
             return;
         }
         let name = Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        match self.engine.load_cached(&name, &bytes, &hash, self.cache.as_ref()) {
+        match self.engine.load_cached(&name, &bytes, &hash, self.cache.as_ref()).await {
             Ok(component) => {
                 tracing::info!(plugin = %file, version = %component.wit_version, formats = ?component.formats.iter().map(|f| &f.name).collect::<Vec<_>>(), "plugin loaded");
                 entry.component = Some(Arc::new(component));
@@ -255,7 +257,7 @@ impl Renderers {
     }
 
     /// The plugin listing: built-ins, then every file of the plugins folder.
-    pub fn statuses(&self) -> Vec<PluginStatus> {
+    pub async fn statuses(&self) -> Vec<PluginStatus> {
         let set = self.current();
         let format_statuses = |component: &RendererComponent| -> Vec<FormatStatus> {
             component
@@ -281,7 +283,7 @@ impl Renderers {
                 state: "serving",
             })
             .collect();
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = self.entries.lock().await;
         for (file, entry) in entries.iter() {
             out.push(PluginStatus {
                 file: file.clone(),

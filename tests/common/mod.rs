@@ -10,19 +10,22 @@ use metrics_host::renderers::{RendererSet, Renderers};
 use metrics_host::server::{self, RunningServer};
 use metrics_host::trusted_hosts::TrustedHosts;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The built-in renderers, compiled once per test binary.
-pub fn renderers() -> Arc<Renderers> {
-    static SET: OnceLock<Arc<Renderers>> = OnceLock::new();
-    Arc::clone(SET.get_or_init(|| {
-        let engine = RendererEngine::new().expect("engine");
-        let set = RendererSet::builtin(&engine).expect("built-in renderer loads");
-        Arc::new(Renderers::fixed(engine, set))
-    }))
+pub async fn renderers() -> Arc<Renderers> {
+    static SET: tokio::sync::OnceCell<Arc<Renderers>> = tokio::sync::OnceCell::const_new();
+    Arc::clone(
+        SET.get_or_init(|| async {
+            let engine = RendererEngine::new().expect("engine");
+            let set = RendererSet::builtin(&engine).await.expect("built-in renderer loads");
+            Arc::new(Renderers::fixed(engine, set))
+        })
+        .await,
+    )
 }
 
 /// Starts the real server on `listen` (port 0) serving `registry`.
@@ -32,7 +35,7 @@ pub async fn start(registry: Registry, listen: &str, trusted: &[&str]) -> Runnin
         trusted_hosts: TrustedHosts::parse(trusted).expect("trusted hosts"),
         ..ServeConfig::default()
     };
-    server::start(&config, registry, renderers()).await.expect("server starts")
+    server::start(&config, registry, renderers().await).await.expect("server starts")
 }
 
 /// A response as read off the wire.
@@ -219,8 +222,9 @@ pub async fn start_with_plugins(
     cache: Option<metrics_host::plugin::ArtifactCache>,
 ) -> (RunningServer, Arc<Renderers>, metrics_host::plugin_watcher::PluginWatcher) {
     let engine = RendererEngine::new().expect("engine");
-    let builtins = RendererSet::builtin(&engine).expect("built-in renderer");
-    let (renderers, _report) = Renderers::with_plugin_dir(engine, builtins, dir.to_path_buf(), cache).expect("plugins folder");
+    let builtins = RendererSet::builtin(&engine).await.expect("built-in renderer");
+    let (renderers, _report) =
+        Renderers::with_plugin_dir(engine, builtins, dir.to_path_buf(), cache).await.expect("plugins folder");
     let renderers = Arc::new(renderers);
     let watcher = metrics_host::plugin_watcher::watch(Arc::clone(&renderers), dir).expect("watch");
     let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };

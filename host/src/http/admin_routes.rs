@@ -17,15 +17,10 @@ pub struct PluginListing {
 pub async fn list_plugins(State(app): State<AppState>) -> Json<PluginListing> {
     Json(PluginListing {
         plugin_dir: app.renderers.plugin_dir().map(|d| d.display().to_string()),
-        plugins: app.renderers.statuses(),
+        plugins: app.renderers.statuses().await,
     })
 }
 
 pub async fn reload(State(app): State<AppState>) -> Json<ReloadReport> {
-    let renderers = app.renderers.clone();
-    let report = tokio::task::spawn_blocking(move || renderers.reload()).await.unwrap_or_else(|e| ReloadReport {
-        error: Some(format!("reload task failed: {e}")),
-        ..ReloadReport::default()
-    });
-    Json(report)
+    Json(app.renderers.reload().await)
 }

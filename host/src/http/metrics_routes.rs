@@ -16,6 +16,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use metrics_render_core::is_valid_metric_name;
 use serde::Deserialize;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -74,13 +76,17 @@ async fn render_response(app: &AppState, format: String, prefix: String) -> Resu
         return Err(AppError::UnknownFormat { requested: format, available: renderers.format_names().join(", ") });
     };
     let (tx, mut rx) = mpsc::channel(BODY_CHANNEL_CHUNKS);
-    let sink = ChannelSink::new(tx, tokio::runtime::Handle::current(), CLIENT_STALL_TIMEOUT);
+    let sent = Arc::new(AtomicU64::new(0));
+    let sink = ChannelSink::new(tx, CLIENT_STALL_TIMEOUT, Arc::clone(&sent));
     let registry = app.registry.clone();
     let limits = app.render_limits.clone();
+    let runtime = tokio::runtime::Handle::current();
+    // The snapshot and the guest's work are CPU-bound: keep them off the
+    // async workers. The render future is driven on this blocking thread.
     let task = tokio::task::spawn_blocking(move || {
         let snapshot = registry.snapshot();
         let limits = limits.for_snapshot(&snapshot);
-        renderer.render(&snapshot, &format, &prefix, &limits, Box::new(sink))
+        runtime.block_on(renderer.render(&snapshot, &format, &prefix, &limits, Box::new(sink)))
     });
     let content_type = HeaderValue::from_str(&info.content_type)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));

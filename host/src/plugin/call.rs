@@ -1,18 +1,18 @@
-//! One call into a renderer, in a fresh store with every limit applied:
-//! a deadline on guest execution (epoch interruption), a memory cap, and a
-//! cap on output bytes. Time spent blocked in `output.write` (a slow client)
-//! does not count against the deadline.
+//! One call into a renderer, in a fresh store with every limit applied: an
+//! execution-time budget (epoch interruption inside wasm, plus a watchdog
+//! that cancels the async call when a host call never returns; see
+//! [`GuestBudget`]), a memory cap, and a cap on output bytes.
+use super::budget::GuestBudget;
 use super::component::RendererComponent;
-use super::engine::EPOCH_TICK;
 use super::sink::{OutputSink, SinkClosed};
 use super::wit_types::{FormatInfoWit, RenderErrorWit, RenderOptionsArg, SnapshotArg};
 use crate::snapshot::Snapshot;
 use bytes::Bytes;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wasmtime::component::{Linker, ResourceTable, WasmList};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime::{AsContext, ResourceLimiter, Store, StoreContextMut, Trap};
+use wasmtime::{AsContext, ResourceLimiter, Store, StoreContextMut, Trap, UpdateDeadline};
 
 /// Bounds on one render.
 #[derive(Debug, Clone)]
@@ -84,10 +84,8 @@ pub struct RenderState {
     output_limit: u64,
     /// Set when the host refused further output.
     stopped: Option<RenderFailureCause>,
-    /// Guest execution budget and what is used of it.
-    deadline: Duration,
-    guest_time: Duration,
-    resumed_at: Instant,
+    /// Guest execution time left.
+    budget: GuestBudget,
 }
 
 /// Memory cap that remembers when it refused growth, so a trap that
@@ -152,27 +150,23 @@ fn log_plugin_stdio(plugin: &str, stdio: Option<(MemoryOutputPipe, MemoryOutputP
     }
 }
 
-fn ticks(duration: Duration) -> u64 {
-    (duration.as_nanos() / EPOCH_TICK.as_nanos()).max(1) as u64 + 1
-}
-
 /// Defines `metrics:renderer/output@0.1.0#write` in `linker`.
 pub(crate) fn add_output_import(linker: &mut Linker<RenderState>) -> wasmtime::Result<()> {
     let mut output = linker.instance("metrics:renderer/output@0.1.0")?;
-    output.func_wrap("write", |mut store: StoreContextMut<'_, RenderState>, (chunk,): (WasmList<u8>,)| {
-        let chunk = Bytes::copy_from_slice(chunk.as_le_slice(store.as_context()));
-        let state = store.data_mut();
-        state.guest_time += state.resumed_at.elapsed();
-        let accepted = write_chunk(state, chunk);
-        let remaining = state.deadline.saturating_sub(state.guest_time);
-        state.resumed_at = Instant::now();
-        store.set_epoch_deadline(ticks(remaining));
-        Ok((accepted,))
+    output.func_wrap_async("write", |mut store: StoreContextMut<'_, RenderState>, (chunk,): (WasmList<u8>,)| {
+        Box::new(async move {
+            let chunk = Bytes::copy_from_slice(chunk.as_le_slice(store.as_context()));
+            let state = store.data_mut();
+            state.budget.pause();
+            let accepted = write_chunk(state, chunk).await;
+            state.budget.resume();
+            Ok((accepted,))
+        })
     })?;
     Ok(())
 }
 
-fn write_chunk(state: &mut RenderState, chunk: Bytes) -> bool {
+async fn write_chunk(state: &mut RenderState, chunk: Bytes) -> bool {
     if state.stopped.is_some() {
         return false;
     }
@@ -185,7 +179,7 @@ fn write_chunk(state: &mut RenderState, chunk: Bytes) -> bool {
         state.stopped = Some(RenderFailureCause::Failed("wrote output outside render".into()));
         return false;
     };
-    match output.write(chunk) {
+    match output.write(chunk).await {
         Ok(()) => true,
         Err(closed) => {
             state.stopped = Some(RenderFailureCause::Client(closed));
@@ -205,13 +199,20 @@ fn new_store(renderer: &RendererComponent, limits: &RenderLimits, output: Option
         written: 0,
         output_limit: limits.output_bytes,
         stopped: None,
-        deadline: limits.deadline,
-        guest_time: Duration::ZERO,
-        resumed_at: Instant::now(),
+        budget: GuestBudget::new(limits.deadline),
     };
     let mut store = Store::new(&renderer.engine.engine, state);
     store.limiter(|state| &mut state.memory);
-    store.set_epoch_deadline(ticks(limits.deadline));
+    // Every epoch tick: trap once the budget is spent, else yield so the
+    // watchdog and other tasks get to run.
+    store.epoch_deadline_callback(|store| {
+        if store.data().budget.remaining().is_zero() {
+            Err(Trap::Interrupt.into())
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+    store.set_epoch_deadline(1);
     store
 }
 
@@ -228,23 +229,42 @@ fn trap_cause(store: &Store<RenderState>, limits: &RenderLimits, error: wasmtime
     }
 }
 
+/// Runs `call` on `store` until it finishes or the store's budget is spent.
+/// `None` means the watchdog fired (a host call did not return in time).
+async fn with_watchdog<R>(
+    budget: GuestBudget,
+    call: impl std::future::Future<Output = wasmtime::Result<R>>,
+) -> Option<wasmtime::Result<R>> {
+    tokio::select! {
+        result = call => Some(result),
+        () = budget.exhausted() => None,
+    }
+}
+
 /// Calls `formats()`.
-pub(crate) fn call_formats(renderer: &RendererComponent, limits: &RenderLimits) -> Result<Vec<FormatInfoWit>, String> {
+pub(crate) async fn call_formats(renderer: &RendererComponent, limits: &RenderLimits) -> Result<Vec<FormatInfoWit>, String> {
     let mut store = new_store(renderer, limits, None);
-    let result = (|| {
-        let instance = renderer.pre.instantiate(&mut store)?;
+    let budget = store.data().budget.clone();
+    let call = async {
+        budget.resume();
+        let instance = renderer.pre.instantiate_async(&mut store).await?;
         let func = instance.get_typed_func::<(), (Vec<FormatInfoWit>,)>(&mut store, &renderer.formats_export)?;
-        let (formats,) = func.call(&mut store, ())?;
+        let (formats,) = func.call_async(&mut store, ()).await?;
         Ok(formats)
-    })();
+    };
+    let result = with_watchdog(budget.clone(), call).await;
     log_plugin_stdio(&renderer.name, store.data_mut().stdio.take());
-    result.map_err(|e| trap_cause(&store, limits, e).to_string())
+    match result {
+        Some(result) => result.map_err(|e| trap_cause(&store, limits, e).to_string()),
+        None => Err(RenderFailureCause::TimedOut(limits.deadline).to_string()),
+    }
 }
 
 impl RendererComponent {
-    /// Renders `snapshot` in `format`, streaming into `output`. Blocks: run it
-    /// off the async runtime.
-    pub fn render(
+    /// Renders `snapshot` in `format`, streaming into `output`. The guest
+    /// runs on the calling thread between yields, so drive this from a
+    /// blocking thread (`Handle::block_on` inside `spawn_blocking`).
+    pub async fn render(
         &self,
         snapshot: &Snapshot,
         format: &str,
@@ -263,14 +283,16 @@ impl RendererComponent {
             families: &snapshot.families,
             timestamp_ms: snapshot.timestamp_ms,
         };
-        let result = (|| {
-            let instance = self.pre.instantiate(&mut store)?;
+        let budget = store.data().budget.clone();
+        let call = async {
+            budget.resume();
+            let instance = self.pre.instantiate_async(&mut store).await?;
             type Params<'a> = (SnapshotArg<'a>, &'a str, RenderOptionsArg<'a>);
             let func = instance.get_typed_func::<Params<'_>, (Result<(), RenderErrorWit>,)>(&mut store, &self.render_export)?;
-            store.data_mut().resumed_at = Instant::now();
-            let (result,) = func.call(&mut store, (arg, format, RenderOptionsArg { prefix }))?;
+            let (result,) = func.call_async(&mut store, (arg, format, RenderOptionsArg { prefix })).await?;
             Ok(result)
-        })();
+        };
+        let result = with_watchdog(budget.clone(), call).await;
         // Drop the sink now: the HTTP body sees the end of the output.
         let (stopped, stdio) = {
             let state = store.data_mut();
@@ -278,6 +300,9 @@ impl RendererComponent {
             (state.stopped.take(), state.stdio.take())
         };
         log_plugin_stdio(&self.name, stdio);
+        let Some(result) = result else {
+            return Err(fail(RenderFailureCause::TimedOut(limits.deadline)));
+        };
         match result {
             Ok(Ok(())) => match stopped {
                 Some(cause) => Err(fail(cause)),

@@ -67,7 +67,7 @@ impl RendererComponent {
     }
 
     /// Checks a compiled component against the contract and pre-links it.
-    pub(crate) fn from_component(engine: &Arc<RendererEngine>, name: &str, component: Component) -> Result<Self, LoadError> {
+    pub(crate) async fn from_component(engine: &Arc<RendererEngine>, name: &str, component: Component) -> Result<Self, LoadError> {
         let plugin = name.to_string();
         let ty = component.component_type();
         let exports: Vec<String> = ty.exports(&engine.engine).map(|(n, _)| n.to_string()).collect();
@@ -118,6 +118,7 @@ impl RendererComponent {
         };
         let limits = RenderLimits { deadline: Duration::from_secs(2), memory_bytes: 64 << 20, ..RenderLimits::default() };
         let formats: Vec<FormatInfoWit> = call::call_formats(&loaded, &limits)
+            .await
             .map_err(|detail| LoadError::Formats { plugin: plugin.clone(), version: version.clone(), detail })?;
         loaded.formats = formats
             .into_iter()

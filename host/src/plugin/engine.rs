@@ -8,7 +8,7 @@ use super::call::{self, RenderState};
 use super::component::{LoadError, RendererComponent};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::Linker;
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 /// Granularity of render deadlines.
@@ -30,7 +30,7 @@ impl RendererEngine {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         call::add_output_import(&mut linker)?;
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         let weak = engine.weak();
         std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
             while let Some(engine) = weak.upgrade() {
@@ -44,14 +44,22 @@ impl RendererEngine {
 
     /// Compiles `bytes` as the component `name` and checks it against the
     /// contract.
-    pub fn load(self: &Arc<Self>, name: &str, bytes: &[u8]) -> Result<RendererComponent, LoadError> {
-        let component = RendererComponent::compile(self, name, bytes)?;
-        RendererComponent::from_component(self, name, component)
+    pub async fn load(self: &Arc<Self>, name: &str, bytes: &[u8]) -> Result<RendererComponent, LoadError> {
+        let component = self.compile(name, bytes).await?;
+        RendererComponent::from_component(self, name, component).await
+    }
+
+    /// Compiles on a blocking thread: it is CPU-heavy.
+    async fn compile(self: &Arc<Self>, name: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+        let (engine, name_owned, bytes) = (Arc::clone(self), name.to_string(), bytes.to_vec());
+        tokio::task::spawn_blocking(move || RendererComponent::compile(&engine, &name_owned, &bytes))
+            .await
+            .unwrap_or_else(|e| Err(LoadError::NotAComponent { plugin: name.to_string(), detail: format!("compiler task failed: {e}") }))
     }
 
     /// Like [`RendererEngine::load`], reusing (and filling) a cache of
     /// compiled components keyed by `content_hash`.
-    pub fn load_cached(
+    pub async fn load_cached(
         self: &Arc<Self>,
         name: &str,
         bytes: &[u8],
@@ -62,13 +70,13 @@ impl RendererEngine {
         let component = match cached {
             Some(component) => component,
             None => {
-                let component = RendererComponent::compile(self, name, bytes)?;
+                let component = self.compile(name, bytes).await?;
                 if let Some(cache) = cache {
                     cache.put(&self.engine, content_hash, &component);
                 }
                 component
             }
         };
-        RendererComponent::from_component(self, name, component)
+        RendererComponent::from_component(self, name, component).await
     }
 }

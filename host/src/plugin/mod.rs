@@ -8,6 +8,7 @@
 //! - [`wit_types`]: Rust mirrors of the WIT records for lowering and lifting.
 //! - [`artifact_cache`]: compiled components on disk, keyed by content hash.
 pub mod artifact_cache;
+pub mod budget;
 pub mod call;
 pub mod component;
 pub mod engine;

@@ -1,8 +1,12 @@
 //! Where a render's output goes. The guest calls `output.write` with chunks;
 //! the store hands each to an [`OutputSink`].
 use bytes::Bytes;
+use std::future::Future;
 use std::io::Write;
+use std::pin::Pin;
 use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// The receiver of a render's output is gone or stalled.
@@ -14,36 +18,44 @@ pub enum SinkClosed {
     Stalled(Duration),
 }
 
+/// The future of one [`OutputSink::write`].
+pub type WriteFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SinkClosed>> + Send + 'a>>;
+
 /// Receives output chunks, in order.
 pub trait OutputSink: Send {
-    /// Takes one chunk; may block to apply back-pressure.
-    fn write(&mut self, chunk: Bytes) -> Result<(), SinkClosed>;
+    /// Takes one chunk; may wait to apply back-pressure.
+    fn write(&mut self, chunk: Bytes) -> WriteFuture<'_>;
 }
 
 /// Sends chunks to an HTTP response body through a bounded channel, so a
 /// render runs at most a few chunks ahead of the client.
 pub struct ChannelSink {
     tx: mpsc::Sender<Bytes>,
-    runtime: tokio::runtime::Handle,
     /// How long one chunk may wait for the client before the render stops.
     stall_timeout: Duration,
+    /// Bytes handed to the channel, for the self-metrics.
+    sent: Arc<AtomicU64>,
 }
 
 impl ChannelSink {
-    pub fn new(tx: mpsc::Sender<Bytes>, runtime: tokio::runtime::Handle, stall_timeout: Duration) -> Self {
-        ChannelSink { tx, runtime, stall_timeout }
+    pub fn new(tx: mpsc::Sender<Bytes>, stall_timeout: Duration, sent: Arc<AtomicU64>) -> Self {
+        ChannelSink { tx, stall_timeout, sent }
     }
 }
 
 impl OutputSink for ChannelSink {
-    fn write(&mut self, chunk: Bytes) -> Result<(), SinkClosed> {
-        // Called on a blocking thread (the render runs in spawn_blocking).
-        let send = tokio::time::timeout(self.stall_timeout, self.tx.send(chunk));
-        match self.runtime.block_on(send) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(SinkClosed::Gone),
-            Err(_) => Err(SinkClosed::Stalled(self.stall_timeout)),
-        }
+    fn write(&mut self, chunk: Bytes) -> WriteFuture<'_> {
+        Box::pin(async move {
+            let len = chunk.len() as u64;
+            match tokio::time::timeout(self.stall_timeout, self.tx.send(chunk)).await {
+                Ok(Ok(())) => {
+                    self.sent.fetch_add(len, Ordering::Relaxed);
+                    Ok(())
+                }
+                Ok(Err(_)) => Err(SinkClosed::Gone),
+                Err(_) => Err(SinkClosed::Stalled(self.stall_timeout)),
+            }
+        })
     }
 }
 
@@ -51,7 +63,8 @@ impl OutputSink for ChannelSink {
 pub struct WriterSink<W>(pub W);
 
 impl<W: Write + Send> OutputSink for WriterSink<W> {
-    fn write(&mut self, chunk: Bytes) -> Result<(), SinkClosed> {
-        self.0.write_all(&chunk).map_err(|_| SinkClosed::Gone)
+    fn write(&mut self, chunk: Bytes) -> WriteFuture<'_> {
+        let result = self.0.write_all(&chunk).map_err(|_| SinkClosed::Gone);
+        Box::pin(std::future::ready(result))
     }
 }

@@ -1,0 +1,95 @@
+//! The execution-time budget of one render.
+//!
+//! Time counts while the guest runs, including its calls into WASI; it stops
+//! while the guest waits in `output.write` for a slow client (that wait has
+//! its own stall timeout). Two things enforce it: the epoch callback traps
+//! running wasm code once the budget is spent, and a watchdog future cancels
+//! the whole call when a host call never returns.
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+struct BudgetState {
+    limit: Duration,
+    /// Time used before the current running stretch.
+    used: Duration,
+    /// Start of the current running stretch; None while paused.
+    running_since: Option<Instant>,
+}
+
+/// Shared between the store (which pauses and resumes it) and the watchdog.
+#[derive(Debug, Clone)]
+pub struct GuestBudget(Arc<Mutex<BudgetState>>);
+
+impl GuestBudget {
+    /// A paused budget of `limit`.
+    pub fn new(limit: Duration) -> Self {
+        GuestBudget(Arc::new(Mutex::new(BudgetState { limit, used: Duration::ZERO, running_since: None })))
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, BudgetState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts counting.
+    pub fn resume(&self) {
+        let mut s = self.state();
+        if s.running_since.is_none() {
+            s.running_since = Some(Instant::now());
+        }
+    }
+
+    /// Stops counting (the guest waits for the client).
+    pub fn pause(&self) {
+        let mut s = self.state();
+        if let Some(since) = s.running_since.take() {
+            s.used += since.elapsed();
+        }
+    }
+
+    /// What is left of the budget now.
+    pub fn remaining(&self) -> Duration {
+        let s = self.state();
+        let used = s.used + s.running_since.map(|since| since.elapsed()).unwrap_or_default();
+        s.limit.saturating_sub(used)
+    }
+
+    /// Resolves once the budget is spent.
+    pub async fn exhausted(&self) {
+        loop {
+            let remaining = self.remaining();
+            if remaining.is_zero() {
+                return;
+            }
+            tokio::time::sleep(remaining).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paused_time_does_not_count() {
+        let budget = GuestBudget::new(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(budget.remaining(), Duration::from_millis(50), "starts paused");
+        budget.resume();
+        std::thread::sleep(Duration::from_millis(20));
+        budget.pause();
+        let left = budget.remaining();
+        assert!(left <= Duration::from_millis(30) && left > Duration::ZERO, "{left:?}");
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(budget.remaining(), left, "paused");
+    }
+
+    #[tokio::test]
+    async fn exhausted_resolves_after_the_running_time() {
+        let budget = GuestBudget::new(Duration::from_millis(30));
+        budget.resume();
+        let started = Instant::now();
+        budget.exhausted().await;
+        assert!(started.elapsed() >= Duration::from_millis(30));
+    }
+}
