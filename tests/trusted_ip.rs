@@ -10,6 +10,7 @@ use common::{get, renderers, start};
 use metrics_host::http::{app, AppState};
 use metrics_host::plugin::RenderLimits;
 use metrics_host::registry::Registry;
+use metrics_host::self_metrics::HostMetrics;
 use metrics_host::trusted_hosts::TrustedHosts;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,11 +34,14 @@ fn registry() -> Registry {
 }
 
 async fn status_for(trusted: &TrustedHosts, peer: &str, path: &str, header: Option<(&str, &str)>) -> (StatusCode, String) {
+    let registry = registry();
     let state = AppState {
-        registry: registry(),
+        host_metrics: Arc::new(HostMetrics::register(&registry).unwrap()),
+        registry,
         renderers: renderers().await,
         render_limits: RenderLimits::default(),
         trusted_hosts: Arc::new(trusted.clone()),
+        client_stall_timeout: std::time::Duration::from_secs(5),
     };
     let peer: SocketAddr = peer.parse().unwrap();
     let mut request = Request::get(path);

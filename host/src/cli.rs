@@ -59,8 +59,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let engine = RendererEngine::new()?;
     let builtins = RendererSet::builtin(&engine).await.context("loading the built-in renderer")?;
-    let (renderers, _watcher) = match &config.plugins {
-        None => (Arc::new(Renderers::fixed(engine, builtins)), None),
+    let renderers = match &config.plugins {
+        None => Arc::new(Renderers::fixed(engine, builtins)),
         Some(dir) => {
             let cache = config.plugin_cache.clone().or_else(ArtifactCache::default_dir).and_then(|d| {
                 ArtifactCache::open(d.clone())
@@ -71,12 +71,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("plugins folder {}", dir.display()))?;
             tracing::info!(dir = %dir.display(), loaded = ?report.loaded, failed = ?report.failed, "plugins loaded");
-            let renderers = Arc::new(renderers);
-            let watcher = plugin_watcher::watch(Arc::clone(&renderers), dir)
-                .with_context(|| format!("cannot watch plugins folder {}", dir.display()))?;
-            #[cfg(unix)]
-            tokio::spawn(plugin_watcher::reload_on_sighup(Arc::clone(&renderers)));
-            (renderers, Some(watcher))
+            Arc::new(renderers)
         }
     };
     let registry = Registry::new();
@@ -84,7 +79,17 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         let demo = Demo::register(&registry, config.demo_queues).context("registering demo metrics")?;
         tokio::spawn(demo.run(Duration::from_secs(1)));
     }
-    let mut server = server::start(&config, registry, renderers).await?;
+    let mut server = server::start(&config, registry, Arc::clone(&renderers)).await?;
+    let _watcher = match &config.plugins {
+        None => None,
+        Some(dir) => {
+            #[cfg(unix)]
+            tokio::spawn(plugin_watcher::reload_on_sighup(Arc::clone(&renderers), Arc::clone(&server.host_metrics)));
+            let watcher = plugin_watcher::watch(Arc::clone(&renderers), Arc::clone(&server.host_metrics), dir)
+                .with_context(|| format!("cannot watch plugins folder {}", dir.display()))?;
+            Some(watcher)
+        }
+    };
     tracing::info!(
         listen = %server.local_addr,
         trusted_hosts = %config.trusted_hosts,

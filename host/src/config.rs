@@ -16,7 +16,7 @@ use std::time::Duration;
 pub struct ServeArgs {
     /// TOML file with the same settings (keys: listen, trusted_hosts, demo,
     /// demo_queues, render_timeout_ms, render_memory_mb, render_output_mb,
-    /// plugins, plugin_cache).
+    /// client_timeout_ms, plugins, plugin_cache).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8000].
@@ -41,6 +41,9 @@ pub struct ServeArgs {
     /// Output cap per render in MiB [default: 2048].
     #[arg(long, value_name = "MIB")]
     pub render_output_mb: Option<u64>,
+    /// How long a render waits for a client that stopped reading, in ms [default: 30000].
+    #[arg(long, value_name = "MS")]
+    pub client_timeout_ms: Option<u64>,
     /// Folder of renderer plugins (*.wasm), loaded at start and reloaded on
     /// change, SIGHUP or POST /-/reload.
     #[arg(long, value_name = "DIR")]
@@ -61,6 +64,7 @@ struct FileConfig {
     render_timeout_ms: Option<u64>,
     render_memory_mb: Option<u64>,
     render_output_mb: Option<u64>,
+    client_timeout_ms: Option<u64>,
     plugins: Option<PathBuf>,
     plugin_cache: Option<PathBuf>,
 }
@@ -73,6 +77,8 @@ pub struct ServeConfig {
     pub demo: bool,
     pub demo_queues: u64,
     pub render_limits: RenderLimits,
+    /// How long a render waits for a client that stopped reading.
+    pub client_stall_timeout: Duration,
     /// Plugins folder; checked readable at start-up.
     pub plugins: Option<PathBuf>,
     /// Compiled-plugin cache folder.
@@ -87,6 +93,7 @@ impl Default for ServeConfig {
             demo: false,
             demo_queues: 100,
             render_limits: RenderLimits::default(),
+            client_stall_timeout: Duration::from_secs(30),
             plugins: None,
             plugin_cache: None,
         }
@@ -135,6 +142,8 @@ impl ServeConfig {
             memory_bytes: (in_range("render_memory_mb", memory_mb, 16, 4096)? as usize) << 20,
             output_bytes: in_range("render_output_mb", output_mb, 1, 65_536)? << 20,
         };
+        let client_ms = args.client_timeout_ms.or(file.client_timeout_ms).unwrap_or(defaults.client_stall_timeout.as_millis() as u64);
+        let client_stall_timeout = Duration::from_millis(in_range("client_timeout_ms", client_ms, 100, 600_000)?);
         let plugins = args.plugins.clone().or(file.plugins);
         if let Some(dir) = &plugins {
             std::fs::read_dir(dir).with_context(|| format!("plugins = {:?} is not a readable folder", dir.display().to_string()))?;
@@ -145,6 +154,7 @@ impl ServeConfig {
             demo: args.demo || file.demo.unwrap_or(false),
             demo_queues,
             render_limits,
+            client_stall_timeout,
             plugins,
             plugin_cache: args.plugin_cache.clone().or(file.plugin_cache),
         })

@@ -14,6 +14,7 @@ pub mod process_memory;
 pub mod registry;
 pub mod renderers;
 pub mod replay;
+pub mod self_metrics;
 pub mod server;
 pub mod snapshot;
 pub mod trusted_hosts;

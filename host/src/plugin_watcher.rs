@@ -7,6 +7,7 @@
 //! serving. Writers should still write to a temporary name (a hidden
 //! `.name.wasm` or any name not ending in `.wasm`) and rename it into place.
 use crate::renderers::Renderers;
+use crate::self_metrics::HostMetrics;
 use notify::{RecursiveMode, Watcher};
 use std::path::Path;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ pub struct PluginWatcher {
 }
 
 /// Watches `dir` and reloads `renderers` after each burst of changes.
-pub fn watch(renderers: Arc<Renderers>, dir: &Path) -> notify::Result<PluginWatcher> {
+pub fn watch(renderers: Arc<Renderers>, metrics: Arc<HostMetrics>, dir: &Path) -> notify::Result<PluginWatcher> {
     let (tx, rx) = mpsc::unbounded_channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if event.is_ok_and(|e| !e.kind.is_access()) {
@@ -30,32 +31,33 @@ pub fn watch(renderers: Arc<Renderers>, dir: &Path) -> notify::Result<PluginWatc
         }
     })?;
     watcher.watch(dir, RecursiveMode::NonRecursive)?;
-    tokio::spawn(reload_after_quiet(renderers, rx));
+    tokio::spawn(reload_after_quiet(renderers, metrics, rx));
     Ok(PluginWatcher { _watcher: watcher })
 }
 
-async fn reload_after_quiet(renderers: Arc<Renderers>, mut events: mpsc::UnboundedReceiver<()>) {
+async fn reload_after_quiet(renderers: Arc<Renderers>, metrics: Arc<HostMetrics>, mut events: mpsc::UnboundedReceiver<()>) {
     while events.recv().await.is_some() {
         // Wait for a quiet period: every further event restarts the wait.
         while let Ok(Some(())) = tokio::time::timeout(QUIET_PERIOD, events.recv()).await {}
-        reload(&renderers, "folder changed").await;
+        reload(&renderers, &metrics, "folder changed").await;
     }
 }
 
 /// Reloads on every SIGHUP, forever.
 #[cfg(unix)]
-pub async fn reload_on_sighup(renderers: Arc<Renderers>) {
+pub async fn reload_on_sighup(renderers: Arc<Renderers>, metrics: Arc<HostMetrics>) {
     let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
         tracing::warn!("cannot install a SIGHUP handler; reload with POST /-/reload instead");
         return;
     };
     while hangups.recv().await.is_some() {
-        reload(&renderers, "SIGHUP").await;
+        reload(&renderers, &metrics, "SIGHUP").await;
     }
 }
 
-async fn reload(renderers: &Arc<Renderers>, trigger: &'static str) {
+async fn reload(renderers: &Arc<Renderers>, metrics: &HostMetrics, trigger: &'static str) {
     let report = renderers.reload().await;
+    metrics.record_reload(&report);
     tracing::info!(
         trigger,
         loaded = ?report.loaded,

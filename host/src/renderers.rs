@@ -6,7 +6,7 @@
 //! pointer. A render that started keeps the set (and component) it began
 //! with. A plugin that fails to load keeps its previous good version serving,
 //! and the failure shows in [`Renderers::statuses`].
-use crate::plugin::{ArtifactCache, FormatInfo, LoadError, RendererComponent, RendererEngine, DEFAULT_RENDERER_WASM};
+use crate::plugin::{ArtifactCache, BreakerStatus, FormatInfo, LoadError, RendererComponent, RendererEngine, DEFAULT_RENDERER_WASM};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -45,11 +45,34 @@ impl RendererSet {
 
     /// The renderer for `format` and that format's description.
     pub fn find(&self, format: &str) -> Option<(Arc<RendererComponent>, FormatInfo)> {
+        self.candidates(format).next()
+    }
+
+    /// Every renderer offering `format`, most preferred first.
+    fn candidates<'a>(&'a self, format: &'a str) -> impl Iterator<Item = (Arc<RendererComponent>, FormatInfo)> + 'a {
         self.plugins
             .iter()
             .rev()
             .chain(self.builtins.iter().rev())
-            .find_map(|r| r.format(format).map(|info| (Arc::clone(r), info.clone())))
+            .filter_map(move |r| r.format(format).map(|info| (Arc::clone(r), info.clone())))
+    }
+
+    /// The renderer to use for `format` now: the most preferred one whose
+    /// circuit breaker is closed.
+    pub fn select(&self, format: &str) -> Selection {
+        let mut backed_off = None;
+        for (renderer, info) in self.candidates(format) {
+            match renderer.breaker.backed_off_for() {
+                None => return Selection::Ready(renderer, info),
+                Some(wait) => {
+                    backed_off.get_or_insert((renderer.name.clone(), wait));
+                }
+            }
+        }
+        match backed_off {
+            Some((plugin, retry_in)) => Selection::BackedOff { plugin, retry_in },
+            None => Selection::Unknown,
+        }
     }
 
     /// Every format on offer (the one that wins for each name), sorted by name.
@@ -71,6 +94,15 @@ impl RendererSet {
     }
 }
 
+/// Which renderer serves a format right now.
+pub enum Selection {
+    Ready(Arc<RendererComponent>, FormatInfo),
+    /// Every renderer of the format is backed off after repeated failures.
+    BackedOff { plugin: String, retry_in: std::time::Duration },
+    /// No renderer offers the format.
+    Unknown,
+}
+
 /// What the plugin listing shows for one renderer.
 #[derive(Debug, Clone, Serialize)]
 pub struct PluginStatus {
@@ -87,6 +119,8 @@ pub struct PluginStatus {
     pub last_error: Option<String>,
     /// `serving`, `failed` (nothing serving) or `serving previous version`.
     pub state: &'static str,
+    /// Circuit breaker of the serving version.
+    pub breaker: Option<BreakerStatus>,
 }
 
 /// A format in the listing.
@@ -281,6 +315,7 @@ impl Renderers {
                 loaded_at_ms: Some(self.builtin_loaded_at_ms),
                 last_error: None,
                 state: "serving",
+                breaker: Some(b.breaker.status()),
             })
             .collect();
         let entries = self.entries.lock().await;
@@ -297,6 +332,7 @@ impl Renderers {
                     (Some(_), Some(_)) => "serving previous version",
                     (None, _) => "failed",
                 },
+                breaker: entry.component.as_ref().map(|c| c.breaker.status()),
             });
         }
         out

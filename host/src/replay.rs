@@ -78,7 +78,7 @@ fn replay_family(registry: &Registry, name: &str, fields: &Map<String, Value>, a
             return Err(shape(&s.at, "bucket bounds differ from the family's first series"));
         }
         let family = registry
-            .register::<Histogram>(name, help, &label_names, kind, Some(&bounds))
+            .register::<Histogram>(name, help, &label_names, kind, Some(&bounds), false)
             .map_err(registration_error)?;
         for (h, s) in &parsed {
             let values: Vec<&str> = s.labels.iter().map(|(_, v)| *v).collect();
@@ -87,7 +87,7 @@ fn replay_family(registry: &Registry, name: &str, fields: &Map<String, Value>, a
         }
     } else {
         // Gauge cells hold any float, so replayed counters keep NaN and fractions.
-        let family = registry.register::<Gauge>(name, help, &label_names, kind, None).map_err(registration_error)?;
+        let family = registry.register::<Gauge>(name, help, &label_names, kind, None, false).map_err(registration_error)?;
         for s in &series {
             let values: Vec<&str> = s.labels.iter().map(|(_, v)| *v).collect();
             family.with_label_values(&values).map_err(|e| shape(&s.at, e))?.set(number(s.value, &s.at)?);

@@ -3,6 +3,7 @@
 use crate::config::ServeConfig;
 use crate::http::{self, AppState};
 use crate::registry::Registry;
+use crate::self_metrics::HostMetrics;
 use crate::renderers::Renderers;
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -15,6 +16,8 @@ use tokio::task::JoinHandle;
 pub struct RunningServer {
     /// The bound address (useful with port 0).
     pub local_addr: SocketAddr,
+    /// The host's own metrics, registered in the served registry.
+    pub host_metrics: Arc<HostMetrics>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -41,6 +44,7 @@ impl RunningServer {
 
 /// Binds `config.listen` and serves `registry` with `renderers`.
 pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Renderers>) -> anyhow::Result<RunningServer> {
+    let host_metrics = Arc::new(HostMetrics::register(&registry).context("registering the host's own metrics")?);
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let local_addr = listener.local_addr()?;
     let state = AppState {
@@ -48,10 +52,12 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
         renderers,
         render_limits: config.render_limits.clone(),
         trusted_hosts: Arc::new(config.trusted_hosts.clone()),
+        host_metrics: Arc::clone(&host_metrics),
+        client_stall_timeout: config.client_stall_timeout,
     };
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, state, async {
         let _ = rx.await;
     }));
-    Ok(RunningServer { local_addr, shutdown: Some(tx), task })
+    Ok(RunningServer { local_addr, host_metrics, shutdown: Some(tx), task })
 }

@@ -117,6 +117,12 @@ fn dechunk(mut data: &[u8]) -> (Vec<u8>, bool) {
     }
 }
 
+/// True for the host's own metric families (and their samples), which
+/// every exposition carries besides the data a test put in.
+pub fn is_self_metric(name: &str) -> bool {
+    metrics_host::self_metrics::FAMILY_NAMES.iter().any(|f| name.starts_with(f))
+}
+
 /// One sample as a client should read it back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExpectedSample {
@@ -226,8 +232,9 @@ pub async fn start_with_plugins(
     let (renderers, _report) =
         Renderers::with_plugin_dir(engine, builtins, dir.to_path_buf(), cache).await.expect("plugins folder");
     let renderers = Arc::new(renderers);
-    let watcher = metrics_host::plugin_watcher::watch(Arc::clone(&renderers), dir).expect("watch");
     let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
     let server = server::start(&config, registry, Arc::clone(&renderers)).await.expect("server starts");
+    let watcher =
+        metrics_host::plugin_watcher::watch(Arc::clone(&renderers), Arc::clone(&server.host_metrics), dir).expect("watch");
     (server, renderers, watcher)
 }

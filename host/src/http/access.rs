@@ -1,5 +1,6 @@
 //! Trusted-IP enforcement for every route. The peer's socket address is the
 //! only input: `Authorization` and forwarding headers never grant access.
+use crate::self_metrics::HostMetrics;
 use crate::trusted_hosts::TrustedHosts;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, StatusCode};
@@ -8,16 +9,24 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// Who may pass, and where refusals are counted.
+#[derive(Clone)]
+pub struct AccessPolicy {
+    pub trusted: Arc<TrustedHosts>,
+    pub metrics: Arc<HostMetrics>,
+}
+
 /// Middleware: 401 with a plain-text reason for peers outside the list.
 pub async fn require_trusted_peer(
-    State(trusted): State<Arc<TrustedHosts>>,
+    State(policy): State<AccessPolicy>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
     next: Next,
 ) -> Response {
-    if trusted.allows(peer.ip()) {
+    if policy.trusted.allows(peer.ip()) {
         return next.run(request).await;
     }
+    policy.metrics.record_denied();
     tracing::warn!(peer = %peer.ip(), path = %request.uri().path(), "refused untrusted peer");
     (
         StatusCode::UNAUTHORIZED,

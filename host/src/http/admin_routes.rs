@@ -22,5 +22,7 @@ pub async fn list_plugins(State(app): State<AppState>) -> Json<PluginListing> {
 }
 
 pub async fn reload(State(app): State<AppState>) -> Json<ReloadReport> {
-    Json(app.renderers.reload().await)
+    let report = app.renderers.reload().await;
+    app.host_metrics.record_reload(&report);
+    Json(report)
 }

@@ -12,6 +12,8 @@ pub enum AppError {
     UnknownFormat { requested: String, available: String },
     #[error("no available format matches Accept: {accept:?}; available formats: {available}")]
     NotAcceptable { accept: String, available: String },
+    #[error("renderer {plugin:?} for format {format:?} is backed off after repeated failures; retry in {}s", retry_in.as_secs() + 1)]
+    BackedOff { plugin: String, format: String, retry_in: std::time::Duration },
     #[error("{0}")]
     Render(#[from] RenderFailure),
     #[error("render task failed: {0}")]
@@ -24,6 +26,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::UnknownFormat { .. } => StatusCode::BAD_REQUEST,
             AppError::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
+            AppError::BackedOff { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Render(failure) => match failure.cause {
                 RenderFailureCause::InvalidOption(_) => StatusCode::BAD_REQUEST,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -39,6 +42,11 @@ impl IntoResponse for AppError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{self}\n")).into_response()
+        let mut response =
+            (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{self}\n")).into_response();
+        if let AppError::BackedOff { retry_in, .. } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, (retry_in.as_secs() + 1).into());
+        }
+        response
     }
 }

@@ -16,16 +16,15 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use metrics_render_core::is_valid_metric_name;
 use serde::Deserialize;
-use std::sync::atomic::AtomicU64;
+use crate::renderers::Selection;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Chunks the render may run ahead of the client.
 const BODY_CHANNEL_CHUNKS: usize = 4;
-/// How long a render waits for a client that does not read before giving up.
-const CLIENT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Query string of the metrics endpoints.
 #[derive(Debug, Deserialize)]
@@ -71,22 +70,46 @@ async fn render_response(app: &AppState, format: String, prefix: String) -> Resu
             "invalid prefix {prefix:?}: prefixed metric names must match [a-zA-Z_:][a-zA-Z0-9_:]*"
         )));
     }
+    let started = Instant::now();
     let renderers = app.renderers.current();
-    let Some((renderer, info)) = renderers.find(&format) else {
-        return Err(AppError::UnknownFormat { requested: format, available: renderers.format_names().join(", ") });
+    let (renderer, info) = match renderers.select(&format) {
+        Selection::Ready(renderer, info) => (renderer, info),
+        Selection::BackedOff { plugin, retry_in } => {
+            app.host_metrics.record_render(&format, "backed_off", started.elapsed(), 0);
+            return Err(AppError::BackedOff { plugin, format, retry_in });
+        }
+        Selection::Unknown => {
+            return Err(AppError::UnknownFormat { requested: format, available: renderers.format_names().join(", ") })
+        }
     };
     let (tx, mut rx) = mpsc::channel(BODY_CHANNEL_CHUNKS);
     let sent = Arc::new(AtomicU64::new(0));
-    let sink = ChannelSink::new(tx, CLIENT_STALL_TIMEOUT, Arc::clone(&sent));
+    let sink = ChannelSink::new(tx, app.client_stall_timeout, Arc::clone(&sent));
     let registry = app.registry.clone();
     let limits = app.render_limits.clone();
     let runtime = tokio::runtime::Handle::current();
+    let metrics = Arc::clone(&app.host_metrics);
     // The snapshot and the guest's work are CPU-bound: keep them off the
     // async workers. The render future is driven on this blocking thread.
     let task = tokio::task::spawn_blocking(move || {
         let snapshot = registry.snapshot();
         let limits = limits.for_snapshot(&snapshot);
-        runtime.block_on(renderer.render(&snapshot, &format, &prefix, &limits, Box::new(sink)))
+        let result = runtime.block_on(renderer.render(&snapshot, &format, &prefix, &limits, Box::new(sink)));
+        let outcome = match &result {
+            Ok(()) => {
+                renderer.breaker.record_success();
+                "ok"
+            }
+            Err(failure) => {
+                if failure.cause.is_renderer_fault() {
+                    renderer.breaker.record_failure();
+                }
+                tracing::warn!(error = %failure, "render failed");
+                failure.cause.outcome()
+            }
+        };
+        metrics.record_render(&format, outcome, started.elapsed(), sent.load(Ordering::Relaxed));
+        result
     });
     let content_type = HeaderValue::from_str(&info.content_type)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));

@@ -10,6 +10,7 @@ pub use error::AppError;
 
 use crate::plugin::RenderLimits;
 use crate::registry::Registry;
+use crate::self_metrics::HostMetrics;
 use crate::renderers::Renderers;
 use crate::trusted_hosts::TrustedHosts;
 use axum::routing::{get, post};
@@ -17,6 +18,7 @@ use axum::{middleware, Router};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
@@ -31,12 +33,16 @@ pub struct AppState {
     pub render_limits: RenderLimits,
     /// Who may read.
     pub trusted_hosts: Arc<TrustedHosts>,
+    /// The host's own metrics (renders, reloads, refusals).
+    pub host_metrics: Arc<HostMetrics>,
+    /// How long a render waits for a client that does not read.
+    pub client_stall_timeout: Duration,
 }
 
 /// The router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
 /// (as [`serve`] does): the trusted-IP check needs the peer address.
 pub fn app(state: AppState) -> Router {
-    let trusted = Arc::clone(&state.trusted_hosts);
+    let policy = access::AccessPolicy { trusted: Arc::clone(&state.trusted_hosts), metrics: Arc::clone(&state.host_metrics) };
     Router::new()
         .route("/metrics", get(metrics_routes::metrics))
         .route("/metrics.json", get(metrics_routes::metrics_json))
@@ -44,7 +50,7 @@ pub fn app(state: AppState) -> Router {
         .route("/-/reload", post(admin_routes::reload))
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .with_state(state)
-        .layer(middleware::from_fn_with_state(trusted, access::require_trusted_peer))
+        .layer(middleware::from_fn_with_state(policy, access::require_trusted_peer))
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes

@@ -70,6 +70,26 @@ pub enum RenderFailureCause {
     Failed(String),
 }
 
+impl RenderFailureCause {
+    /// The `outcome` label of the render metrics.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            RenderFailureCause::TimedOut(_) => "timed_out",
+            RenderFailureCause::OutOfMemory(_) => "out_of_memory",
+            RenderFailureCause::Trapped(_) => "trapped",
+            RenderFailureCause::OutputTooLarge(_) => "output_too_large",
+            RenderFailureCause::Client(_) => "client_gone",
+            RenderFailureCause::InvalidOption(_) => "invalid_option",
+            RenderFailureCause::UnknownFormat(_) | RenderFailureCause::Failed(_) => "failed",
+        }
+    }
+
+    /// Whether the renderer is to blame (and its circuit breaker should count it).
+    pub fn is_renderer_fault(&self) -> bool {
+        !matches!(self, RenderFailureCause::Client(_) | RenderFailureCause::InvalidOption(_))
+    }
+}
+
 /// Store data of one render.
 pub struct RenderState {
     /// WASI with no capabilities, for std-built plugins; stdout and stderr

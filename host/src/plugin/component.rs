@@ -57,6 +57,8 @@ pub struct RendererComponent {
     pub(crate) render_export: ComponentExportIndex,
     /// Whether instances need a (capability-free) WASI context.
     pub(crate) uses_wasi: bool,
+    /// Backs the component off when it keeps failing.
+    pub breaker: super::CircuitBreaker,
 }
 
 impl RendererComponent {
@@ -108,6 +110,7 @@ impl RendererComponent {
         let uses_wasi = ty.imports(&engine.engine).any(|(import, _)| import.starts_with("wasi:"));
         let mut loaded = RendererComponent {
             uses_wasi,
+            breaker: Default::default(),
             name: plugin.clone(),
             wit_version: version.clone(),
             formats: Vec::new(),

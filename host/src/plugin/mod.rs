@@ -10,12 +10,14 @@
 pub mod artifact_cache;
 pub mod budget;
 pub mod call;
+pub mod circuit_breaker;
 pub mod component;
 pub mod engine;
 pub mod sink;
 mod wit_types;
 
 pub use artifact_cache::ArtifactCache;
+pub use circuit_breaker::{BreakerStatus, CircuitBreaker};
 pub use call::{RenderFailure, RenderFailureCause, RenderLimits};
 pub use component::{FormatInfo, LoadError, RendererComponent};
 pub use engine::RendererEngine;

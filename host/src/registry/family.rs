@@ -82,6 +82,16 @@ pub(crate) struct FamilyCore {
 }
 
 impl FamilyCore {
+    /// String ids of the declared label names.
+    pub(crate) fn label_names(&self) -> &[u32] {
+        &self.label_names
+    }
+
+    /// Whether the cells are of metric type `M`.
+    pub(crate) fn has_cells<M: Metric>(&self) -> bool {
+        M::cells(&self.series.read().unwrap_or_else(|e| e.into_inner()).cells).is_some()
+    }
+
     pub(crate) fn new<M: Metric>(
         name_text: String,
         name: u32,

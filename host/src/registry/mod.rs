@@ -89,7 +89,7 @@ impl Registry {
 
     /// A family of counters with the given label names.
     pub fn counter_family(&self, name: &str, help: &str, labels: &[&str]) -> Result<Family<Counter>, RegistryError> {
-        self.register(name, Some(help), labels, MetricKind::Counter, None)
+        self.register(name, Some(help), labels, MetricKind::Counter, None, false)
     }
 
     /// An unlabelled gauge.
@@ -99,7 +99,7 @@ impl Registry {
 
     /// A family of gauges with the given label names.
     pub fn gauge_family(&self, name: &str, help: &str, labels: &[&str]) -> Result<Family<Gauge>, RegistryError> {
-        self.register(name, Some(help), labels, MetricKind::Gauge, None)
+        self.register(name, Some(help), labels, MetricKind::Gauge, None, false)
     }
 
     /// An unlabelled histogram with the given finite bucket bounds.
@@ -115,11 +115,28 @@ impl Registry {
         labels: &[&str],
         bounds: &[f64],
     ) -> Result<Family<Histogram>, RegistryError> {
-        self.register(name, Some(help), labels, MetricKind::Histogram, Some(bounds))
+        self.register(name, Some(help), labels, MetricKind::Histogram, Some(bounds), false)
+    }
+
+    /// The registered family `name` if it has exactly this kind, cell type,
+    /// label names and bounds.
+    fn matching_family<M: Metric>(&self, name: &str, kind: MetricKind, labels: &[&str], bounds: Option<&[f64]>) -> Option<Family<M>> {
+        let families = self.inner.families.read().unwrap_or_else(|e| e.into_inner());
+        let core = families.iter().find(|f| f.name_text == name)?;
+        let interner = &self.inner.interner;
+        let label_ids: Option<Vec<u32>> = labels.iter().map(|l| interner.find(l)).collect();
+        let same = core.kind == kind
+            && core.has_cells::<M>()
+            && label_ids.is_some_and(|ids| core.label_names() == ids.as_slice())
+            && core.bounds.as_deref() == bounds;
+        same.then(|| Family::new(Arc::clone(core), Arc::clone(interner)))
     }
 
     /// Registers a family whose declared kind may differ from its cell type
-    /// (a replayed counter holds arbitrary floats in gauge cells).
+    /// (a replayed counter holds arbitrary floats in gauge cells). With
+    /// `reuse_existing`, an identical family already registered is returned
+    /// instead of an error (the host's own metrics, when one registry is
+    /// served by several servers).
     pub(crate) fn register<M: Metric>(
         &self,
         name: &str,
@@ -127,6 +144,7 @@ impl Registry {
         labels: &[&str],
         kind: MetricKind,
         bounds: Option<&[f64]>,
+        reuse_existing: bool,
     ) -> Result<Family<M>, RegistryError> {
         if !is_valid_metric_name(name) {
             return Err(RegistryError::InvalidMetricName(name.into()));
@@ -152,6 +170,11 @@ impl Registry {
         };
         let mut names = self.inner.names.lock().unwrap_or_else(|e| e.into_inner());
         if names.contains(name) {
+            if reuse_existing {
+                if let Some(existing) = self.matching_family::<M>(name, kind, labels, bounds.as_deref()) {
+                    return Ok(existing);
+                }
+            }
             return Err(RegistryError::DuplicateFamily(name.into()));
         }
         let interner = &self.inner.interner;

@@ -1,0 +1,79 @@
+//! The host's own metrics, registered in the served registry so they appear
+//! in every exposition: renders by format and outcome, render latency,
+//! output bytes, plugin reloads by outcome, and requests refused by the
+//! trusted-IP check. Names follow the style of the rest (KumoMTA's).
+use crate::registry::{Counter, Family, Histogram, MetricKind, Registry, RegistryError};
+use crate::renderers::ReloadReport;
+use std::time::Duration;
+
+/// Names of the families registered here.
+pub const FAMILY_NAMES: [&str; 5] =
+    ["total_renders", "render_latency", "total_render_output_bytes", "total_plugin_reloads", "total_requests_denied"];
+
+/// Handles on the host's own metrics.
+pub struct HostMetrics {
+    renders: Family<Counter>,
+    latency: Family<Histogram>,
+    output_bytes: Family<Counter>,
+    reloads: Family<Counter>,
+    denied: Counter,
+}
+
+impl HostMetrics {
+    /// Registers the families, or reuses them when this registry already
+    /// serves another server; fails if a name is taken by a different family.
+    pub fn register(registry: &Registry) -> Result<Self, RegistryError> {
+        let counters = |name: &str, help: &str, labels: &[&str]| {
+            registry.register::<Counter>(name, Some(help), labels, MetricKind::Counter, None, true)
+        };
+        Ok(HostMetrics {
+            renders: counters(
+                FAMILY_NAMES[0],
+                "renders by format and outcome (ok, timed_out, out_of_memory, trapped, output_too_large, client_gone, invalid_option, failed, backed_off)",
+                &["format", "outcome"],
+            )?,
+            latency: registry.register::<Histogram>(
+                FAMILY_NAMES[1],
+                Some("time from request to the end of the render, in seconds"),
+                &["format"],
+                MetricKind::Histogram,
+                Some(&[0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+                true,
+            )?,
+            output_bytes: counters(FAMILY_NAMES[2], "bytes of rendered output sent", &["format"])?,
+            reloads: counters(
+                FAMILY_NAMES[3],
+                "plugin files processed by reloads, by outcome (loaded, failed, removed)",
+                &["outcome"],
+            )?,
+            denied: counters(FAMILY_NAMES[4], "requests refused by the trusted-host check", &[])?.with_label_values(&[])?,
+        })
+    }
+
+    /// Counts one render.
+    pub fn record_render(&self, format: &str, outcome: &str, elapsed: Duration, bytes: u64) {
+        if let Ok(c) = self.renders.with_label_values(&[format, outcome]) {
+            c.inc();
+        }
+        if let Ok(h) = self.latency.with_label_values(&[format]) {
+            h.observe(elapsed.as_secs_f64());
+        }
+        if let Ok(c) = self.output_bytes.with_label_values(&[format]) {
+            c.inc_by(bytes);
+        }
+    }
+
+    /// Counts what a reload did.
+    pub fn record_reload(&self, report: &ReloadReport) {
+        for (outcome, files) in [("loaded", &report.loaded), ("failed", &report.failed), ("removed", &report.removed)] {
+            if let Ok(c) = self.reloads.with_label_values(&[outcome]) {
+                c.inc_by(files.len() as u64);
+            }
+        }
+    }
+
+    /// Counts one refused request.
+    pub fn record_denied(&self) {
+        self.denied.inc();
+    }
+}
