@@ -30,6 +30,10 @@ test-plugins: wasm-target
 	cp target/$(WASM_TARGET)/release/hostile_renderer.wasm $(TEST_PLUGINS_DIR)/hostile.wasm
 	$(CARGO) build --release --target $(WASM_TARGET) -p marker-renderer --features v2
 	cp target/$(WASM_TARGET)/release/marker_renderer.wasm $(TEST_PLUGINS_DIR)/marker-v2.wasm
+	$(CARGO) build --release --target $(WASM_TARGET) -p contract-breaker --features wrong-version
+	cp target/$(WASM_TARGET)/release/contract_breaker.wasm $(TEST_PLUGINS_DIR)/wrong-version.wasm
+	$(CARGO) build --release --target $(WASM_TARGET) -p contract-breaker --features forbidden-import
+	cp target/$(WASM_TARGET)/release/contract_breaker.wasm $(TEST_PLUGINS_DIR)/forbidden-import.wasm
 
 ## run: serve the demo data on 127.0.0.1:8000 with the embedded default renderer
 run: build

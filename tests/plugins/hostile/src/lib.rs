@@ -3,7 +3,9 @@
 //! - `oom`: allocates until memory runs out;
 //! - `panic`: panics (a trap);
 //! - `flood`: writes output forever;
-//! - `lie`: claims success after the host refused its output.
+//! - `lie`: claims success after the host refused its output;
+//! - `sleep`: blocks in a WASI host call (a one-hour sleep);
+//! - `prometheus`: overrides the built-in and panics, to trip the circuit breaker.
 wit_bindgen::generate!({
     path: "../../../wit",
     world: "renderer-plugin",
@@ -19,7 +21,7 @@ fn format(name: &str) -> FormatInfo {
 
 impl Guest for Hostile {
     fn formats() -> Vec<FormatInfo> {
-        ["spin", "oom", "panic", "flood", "lie"].into_iter().map(format).collect()
+        ["spin", "oom", "panic", "flood", "lie", "sleep", "prometheus"].into_iter().map(format).collect()
     }
 
     fn render(_snapshot: Snapshot, format: String, _options: RenderOptions) -> Result<(), RenderError> {
@@ -37,7 +39,7 @@ impl Guest for Hostile {
                     std::hint::black_box(&hoard);
                 }
             }
-            "panic" => panic!("hostile renderer panics on purpose"),
+            "panic" | "prometheus" => panic!("hostile renderer panics on purpose"),
             "flood" => {
                 let chunk = vec![b'x'; 64 * 1024];
                 loop {
@@ -50,6 +52,10 @@ impl Guest for Hostile {
                 for _ in 0..100_000 {
                     metrics::renderer::output::write(&chunk);
                 }
+                Ok(())
+            }
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
                 Ok(())
             }
             other => Err(RenderError::UnknownFormat(other.into())),
