@@ -49,6 +49,10 @@ test-deps:
 test: plugins test-plugins test-deps
 	METRICS_TEST_PYTHON=$(CURDIR)/$(VENV)/bin/python $(CARGO) test --release
 
+## bench: scale measurements (render paths vs peers at 1k/100k/1M series, 1M HTTP scrape, counters)
+bench: build
+	$(CARGO) bench -p metrics-host --bench scale
+
 clean:
 	$(CARGO) clean
 	rm -rf $(VENV)

@@ -3,6 +3,7 @@
 //! Prometheus text: help text escapes `\` and newline; label values escape
 //! `\`, `"` and newline. JSON strings escape `"`, `\` and control characters.
 //! Each function has a fast path for the common case of nothing to escape.
+use crate::fast_copy::push_bytes;
 use alloc::vec::Vec;
 
 /// Appends a Prometheus label value, escaped.
@@ -21,7 +22,7 @@ pub(crate) fn push_help(buf: &mut Vec<u8>, help: &str) {
 fn push_escaped(buf: &mut Vec<u8>, text: &str, needs_escape: impl Fn(u8) -> bool) {
     let bytes = text.as_bytes();
     if !bytes.iter().any(|&b| needs_escape(b)) {
-        buf.extend_from_slice(bytes);
+        push_bytes(buf, bytes);
         return;
     }
     for &b in bytes {
@@ -42,7 +43,7 @@ pub(crate) fn push_json_string(buf: &mut Vec<u8>, text: &str) {
     buf.push(b'"');
     let bytes = text.as_bytes();
     if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
-        buf.extend_from_slice(bytes);
+        push_bytes(buf, bytes);
     } else {
         for &b in bytes {
             match b {

@@ -11,6 +11,7 @@ extern crate alloc;
 
 mod error;
 mod escape;
+mod fast_copy;
 mod metrics_json;
 mod names;
 mod number;

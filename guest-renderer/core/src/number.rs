@@ -5,6 +5,7 @@
 //! to the same f64. JSON has no literal for NaN or the infinities, so
 //! metrics.json writes them as the strings `"NaN"`, `"+Inf"` and `"-Inf"`
 //! (the convention of Prometheus' own HTTP API); finite values are numbers.
+use crate::fast_copy::push_bytes;
 use alloc::vec::Vec;
 
 /// Integral values below this magnitude print as integers; above it the
@@ -15,18 +16,18 @@ const INTEGER_LIMIT: f64 = 1e15;
 #[inline]
 pub(crate) fn push_prometheus_f64(buf: &mut Vec<u8>, value: f64) {
     if value.is_nan() {
-        buf.extend_from_slice(b"NaN");
+        push_bytes(buf, b"NaN");
     } else if value.is_infinite() {
-        buf.extend_from_slice(if value > 0.0 { b"+Inf" } else { b"-Inf" });
+        push_bytes(buf, if value > 0.0 { b"+Inf" } else { b"-Inf" });
     } else if value.abs() < INTEGER_LIMIT && (value as i64) as f64 == value {
         if value == 0.0 && value.is_sign_negative() {
-            buf.extend_from_slice(b"-0");
+            push_bytes(buf, b"-0");
         } else {
             push_i64(buf, value as i64);
         }
     } else {
         let mut ryu = ryu::Buffer::new();
-        buf.extend_from_slice(ryu.format_finite(value).as_bytes());
+        push_bytes(buf, ryu.format_finite(value).as_bytes());
     }
 }
 
@@ -34,25 +35,25 @@ pub(crate) fn push_prometheus_f64(buf: &mut Vec<u8>, value: f64) {
 #[inline]
 pub(crate) fn push_json_f64(buf: &mut Vec<u8>, value: f64) {
     if value.is_nan() {
-        buf.extend_from_slice(b"\"NaN\"");
+        push_bytes(buf, b"\"NaN\"");
     } else if value.is_infinite() {
-        buf.extend_from_slice(if value > 0.0 { b"\"+Inf\"" } else { b"\"-Inf\"" });
+        push_bytes(buf, if value > 0.0 { b"\"+Inf\"" } else { b"\"-Inf\"" });
     } else {
         let mut ryu = ryu::Buffer::new();
-        buf.extend_from_slice(ryu.format_finite(value).as_bytes());
+        push_bytes(buf, ryu.format_finite(value).as_bytes());
     }
 }
 
 #[inline]
 pub(crate) fn push_u64(buf: &mut Vec<u8>, value: u64) {
     let mut itoa = itoa::Buffer::new();
-    buf.extend_from_slice(itoa.format(value).as_bytes());
+    push_bytes(buf, itoa.format(value).as_bytes());
 }
 
 #[inline]
 fn push_i64(buf: &mut Vec<u8>, value: i64) {
     let mut itoa = itoa::Buffer::new();
-    buf.extend_from_slice(itoa.format(value).as_bytes());
+    push_bytes(buf, itoa.format(value).as_bytes());
 }
 
 #[cfg(test)]

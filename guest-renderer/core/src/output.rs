@@ -36,7 +36,7 @@ impl<'s> Out<'s> {
 
     #[inline]
     pub(crate) fn push(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
+        crate::fast_copy::push_bytes(&mut self.buf, bytes);
     }
 
     #[inline]

@@ -21,7 +21,7 @@ pub use circuit_breaker::{BreakerStatus, CircuitBreaker};
 pub use call::{RenderFailure, RenderFailureCause, RenderLimits};
 pub use component::{FormatInfo, LoadError, RendererComponent};
 pub use engine::RendererEngine;
-pub use sink::{ChannelSink, OutputSink, SinkClosed, WriterSink};
+pub use sink::{ChannelSink, OutputSink, SinkClosed, WriteFuture, WriterSink};
 
 /// WIT package versions of `metrics:renderer/renderer` this host can call.
 pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0"];

@@ -1,0 +1,57 @@
+//! Appending short byte strings without a `memcpy` call.
+//!
+//! Inside wasm, `memcpy` becomes `memory.copy`, which wasmtime runs as a call
+//! into the host: fine for large copies, costly for the 1 to 30 byte pieces
+//! (names, label values, numbers) that make up most of an exposition. Short
+//! pieces are copied here with at most two overlapping word loads and stores.
+use alloc::vec::Vec;
+use core::ptr;
+
+/// Pieces up to this long take the word-copy path.
+const SHORT: usize = 16;
+
+/// Appends `bytes` to `buf`.
+#[inline(always)]
+pub(crate) fn push_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
+    let len = bytes.len();
+    if len > SHORT {
+        buf.extend_from_slice(bytes);
+        return;
+    }
+    buf.reserve(len);
+    // SAFETY: `reserve` made room for `len` more bytes after `buf.len()`;
+    // every read stays within `bytes` and every write within that room.
+    unsafe {
+        let src = bytes.as_ptr();
+        let dst = buf.as_mut_ptr().add(buf.len());
+        if len >= 8 {
+            ptr::write_unaligned(dst as *mut u64, ptr::read_unaligned(src as *const u64));
+            ptr::write_unaligned(dst.add(len - 8) as *mut u64, ptr::read_unaligned(src.add(len - 8) as *const u64));
+        } else if len >= 4 {
+            ptr::write_unaligned(dst as *mut u32, ptr::read_unaligned(src as *const u32));
+            ptr::write_unaligned(dst.add(len - 4) as *mut u32, ptr::read_unaligned(src.add(len - 4) as *const u32));
+        } else if len >= 2 {
+            ptr::write_unaligned(dst as *mut u16, ptr::read_unaligned(src as *const u16));
+            ptr::write_unaligned(dst.add(len - 2) as *mut u16, ptr::read_unaligned(src.add(len - 2) as *const u16));
+        } else if len == 1 {
+            *dst = *src;
+        }
+        buf.set_len(buf.len() + len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_length_copies_exactly() {
+        let source: Vec<u8> = (0..40u8).collect();
+        for len in 0..=40 {
+            let mut buf = alloc::vec![0xAAu8; 3];
+            push_bytes(&mut buf, &source[..len]);
+            assert_eq!(&buf[..3], &[0xAA; 3]);
+            assert_eq!(&buf[3..], &source[..len], "length {len}");
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! `make bench`: the scale measurements of one run on this machine.
+//!
+//! - snapshot + render through the wasm component vs the same formatting
+//!   code compiled natively vs `prometheus-client` 0.26 and `prometheus`
+//!   0.14, on the same KumoMTA-like data (queues + a histogram family) at
+//!   1k, 100k and 1M series;
+//! - an HTTP scrape of 1M series end to end against `metrics-host serve` on
+//!   loopback, plain and gzip, and the server's peak resident memory during
+//!   it above idle;
+//! - counter increments, single-thread and contended, vs `prometheus`.
+//!
+//! Every figure is a median of several runs; targets are ratios, so the
+//! machine's speed cancels out. The last line is the summary.
+use metrics_host::plugin::{OutputSink, RenderLimits, RendererEngine, SinkClosed, WriteFuture};
+use metrics_host::registry::Registry;
+use metrics_host::renderers::RendererSet;
+use metrics_render_core::{RenderOptions, Sink};
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const SERVICES: [&str; 3] = ["esmtp_listener", "smtp_client", "http_listener"];
+const BOUNDS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+fn queue(i: usize) -> String {
+    format!("campaign{}:tenant{}@q{i}.example.com", i % 7, i % 13)
+}
+
+fn value(i: usize) -> f64 {
+    ((i * 7919) % 1000) as f64
+}
+
+/// Median of `runs` timings of `f`.
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+/// Counts bytes and drops them.
+struct NullSink(u64);
+
+impl Sink for NullSink {
+    fn write(&mut self, chunk: &[u8]) -> bool {
+        self.0 += chunk.len() as u64;
+        true
+    }
+}
+
+/// Counts bytes and drops them, for the wasm path.
+struct CountingSink(Arc<AtomicU64>);
+
+impl OutputSink for CountingSink {
+    fn write(&mut self, chunk: bytes::Bytes) -> WriteFuture<'_> {
+        self.0.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        Box::pin(std::future::ready(Ok::<(), SinkClosed>(())))
+    }
+}
+
+fn our_registry(queues: usize) -> Registry {
+    let registry = Registry::new();
+    let scheduled = registry.gauge_family("scheduled_count", "number of messages in the scheduled queue", &["queue"]).unwrap();
+    for i in 0..queues {
+        scheduled.with_label_values(&[&queue(i)]).unwrap().set(value(i));
+    }
+    let latency = registry.histogram_family("deliver_message_latency", "latency in seconds", &["service"], &BOUNDS).unwrap();
+    for (s, service) in SERVICES.iter().enumerate() {
+        let h = latency.with_label_values(&[service]).unwrap();
+        for k in 0..100 {
+            h.observe((k * (s + 1)) as f64 / 40.0);
+        }
+    }
+    registry
+}
+
+fn prometheus_client_registry(queues: usize) -> prometheus_client::registry::Registry {
+    use prometheus_client::metrics::family::Family;
+    use prometheus_client::metrics::gauge::Gauge;
+    use prometheus_client::metrics::histogram::Histogram;
+    use std::sync::atomic::AtomicU64;
+    let mut registry = prometheus_client::registry::Registry::default();
+    let scheduled = Family::<Vec<(String, String)>, Gauge<f64, AtomicU64>>::default();
+    for i in 0..queues {
+        scheduled.get_or_create(&vec![("queue".to_string(), queue(i))]).set(value(i));
+    }
+    registry.register("scheduled_count", "number of messages in the scheduled queue", scheduled);
+    let latency = Family::<Vec<(String, String)>, Histogram>::new_with_constructor(|| Histogram::new(BOUNDS));
+    for (s, service) in SERVICES.iter().enumerate() {
+        let h = latency.get_or_create(&vec![("service".to_string(), service.to_string())]);
+        for k in 0..100 {
+            h.observe((k * (s + 1)) as f64 / 40.0);
+        }
+    }
+    registry.register("deliver_message_latency", "latency in seconds", latency);
+    registry
+}
+
+fn prometheus_registry(queues: usize) -> prometheus::Registry {
+    let registry = prometheus::Registry::new();
+    let scheduled =
+        prometheus::GaugeVec::new(prometheus::Opts::new("scheduled_count", "number of messages in the scheduled queue"), &["queue"]).unwrap();
+    for i in 0..queues {
+        scheduled.with_label_values(&[&queue(i)]).set(value(i));
+    }
+    registry.register(Box::new(scheduled)).unwrap();
+    let latency = prometheus::HistogramVec::new(
+        prometheus::HistogramOpts::new("deliver_message_latency", "latency in seconds").buckets(BOUNDS.to_vec()),
+        &["service"],
+    )
+    .unwrap();
+    for (s, service) in SERVICES.iter().enumerate() {
+        let h = latency.with_label_values(&[service]);
+        for k in 0..100 {
+            h.observe((k * (s + 1)) as f64 / 40.0);
+        }
+    }
+    registry.register(Box::new(latency)).unwrap();
+    registry
+}
+
+struct RenderTimes {
+    series: usize,
+    wasm: Duration,
+    native: Duration,
+    prometheus_client: Duration,
+    prometheus: Duration,
+    bytes: u64,
+}
+
+fn render_comparison(runtime: &tokio::runtime::Runtime, set: &RendererSet, queues: usize, runs: usize) -> RenderTimes {
+    let registry = our_registry(queues);
+    let (renderer, _) = set.find("prometheus").unwrap();
+    let mut bytes = 0;
+    // Alternate the two paths run by run, so drift in machine load hits both alike.
+    let (mut wasm_runs, mut native_runs) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        wasm_runs.push(median(1, || {
+            let snapshot = registry.snapshot();
+            let limits = RenderLimits::default().for_snapshot(&snapshot);
+            let counted = Arc::new(AtomicU64::new(0));
+            let sink = Box::new(CountingSink(Arc::clone(&counted)));
+            runtime.block_on(renderer.render(&snapshot, "prometheus", "", &limits, sink)).unwrap();
+            bytes = counted.load(Ordering::Relaxed);
+        }));
+        native_runs.push(median(1, || {
+            let snapshot = registry.snapshot();
+            let mut sink = NullSink(0);
+            metrics_render_core::render(&snapshot.render_view(), "prometheus", RenderOptions::default(), &mut sink).unwrap();
+            black_box(sink.0);
+        }));
+    }
+    wasm_runs.sort();
+    native_runs.sort();
+    let (wasm, native) = (wasm_runs[runs / 2], native_runs[runs / 2]);
+    let pc = prometheus_client_registry(queues);
+    let prometheus_client = median(runs, || {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &pc).unwrap();
+        black_box(out.len());
+    });
+    let p = prometheus_registry(queues);
+    // The slowest peer: fewer runs.
+    let prometheus = median(runs.min(3), || {
+        let families = p.gather();
+        let mut out = Vec::new();
+        prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &families, &mut out).unwrap();
+        black_box(out.len());
+    });
+    RenderTimes { series: queues + SERVICES.len() * (BOUNDS.len() + 3), wasm, native, prometheus_client, prometheus, bytes }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l[6..].trim().trim_end_matches("kB").trim().to_string()))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// GET over a fresh connection, reading to the end; returns (seconds, bytes on the wire).
+fn scrape(addr: &str, gzip: bool) -> (f64, usize) {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let encoding = if gzip { "Accept-Encoding: gzip\r\n" } else { "" };
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{encoding}\r\n").unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0;
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    (started.elapsed().as_secs_f64(), total)
+}
+
+struct ScrapeFigures {
+    plain_s: f64,
+    gzip_s: f64,
+    plain_bytes: usize,
+    gzip_bytes: usize,
+    peak_over_idle_mb: f64,
+    idle_mb: f64,
+}
+
+fn http_scrape_1m() -> ScrapeFigures {
+    let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/metrics-host");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(binary)
+        .args(["serve", "--demo", "--demo-queues", "1000000", "--listen", &addr])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("target/release/metrics-host (make build)");
+    let pid = child.id();
+    let started = Instant::now();
+    while TcpStream::connect(&addr).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(120), "server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Warm up: the first scrape maps the renderer's memory and fills caches.
+    scrape(&addr, false);
+    scrape(&addr, true);
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = rss_kib(pid);
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let peak = {
+        let sampling = Arc::clone(&sampling);
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kib(pid));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            peak
+        })
+    };
+    let mut plain: Vec<(f64, usize)> = (0..5).map(|_| scrape(&addr, false)).collect();
+    let mut gzip: Vec<(f64, usize)> = (0..5).map(|_| scrape(&addr, true)).collect();
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let peak = peak.join().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    plain.sort_by(|a, b| a.0.total_cmp(&b.0));
+    gzip.sort_by(|a, b| a.0.total_cmp(&b.0));
+    ScrapeFigures {
+        plain_s: plain[2].0,
+        gzip_s: gzip[2].0,
+        plain_bytes: plain[2].1,
+        gzip_bytes: gzip[2].1,
+        peak_over_idle_mb: peak.saturating_sub(idle) as f64 / 1024.0,
+        idle_mb: idle as f64 / 1024.0,
+    }
+}
+
+/// ns per increment: single thread, then two threads on the same counter.
+fn counter_costs() -> [(f64, f64); 2] {
+    const N: u64 = 20_000_000;
+    let ours = metrics_host::registry::Counter::default();
+    let theirs = prometheus::IntCounter::new("c", "c").unwrap();
+    let single = |f: &(dyn Fn() + Sync)| {
+        median(5, || {
+            for _ in 0..N {
+                f();
+            }
+        })
+        .as_nanos() as f64
+            / N as f64
+    };
+    let contended = |f: &(dyn Fn() + Sync)| {
+        median(5, || {
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        for _ in 0..N / 2 {
+                            f();
+                        }
+                    });
+                }
+            })
+        })
+        .as_nanos() as f64
+            / N as f64
+    };
+    [(single(&|| ours.inc()), single(&|| theirs.inc())), (contended(&|| ours.inc()), contended(&|| theirs.inc()))]
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let set = runtime.block_on(async {
+        let engine = RendererEngine::new().unwrap();
+        RendererSet::builtin(&engine).await.unwrap()
+    });
+    println!("| series | wasm (snapshot+render) | native | prometheus-client 0.26 | prometheus 0.14 | wasm/native | wasm/prometheus-client | output |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut last = None;
+    for (queues, runs) in [(1_000, 51), (100_000, 11), (1_000_000, 9)] {
+        let t = render_comparison(&runtime, &set, queues, runs);
+        println!(
+            "| {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} | {:.2} | {:.1} MB |",
+            t.series,
+            t.wasm.as_secs_f64() * 1e3,
+            t.native.as_secs_f64() * 1e3,
+            t.prometheus_client.as_secs_f64() * 1e3,
+            t.prometheus.as_secs_f64() * 1e3,
+            t.wasm.as_secs_f64() / t.native.as_secs_f64(),
+            t.wasm.as_secs_f64() / t.prometheus_client.as_secs_f64(),
+            t.bytes as f64 / 1e6,
+        );
+        last = Some(t);
+    }
+    let t = last.unwrap();
+    let scrape = http_scrape_1m();
+    println!();
+    println!(
+        "HTTP scrape, 1M queues: plain {:.3} s ({:.1} MB), gzip {:.3} s ({:.1} MB on the wire); server RSS idle {:.0} MB, peak over idle {:.1} MB",
+        scrape.plain_s,
+        scrape.plain_bytes as f64 / 1e6,
+        scrape.gzip_s,
+        scrape.gzip_bytes as f64 / 1e6,
+        scrape.idle_mb,
+        scrape.peak_over_idle_mb
+    );
+    let [(single_ours, single_theirs), (cont_ours, cont_theirs)] = counter_costs();
+    println!(
+        "counter increment: single thread {single_ours:.2} ns vs prometheus {single_theirs:.2} ns ({:.2}x); contended (2 threads) {cont_ours:.2} ns vs {cont_theirs:.2} ns ({:.2}x)",
+        single_ours / single_theirs,
+        cont_ours / cont_theirs
+    );
+    println!(
+        "summary: wasm_vs_native={:.2} wasm_vs_prometheus_client={:.2} scrape_1m_s={:.3} scrape_1m_gzip_s={:.3} peak_rss_over_idle_mb={:.1}",
+        t.wasm.as_secs_f64() / t.native.as_secs_f64(),
+        t.wasm.as_secs_f64() / t.prometheus_client.as_secs_f64(),
+        scrape.plain_s,
+        scrape.gzip_s,
+        scrape.peak_over_idle_mb
+    );
+}
