@@ -7,6 +7,7 @@ fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match metrics_host::cli::run(metrics_host::cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
