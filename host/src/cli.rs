@@ -84,12 +84,18 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         None => None,
         Some(dir) => {
             #[cfg(unix)]
-            tokio::spawn(plugin_watcher::reload_on_sighup(Arc::clone(&renderers), Arc::clone(&server.host_metrics)));
+            tokio::spawn(
+                plugin_watcher::reload_on_sighup(Arc::clone(&renderers), Arc::clone(&server.host_metrics))
+                    .context("installing the SIGHUP handler")?,
+            );
             let watcher = plugin_watcher::watch(Arc::clone(&renderers), Arc::clone(&server.host_metrics), dir)
                 .with_context(|| format!("cannot watch plugins folder {}", dir.display()))?;
             Some(watcher)
         }
     };
+    // Install the stop signals before announcing the address, so a signal
+    // sent as soon as the server is up takes the graceful path.
+    let shutdown = shutdown_signal().context("installing the SIGTERM handler")?;
     tracing::info!(
         listen = %server.local_addr,
         trusted_hosts = %config.trusted_hosts,
@@ -99,25 +105,26 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let stop = server.shutdown_handle().expect("fresh server");
     tokio::select! {
         result = server.wait() => return result,
-        () = shutdown_signal() => tracing::info!("shutting down: finishing in-flight scrapes"),
+        () = shutdown => tracing::info!("shutting down: finishing in-flight scrapes"),
     }
     let _ = stop.send(());
     server.wait().await
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on SIGTERM or Ctrl-C; the handlers are installed when this returns.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    Ok(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+    })
 }
 
 async fn render(args: &RenderArgs) -> anyhow::Result<()> {

@@ -43,16 +43,19 @@ async fn reload_after_quiet(renderers: Arc<Renderers>, metrics: Arc<HostMetrics>
     }
 }
 
-/// Reloads on every SIGHUP, forever.
+/// Installs the SIGHUP handler now (before this returns, so an early SIGHUP
+/// cannot kill the process) and returns the task that reloads on each one.
 #[cfg(unix)]
-pub async fn reload_on_sighup(renderers: Arc<Renderers>, metrics: Arc<HostMetrics>) {
-    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-        tracing::warn!("cannot install a SIGHUP handler; reload with POST /-/reload instead");
-        return;
-    };
-    while hangups.recv().await.is_some() {
-        reload(&renderers, &metrics, "SIGHUP").await;
-    }
+pub fn reload_on_sighup(
+    renderers: Arc<Renderers>,
+    metrics: Arc<HostMetrics>,
+) -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    Ok(async move {
+        while hangups.recv().await.is_some() {
+            reload(&renderers, &metrics, "SIGHUP").await;
+        }
+    })
 }
 
 async fn reload(renderers: &Arc<Renderers>, metrics: &HostMetrics, trigger: &'static str) {

@@ -2,7 +2,8 @@
 //! shape of `wit/renderer.wit`, ready to be lowered into a renderer.
 //!
 //! The string and label-set tables are shared with the registry (an `Arc`),
-//! not copied; what is allocated per snapshot is the per-series columns.
+//! not copied, and so is each family's column of label-set ids while the
+//! family gains no series; what is allocated per snapshot is the value columns.
 use crate::registry::{Cells, FamilyCore, InternTables, MetricKind, Registry};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -26,7 +27,8 @@ pub struct FamilySnapshot {
     pub name: u32,
     pub help: Option<u32>,
     pub kind: MetricKind,
-    pub series: Vec<u32>,
+    /// Shared with the registry while the family gains no series.
+    pub series: Arc<[u32]>,
     pub values: Vec<f64>,
     pub histogram: Option<HistogramColumns>,
 }
@@ -61,7 +63,17 @@ fn family_snapshot(family: &FamilyCore, label_set_count: u32) -> FamilySnapshot 
     // Label set ids ascend within a family; ids past the published tables
     // belong to series created after the tables were taken.
     let n = table.label_sets.partition_point(|&set| set < label_set_count);
-    let series = table.label_sets[..n].to_vec();
+    let series = {
+        let mut cached = family.series_column.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cached {
+            Some(column) if column.len() == n => Arc::clone(column),
+            _ => {
+                let column: Arc<[u32]> = Arc::from(&table.label_sets[..n]);
+                *cached = Some(Arc::clone(&column));
+                column
+            }
+        }
+    };
     let (values, histogram) = match &table.cells {
         Cells::Counter(cells) => (cells[..n].iter().map(|c| c.get() as f64).collect(), None),
         Cells::Gauge(cells) => (cells[..n].iter().map(|g| g.get()).collect(), None),

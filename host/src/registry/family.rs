@@ -79,6 +79,9 @@ pub(crate) struct FamilyCore {
     /// Histogram bucket bounds.
     pub(crate) bounds: Option<Arc<[f64]>>,
     pub(crate) series: RwLock<SeriesTable>,
+    /// The label-set column of the last snapshot, reused while no series is
+    /// added, so a scrape copies only the values.
+    pub(crate) series_column: std::sync::Mutex<Option<Arc<[u32]>>>,
 }
 
 impl FamilyCore {
@@ -108,6 +111,7 @@ impl FamilyCore {
             label_names,
             bounds,
             series: RwLock::new(SeriesTable { index: HashMap::new(), label_sets: Vec::new(), cells: M::empty_cells() }),
+            series_column: std::sync::Mutex::new(None),
         }
     }
 }
