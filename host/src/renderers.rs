@@ -163,6 +163,8 @@ pub struct Renderers {
     /// Per-file state; the lock also serialises reloads.
     entries: Mutex<BTreeMap<String, PluginEntry>>,
     builtin_loaded_at_ms: u64,
+    /// SHA-256 of the embedded default renderer, computed once for the listing.
+    builtin_hash: String,
 }
 
 fn now_ms() -> u64 {
@@ -183,6 +185,7 @@ impl Renderers {
             cache: None,
             entries: Mutex::new(BTreeMap::new()),
             builtin_loaded_at_ms: now_ms(),
+            builtin_hash: sha256_hex(DEFAULT_RENDERER_WASM),
         }
     }
 
@@ -311,7 +314,7 @@ impl Renderers {
                 file: BUILTIN_NAME.into(),
                 formats: format_statuses(b),
                 wit_version: Some(b.wit_version.clone()),
-                content_hash: Some(sha256_hex(DEFAULT_RENDERER_WASM)),
+                content_hash: Some(self.builtin_hash.clone()),
                 loaded_at_ms: Some(self.builtin_loaded_at_ms),
                 last_error: None,
                 state: "serving",

@@ -39,7 +39,8 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        // Render failures are logged where they happen, with the outcome.
+        if status.is_server_error() && !matches!(self, AppError::Render(_)) {
             tracing::error!(error = %self, "request failed");
         }
         let mut response =
