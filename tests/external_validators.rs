@@ -9,9 +9,9 @@ use metrics_host::demo::Demo;
 use metrics_host::plugin::RendererEngine;
 use metrics_host::registry::Registry;
 use metrics_host::renderers::{RendererSet, Renderers};
-use std::sync::Arc;
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 fn python() -> String {
     std::env::var("METRICS_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
@@ -28,11 +28,7 @@ fn run_with_stdin(program: &str, args: &[&str], input: &[u8]) -> (i32, String, S
         .unwrap_or_else(|e| panic!("cannot run {program} ({e}); `make test-deps` installs it"));
     child.stdin.take().unwrap().write_all(input).unwrap();
     let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// promtool's naming lints, which KumoMTA's own metric names trigger.
@@ -109,8 +105,7 @@ fn assert_client_reads_back(parser: &str, text: &str, expected: &[ExpectedSample
         labels.sort();
     };
     let mut read: Vec<ExpectedSample> = Vec::new();
-    let families: Vec<serde_json::Value> =
-        families.into_iter().filter(|f| !is_self_metric(f["name"].as_str().unwrap())).collect();
+    let families: Vec<serde_json::Value> = families.into_iter().filter(|f| !is_self_metric(f["name"].as_str().unwrap())).collect();
     for family in &families {
         for s in family["samples"].as_array().unwrap() {
             let mut labels: Vec<(String, String)> =
@@ -184,7 +179,8 @@ async fn metrics_json_is_strictly_valid_json() {
     for (registry, first_family) in [(registry, "tricky_values"), (demo_registry, "connection_count")] {
         for target in ["/metrics.json", "/metrics.json?prefix=kumomta_"] {
             let text = scrape(registry.clone(), target).await;
-            let (code, stdout, stderr) = run_with_stdin(&python(), &[concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/strict_json_check.py")], text.as_bytes());
+            let (code, stdout, stderr) =
+                run_with_stdin(&python(), &[concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/strict_json_check.py")], text.as_bytes());
             assert_eq!(code, 0, "strict JSON parse failed: {stderr}\n{text}");
             let names: Vec<String> = serde_json::from_str(&stdout).unwrap();
             let prefix = if target.contains("prefix") { "kumomta_" } else { "" };

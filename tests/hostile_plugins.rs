@@ -127,11 +127,11 @@ async fn contract_breakers_never_load_and_say_why() {
     let engine = RendererEngine::new().unwrap();
     let err = engine.load("wrong", &component_bytes("test-plugins", "wrong-version.wasm")).await.err().expect("refused");
     assert!(matches!(err, LoadError::UnsupportedVersion { .. }), "{err}");
-    assert!(err.to_string().contains("renderer@0.2.0") && err.to_string().contains("supports 0.1.0"), "{err}");
+    assert!(err.to_string().contains("renderer@9.0.0") && err.to_string().contains("supports 0.2.0"), "{err}");
 
     let err = engine.load("sneaky", &component_bytes("test-plugins", "forbidden-import.wasm")).await.err().expect("refused");
     assert!(matches!(err, LoadError::ForbiddenImport { .. }), "{err}");
-    assert!(err.to_string().contains("metrics:renderer/secrets@0.1.0") && err.to_string().contains("\"sneaky\""), "{err}");
+    assert!(err.to_string().contains("metrics:renderer/secrets@0.2.0") && err.to_string().contains("\"sneaky\""), "{err}");
 
     let err = engine.load("text", b"not wasm at all").await.err().expect("refused");
     assert!(matches!(err, LoadError::NotAComponent { .. }), "{err}");

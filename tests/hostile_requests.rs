@@ -34,10 +34,7 @@ async fn check(state: AppState, request: Request<Body>) -> StatusCode {
     let peer: SocketAddr = "127.0.0.1:4000".parse().unwrap();
     let response = app(state).layer(MockConnectInfo(peer)).oneshot(request).await.expect("the router never fails");
     let status = response.status();
-    assert!(
-        [200, 400, 404, 405, 406].contains(&status.as_u16()),
-        "unexpected status {status}"
-    );
+    assert!([200, 400, 404, 405, 406].contains(&status.as_u16()), "unexpected status {status}");
     let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
     let body = axum::body::to_bytes(response.into_body(), 256 << 20).await.expect("complete body");
     if status.is_client_error() && status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED {

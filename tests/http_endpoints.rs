@@ -140,10 +140,7 @@ async fn large_output_streams_complete_and_compresses() {
     assert!(gzip.body.len() * 3 < inflated.len(), "gzip shrinks the text");
     // Only the host's own render metrics change between the two scrapes.
     let data = |t: &str| -> Vec<String> {
-        t.lines()
-            .filter(|l| !is_self_metric(l.trim_start_matches("# HELP ").trim_start_matches("# TYPE ")))
-            .map(String::from)
-            .collect()
+        t.lines().filter(|l| !is_self_metric(l.trim_start_matches("# HELP ").trim_start_matches("# TYPE "))).map(String::from).collect()
     };
     let (a, b) = (data(&inflated), data(&text));
     assert!(a == b, "gzip and plain scrapes differ ({} vs {} lines)", a.len(), b.len());

@@ -28,7 +28,13 @@ fn plugin<'a>(listing: &'a Value, file: &str) -> Option<&'a Value> {
 
 /// Every line names the same version and the output is complete.
 fn check_marker_output(text: &str) -> &'static str {
-    let version = if text.starts_with("marker v1 ") { "v1" } else if text.starts_with("marker v2 ") { "v2" } else { panic!("unexpected output: {:?}", &text[..text.len().min(80)]) };
+    let version = if text.starts_with("marker v1 ") {
+        "v1"
+    } else if text.starts_with("marker v2 ") {
+        "v2"
+    } else {
+        panic!("unexpected output: {:?}", &text[..text.len().min(80)])
+    };
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 5001, "complete output");
     assert!(lines[..5000].iter().all(|l| l.starts_with(&format!("marker {version} "))), "one version per response");
@@ -52,7 +58,7 @@ async fn folder_plugins_override_builtins_and_removal_restores_them() {
     let l = listing(addr).await;
     let entry = plugin(&l, "openmetrics.wasm").expect("listed");
     assert_eq!(entry["state"], "serving");
-    assert_eq!(entry["wit_version"], "0.1.0");
+    assert_eq!(entry["wit_version"], "0.2.0");
     assert_eq!(entry["content_hash"].as_str().unwrap().len(), 64);
     assert_eq!(entry["formats"][0]["name"], "openmetrics");
     assert!(plugin(&l, "builtin").is_some());
@@ -169,7 +175,8 @@ async fn compiled_plugins_are_cached_and_bad_cache_entries_recompiled() {
 }
 
 /// Prometheus 2.x's scrape Accept header.
-const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+const PROMETHEUS_ACCEPT: &str =
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn accept_header_negotiates_openmetrics_only_when_loaded() {

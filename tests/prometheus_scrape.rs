@@ -58,10 +58,8 @@ fn free_port() -> u16 {
 
 /// Runs an instant query; returns the result vector.
 async fn query(prometheus: SocketAddr, expr: &str) -> Vec<Value> {
-    let encoded: String = expr
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'_' { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect();
+    let encoded: String =
+        expr.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'_' { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
     let r = get(prometheus, &format!("/api/v1/query?query={encoded}"), &[]).await;
     if r.status != 200 {
         return Vec::new();
@@ -132,10 +130,8 @@ async fn prometheus_scrapes_us_and_stores_our_values() {
 
     // Bucket counts, and a label value with quotes, backslashes, a newline and non-ASCII.
     let le = query(web, "deliver_message_latency_bucket{job=\"text\"}").await;
-    let mut buckets: Vec<(String, f64)> = le
-        .iter()
-        .map(|s| (s["metric"]["le"].as_str().unwrap().to_string(), s["value"][1].as_str().unwrap().parse().unwrap()))
-        .collect();
+    let mut buckets: Vec<(String, f64)> =
+        le.iter().map(|s| (s["metric"]["le"].as_str().unwrap().to_string(), s["value"][1].as_str().unwrap().parse().unwrap())).collect();
     buckets.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(buckets, vec![("+Inf".into(), 2.0), ("0.1".into(), 0.0), ("1".into(), 1.0)]);
     let scheduled = query(web, "scheduled_count{job=\"text\"}").await;

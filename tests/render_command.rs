@@ -11,7 +11,7 @@ use std::process::Command;
 fn native_render(registry: &Registry, format: &str, prefix: &str) -> String {
     let snapshot = registry.snapshot();
     let mut out = Vec::new();
-    metrics_render_core::render(&snapshot.render_view(), format, RenderOptions { prefix }, &mut out).unwrap();
+    snapshot.render_native(format, RenderOptions { prefix }, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 

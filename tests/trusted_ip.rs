@@ -48,11 +48,7 @@ async fn status_for(trusted: &TrustedHosts, peer: &str, path: &str, header: Opti
     if let Some((name, value)) = header {
         request = request.header(name, value);
     }
-    let response = app(state)
-        .layer(MockConnectInfo(peer))
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    let response = app(state).layer(MockConnectInfo(peer)).oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
     let status = response.status();
     let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
     (status, String::from_utf8_lossy(&body).into_owned())

@@ -108,7 +108,8 @@ fn prometheus_client_registry(queues: usize) -> prometheus_client::registry::Reg
 fn prometheus_registry(queues: usize) -> prometheus::Registry {
     let registry = prometheus::Registry::new();
     let scheduled =
-        prometheus::GaugeVec::new(prometheus::Opts::new("scheduled_count", "number of messages in the scheduled queue"), &["queue"]).unwrap();
+        prometheus::GaugeVec::new(prometheus::Opts::new("scheduled_count", "number of messages in the scheduled queue"), &["queue"])
+            .unwrap();
     for i in 0..queues {
         scheduled.with_label_values(&[&queue(i)]).set(value(i));
     }
@@ -137,7 +138,14 @@ struct RenderTimes {
     bytes: u64,
 }
 
-fn render_comparison(runtime: &tokio::runtime::Runtime, set: &RendererSet, queues: usize, runs: usize) -> RenderTimes {
+/// `with_prometheus`: also time the `prometheus` crate (the slowest peer).
+fn render_comparison(
+    runtime: &tokio::runtime::Runtime,
+    set: &RendererSet,
+    queues: usize,
+    runs: usize,
+    with_prometheus: bool,
+) -> RenderTimes {
     let registry = our_registry(queues);
     let (renderer, _) = set.find("prometheus").unwrap();
     let mut bytes = 0;
@@ -145,8 +153,8 @@ fn render_comparison(runtime: &tokio::runtime::Runtime, set: &RendererSet, queue
     let (mut wasm_runs, mut native_runs) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         wasm_runs.push(median(1, || {
-            let snapshot = registry.snapshot();
-            let limits = RenderLimits::default().for_snapshot(&snapshot);
+            let snapshot = Arc::new(registry.snapshot());
+            let limits = RenderLimits::default();
             let counted = Arc::new(AtomicU64::new(0));
             let sink = Box::new(CountingSink(Arc::clone(&counted)));
             runtime.block_on(renderer.render(&snapshot, "prometheus", "", &limits, sink)).unwrap();
@@ -155,7 +163,7 @@ fn render_comparison(runtime: &tokio::runtime::Runtime, set: &RendererSet, queue
         native_runs.push(median(1, || {
             let snapshot = registry.snapshot();
             let mut sink = NullSink(0);
-            metrics_render_core::render(&snapshot.render_view(), "prometheus", RenderOptions::default(), &mut sink).unwrap();
+            snapshot.render_native("prometheus", RenderOptions::default(), &mut sink).unwrap();
             black_box(sink.0);
         }));
     }
@@ -168,14 +176,18 @@ fn render_comparison(runtime: &tokio::runtime::Runtime, set: &RendererSet, queue
         prometheus_client::encoding::text::encode(&mut out, &pc).unwrap();
         black_box(out.len());
     });
-    let p = prometheus_registry(queues);
-    // The slowest peer: fewer runs.
-    let prometheus = median(runs.min(3), || {
-        let families = p.gather();
-        let mut out = Vec::new();
-        prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &families, &mut out).unwrap();
-        black_box(out.len());
-    });
+    let prometheus = if with_prometheus {
+        let p = prometheus_registry(queues);
+        // The slowest peer: fewer runs.
+        median(runs.min(3), || {
+            let families = p.gather();
+            let mut out = Vec::new();
+            prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &families, &mut out).unwrap();
+            black_box(out.len());
+        })
+    } else {
+        Duration::ZERO
+    };
     RenderTimes { series: queues + SERVICES.len() * (BOUNDS.len() + 3), wasm, native, prometheus_client, prometheus, bytes }
 }
 
@@ -212,6 +224,9 @@ struct ScrapeFigures {
     gzip_bytes: usize,
     peak_over_idle_mb: f64,
     idle_mb: f64,
+    /// Peak over the resident memory before the first scrape: includes what
+    /// the allocator keeps from the first scrape for the next ones.
+    peak_over_cold_mb: f64,
 }
 
 fn http_scrape_1m() -> ScrapeFigures {
@@ -230,6 +245,8 @@ fn http_scrape_1m() -> ScrapeFigures {
         assert!(started.elapsed() < Duration::from_secs(120), "server did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
+    std::thread::sleep(Duration::from_millis(500));
+    let cold = rss_kib(pid);
     // Warm up: the first scrape maps the renderer's memory and fills caches.
     scrape(&addr, false);
     scrape(&addr, true);
@@ -262,6 +279,7 @@ fn http_scrape_1m() -> ScrapeFigures {
         gzip_bytes: gzip[2].1,
         peak_over_idle_mb: peak.saturating_sub(idle) as f64 / 1024.0,
         idle_mb: idle as f64 / 1024.0,
+        peak_over_cold_mb: peak.saturating_sub(cold) as f64 / 1024.0,
     }
 }
 
@@ -298,6 +316,9 @@ fn counter_costs() -> [(f64, f64); 2] {
 }
 
 fn main() {
+    // `cargo bench --bench scale -- --quick`: only the 1M-series render
+    // comparison, for iterating on the render path.
+    let quick = std::env::args().any(|a| a == "--quick");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let set = runtime.block_on(async {
         let engine = RendererEngine::new().unwrap();
@@ -306,8 +327,9 @@ fn main() {
     println!("| series | wasm (snapshot+render) | native | prometheus-client 0.26 | prometheus 0.14 | wasm/native | wasm/prometheus-client | output |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut last = None;
-    for (queues, runs) in [(1_000, 51), (100_000, 11), (1_000_000, 9)] {
-        let t = render_comparison(&runtime, &set, queues, runs);
+    let sizes: &[(usize, usize)] = if quick { &[(1_000_000, 9)] } else { &[(1_000, 51), (100_000, 11), (1_000_000, 9)] };
+    for &(queues, runs) in sizes {
+        let t = render_comparison(&runtime, &set, queues, runs, !quick);
         println!(
             "| {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} | {:.2} | {:.1} MB |",
             t.series,
@@ -322,16 +344,20 @@ fn main() {
         last = Some(t);
     }
     let t = last.unwrap();
+    if quick {
+        return;
+    }
     let scrape = http_scrape_1m();
     println!();
     println!(
-        "HTTP scrape, 1M queues: plain {:.3} s ({:.1} MB), gzip {:.3} s ({:.1} MB on the wire); server RSS idle {:.0} MB, peak over idle {:.1} MB",
+        "HTTP scrape, 1M queues: plain {:.3} s ({:.1} MB), gzip {:.3} s ({:.1} MB on the wire); server RSS idle {:.0} MB, peak over idle {:.1} MB (over the RSS before the first scrape: {:.1} MB)",
         scrape.plain_s,
         scrape.plain_bytes as f64 / 1e6,
         scrape.gzip_s,
         scrape.gzip_bytes as f64 / 1e6,
         scrape.idle_mb,
-        scrape.peak_over_idle_mb
+        scrape.peak_over_idle_mb,
+        scrape.peak_over_cold_mb
     );
     let [(single_ours, single_theirs), (cont_ours, cont_theirs)] = counter_costs();
     println!(

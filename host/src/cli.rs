@@ -140,8 +140,8 @@ async fn render(args: &RenderArgs) -> anyhow::Result<()> {
     let Some((renderer, _)) = renderers.find(&args.format) else {
         bail!("unknown format {:?}; available formats: {}", args.format, renderers.format_names().join(", "));
     };
-    let snapshot = registry.snapshot();
-    let limits = RenderLimits::default().for_snapshot(&snapshot);
+    let snapshot = Arc::new(registry.snapshot());
+    let limits = RenderLimits::default();
     let stdout = std::io::BufWriter::new(std::io::stdout());
     renderer.render(&snapshot, &args.format, &args.prefix, &limits, Box::new(WriterSink(stdout))).await?;
     std::io::stdout().flush()?;

@@ -118,9 +118,9 @@ impl ServeConfig {
         let defaults = ServeConfig::default();
         let listen_text = args.listen.clone().or(file.listen);
         let listen = match listen_text {
-            Some(text) => text
-                .parse()
-                .with_context(|| format!("listen = {text:?} is not a socket address like 127.0.0.1:8000 or [::1]:8000"))?,
+            Some(text) => {
+                text.parse().with_context(|| format!("listen = {text:?} is not a socket address like 127.0.0.1:8000 or [::1]:8000"))?
+            }
             None => defaults.listen,
         };
         let trusted: Vec<String> = if !args.trusted_hosts.is_empty() {

@@ -34,26 +34,15 @@ impl Demo {
         let per_service = |family: &Family<Gauge>| -> Result<Vec<Gauge>, RegistryError> {
             SERVICES.iter().map(|s| family.with_label_values(&[s])).collect()
         };
-        let connection_count = per_service(&registry.gauge_family(
-            "connection_count",
-            "number of active connections",
-            &["service"],
-        )?)?;
-        let ready_count = per_service(&registry.gauge_family(
-            "ready_count",
-            "number of messages in the ready queue",
-            &["service"],
-        )?)?;
+        let connection_count = per_service(&registry.gauge_family("connection_count", "number of active connections", &["service"])?)?;
+        let ready_count = per_service(&registry.gauge_family("ready_count", "number of messages in the ready queue", &["service"])?)?;
         let counters = |name: &str, help: &str| -> Result<Vec<Counter>, RegistryError> {
             let family = registry.counter_family(name, help, &["service"])?;
             SERVICES.iter().map(|s| family.with_label_values(&[s])).collect()
         };
         let delivered = counters("total_messages_delivered", "total number of messages delivered")?;
         let failed = counters("total_messages_fail", "total number of message delivery attempts that permanently failed")?;
-        let transfail = counters(
-            "total_messages_transfail",
-            "total number of message delivery attempts that transiently failed",
-        )?;
+        let transfail = counters("total_messages_transfail", "total number of message delivery attempts that transiently failed")?;
         let latency_family = registry.histogram_family(
             "deliver_message_latency",
             "how long it takes to send a message, in seconds",
@@ -61,11 +50,7 @@ impl Demo {
             &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
         )?;
         let latency = SERVICES.iter().map(|s| latency_family.with_label_values(&[s])).collect::<Result<_, _>>()?;
-        let scheduled_family = registry.gauge_family(
-            "scheduled_count",
-            "number of messages in the scheduled queue",
-            &["queue"],
-        )?;
+        let scheduled_family = registry.gauge_family("scheduled_count", "number of messages in the scheduled queue", &["queue"])?;
         let scheduled = (0..queues).map(|i| scheduled_family.with_label_values(&[&queue_name(i)])).collect::<Result<_, _>>()?;
         Ok(Demo {
             connection_count,

@@ -15,6 +15,7 @@ pub mod registry;
 pub mod renderers;
 pub mod replay;
 pub mod self_metrics;
+pub mod series_batches;
 pub mod server;
 pub mod snapshot;
 pub mod trusted_hosts;

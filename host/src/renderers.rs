@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::Mutex;
 
 /// Name under which the embedded default renderer is listed.
 pub const BUILTIN_NAME: &str = "builtin";
@@ -98,7 +98,10 @@ impl RendererSet {
 pub enum Selection {
     Ready(Arc<RendererComponent>, FormatInfo),
     /// Every renderer of the format is backed off after repeated failures.
-    BackedOff { plugin: String, retry_in: std::time::Duration },
+    BackedOff {
+        plugin: String,
+        retry_in: std::time::Duration,
+    },
     /// No renderer offers the format.
     Unknown,
 }

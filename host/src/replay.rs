@@ -77,9 +77,7 @@ fn replay_family(registry: &Registry, name: &str, fields: &Map<String, Value>, a
         if let Some((_, s)) = parsed.iter().find(|(h, _)| h.bounds != bounds) {
             return Err(shape(&s.at, "bucket bounds differ from the family's first series"));
         }
-        let family = registry
-            .register::<Histogram>(name, help, &label_names, kind, Some(&bounds), false)
-            .map_err(registration_error)?;
+        let family = registry.register::<Histogram>(name, help, &label_names, kind, Some(&bounds), false).map_err(registration_error)?;
         for (h, s) in &parsed {
             let values: Vec<&str> = s.labels.iter().map(|(_, v)| *v).collect();
             let cell = family.with_label_values(&values).map_err(|e| shape(&s.at, e))?;
@@ -123,10 +121,7 @@ fn series_entries<'a>(value: &'a Value, kind: MetricKind, at: &str) -> Result<Ve
         Value::Object(map) if is_single_label_map(map, kind) => {
             let (label, by_value) = map.iter().next().expect("one key");
             let Value::Object(by_value) = by_value else { unreachable!("checked by is_single_label_map") };
-            Ok(by_value
-                .iter()
-                .map(|(v, value)| entry(vec![(label.as_str(), v.as_str())], value, format!("{at}.{label}[{v:?}]")))
-                .collect())
+            Ok(by_value.iter().map(|(v, value)| entry(vec![(label.as_str(), v.as_str())], value, format!("{at}.{label}[{v:?}]"))).collect())
         }
         _ => Ok(vec![entry(Vec::new(), value, at.to_string())]),
     }
@@ -135,9 +130,7 @@ fn series_entries<'a>(value: &'a Value, kind: MetricKind, at: &str) -> Result<Ve
 /// `{"label": {...}}` is the one-label shape, except that a histogram value
 /// itself is an object with several keys.
 fn is_single_label_map(map: &Map<String, Value>, kind: MetricKind) -> bool {
-    map.len() == 1
-        && map.values().all(Value::is_object)
-        && !(kind == MetricKind::Histogram && map.contains_key("bucket"))
+    map.len() == 1 && map.values().all(Value::is_object) && !(kind == MetricKind::Histogram && map.contains_key("bucket"))
 }
 
 fn number(value: &Value, at: &str) -> Result<f64, ReplayError> {

@@ -3,8 +3,8 @@
 use crate::config::ServeConfig;
 use crate::http::{self, AppState};
 use crate::registry::Registry;
-use crate::self_metrics::HostMetrics;
 use crate::renderers::Renderers;
+use crate::self_metrics::HostMetrics;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,31 +1,30 @@
-//! Registry -> snapshot: reads every family into the interned, columnar
-//! shape of `wit/renderer.wit`, ready to be lowered into a renderer.
+//! Registry -> snapshot: reads every family's values at one instant.
 //!
 //! The string and label-set tables are shared with the registry (an `Arc`),
 //! not copied, and so is each family's column of label-set ids while the
-//! family gains no series; what is allocated per snapshot is the value columns.
+//! family gains no series; what is allocated per snapshot is the value
+//! columns. `series_batches` turns a snapshot into what a renderer reads.
 use crate::registry::{Cells, FamilyCore, InternTables, MetricKind, Registry};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
-use wasmtime::component::{ComponentType, Lower};
 
-/// Histogram columns of one family; mirrors `histogram-columns`.
-#[derive(ComponentType, Lower, Debug, Clone)]
-#[component(record)]
+/// Histogram columns of one family.
+#[derive(Debug, Clone)]
 pub struct HistogramColumns {
     pub bounds: Vec<f64>,
-    #[component(name = "bucket-counts")]
+    /// Cumulative counts, `bounds.len()` per series.
     pub bucket_counts: Vec<u64>,
     pub sums: Vec<f64>,
     pub counts: Vec<u64>,
 }
 
-/// One family at the instant of the snapshot; mirrors `family`.
-#[derive(ComponentType, Lower, Debug, Clone)]
-#[component(record)]
+/// One family at the instant of the snapshot.
+#[derive(Debug, Clone)]
 pub struct FamilySnapshot {
+    /// String ids of the name, help and label names.
     pub name: u32,
     pub help: Option<u32>,
+    pub label_names: Vec<u32>,
     pub kind: MetricKind,
     /// Shared with the registry while the family gains no series.
     pub series: Arc<[u32]>,
@@ -50,7 +49,12 @@ impl Registry {
         let families = self.inner.families.read().unwrap_or_else(|e| e.into_inner()).clone();
         let families = families
             .iter()
-            .filter(|f| f.name < tables.string_count())
+            // Families registered after the tables were published wait for
+            // the next snapshot.
+            .filter(|f| {
+                let known = |id: u32| id < tables.string_count();
+                known(f.name) && f.help.is_none_or(known) && f.label_names().iter().all(|&l| known(l))
+            })
             .map(|f| family_snapshot(f, tables.label_set_count()))
             .collect();
         let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
@@ -93,53 +97,6 @@ fn family_snapshot(family: &FamilyCore, label_set_count: u32) -> FamilySnapshot 
             (Vec::new(), Some(columns))
         }
     };
-    FamilySnapshot { name: family.name, help: family.help, kind: family.kind, series, values, histogram }
-}
-
-impl Snapshot {
-    /// Borrowed view for the native formatting code (benchmarks, tests).
-    pub fn render_view(&self) -> metrics_render_core::Snapshot<'_> {
-        metrics_render_core::Snapshot {
-            text: &self.tables.text,
-            string_ends: &self.tables.string_ends,
-            label_set_ends: &self.tables.label_set_ends,
-            label_names: &self.tables.label_names,
-            label_values: &self.tables.label_values,
-            families: self
-                .families
-                .iter()
-                .map(|f| metrics_render_core::Family {
-                    name: f.name,
-                    help: f.help,
-                    kind: match f.kind {
-                        MetricKind::Counter => metrics_render_core::MetricKind::Counter,
-                        MetricKind::Gauge => metrics_render_core::MetricKind::Gauge,
-                        MetricKind::Histogram => metrics_render_core::MetricKind::Histogram,
-                    },
-                    series: &f.series,
-                    values: &f.values,
-                    histogram: f.histogram.as_ref().map(|h| metrics_render_core::HistogramColumns {
-                        bounds: &h.bounds,
-                        bucket_counts: &h.bucket_counts,
-                        sums: &h.sums,
-                        counts: &h.counts,
-                    }),
-                })
-                .collect(),
-        }
-    }
-
-    /// Bytes the snapshot occupies once copied into a renderer's memory.
-    pub fn wire_bytes(&self) -> usize {
-        let t = &self.tables;
-        let mut bytes = t.text.len()
-            + 4 * (t.string_ends.len() + t.label_set_ends.len() + t.label_names.len() + t.label_values.len());
-        for f in &self.families {
-            bytes += 64 + 4 * f.series.len() + 8 * f.values.len();
-            if let Some(h) = &f.histogram {
-                bytes += 8 * (h.bounds.len() + h.bucket_counts.len() + h.sums.len() + h.counts.len());
-            }
-        }
-        bytes
-    }
+    let label_names = family.label_names().to_vec();
+    FamilySnapshot { name: family.name, help: family.help, label_names, kind: family.kind, series, values, histogram }
 }

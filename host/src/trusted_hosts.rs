@@ -61,9 +61,7 @@ fn parse_entry(entry: &str) -> Result<IpNet, InvalidTrustedHost> {
     // peers are canonicalised to IPv4 before matching.
     Ok(match net {
         IpNet::V6(v6) => match v6.addr().to_ipv4_mapped() {
-            Some(v4) if v6.prefix_len() >= 96 => {
-                IpNet::new(IpAddr::V4(v4), v6.prefix_len() - 96).map_err(|_| invalid())?
-            }
+            Some(v4) if v6.prefix_len() >= 96 => IpNet::new(IpAddr::V4(v4), v6.prefix_len() - 96).map_err(|_| invalid())?,
             _ => net,
         },
         IpNet::V4(_) => net,

@@ -132,11 +132,7 @@ pub struct ExpectedSample {
 }
 
 fn sample(name: &str, labels: &[(&str, &str)], value: f64) -> ExpectedSample {
-    ExpectedSample {
-        name: name.into(),
-        labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        value,
-    }
+    ExpectedSample { name: name.into(), labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), value }
 }
 
 /// Help text with every character that needs escaping, and non-ASCII.
@@ -179,9 +175,7 @@ pub fn tricky_registry() -> (Registry, Vec<ExpectedSample>) {
         expected.push(sample("escaped_labels_total", &[("path", path), ("text", text)], n as f64));
     }
     registry.gauge_family("empty_family", "a family with no series yet", &["queue"]).unwrap();
-    let latency = registry
-        .histogram_family("request_seconds", "request latency", &["service"], &[0.005, 0.1, 1.0, 10.0])
-        .unwrap();
+    let latency = registry.histogram_family("request_seconds", "request latency", &["service"], &[0.005, 0.1, 1.0, 10.0]).unwrap();
     let h = latency.with_label_values(&["smtp"]).unwrap();
     for v in [0.001, 0.05, 0.05, 0.5, 20.0] {
         h.observe(v);
@@ -229,12 +223,10 @@ pub async fn start_with_plugins(
 ) -> (RunningServer, Arc<Renderers>, metrics_host::plugin_watcher::PluginWatcher) {
     let engine = RendererEngine::new().expect("engine");
     let builtins = RendererSet::builtin(&engine).await.expect("built-in renderer");
-    let (renderers, _report) =
-        Renderers::with_plugin_dir(engine, builtins, dir.to_path_buf(), cache).await.expect("plugins folder");
+    let (renderers, _report) = Renderers::with_plugin_dir(engine, builtins, dir.to_path_buf(), cache).await.expect("plugins folder");
     let renderers = Arc::new(renderers);
     let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
     let server = server::start(&config, registry, Arc::clone(&renderers)).await.expect("server starts");
-    let watcher =
-        metrics_host::plugin_watcher::watch(Arc::clone(&renderers), Arc::clone(&server.host_metrics), dir).expect("watch");
+    let watcher = metrics_host::plugin_watcher::watch(Arc::clone(&renderers), Arc::clone(&server.host_metrics), dir).expect("watch");
     (server, renderers, watcher)
 }

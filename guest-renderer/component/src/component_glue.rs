@@ -11,7 +11,7 @@ wit_bindgen::generate!({
 });
 
 use exports::metrics::renderer::renderer::{FormatInfo, Guest, RenderError, RenderOptions, Snapshot};
-use metrics::renderer::types::{HistogramColumns, MetricKind};
+use metrics::renderer::types::MetricKind;
 use metrics_render_core as core_render;
 
 #[cfg(target_arch = "wasm32")]
@@ -41,7 +41,7 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, len: usize) -> i32 {
 }
 
 /// The canonical ABI's allocator entry point: the host calls it to place the
-/// snapshot in guest memory. Without std it has to be defined here.
+/// snapshot's families and each batch of series in guest memory. Without std it has to be defined here.
 #[cfg(target_arch = "wasm32")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cabi_realloc(old_ptr: *mut u8, old_len: usize, align: usize, new_len: usize) -> *mut u8 {
@@ -73,6 +73,31 @@ impl core_render::Sink for HostOutput {
     }
 }
 
+/// Pulls batches from the host's `input.next-batch`. Each batch is owned
+/// here and freed before the next is read, so guest memory holds one batch.
+struct HostInput;
+
+impl core_render::BatchSource for HostInput {
+    fn next_batch(
+        &mut self,
+        f: &mut dyn FnMut(&core_render::SeriesBatch<'_>) -> Result<(), core_render::RenderError>,
+    ) -> Result<bool, core_render::RenderError> {
+        let Some(batch) = metrics::renderer::input::next_batch() else {
+            return Ok(false);
+        };
+        f(&core_render::SeriesBatch {
+            family: batch.family,
+            label_text: &batch.label_text,
+            label_ends: &batch.label_ends,
+            values: &batch.values,
+            bucket_counts: &batch.bucket_counts,
+            sums: &batch.sums,
+            counts: &batch.counts,
+        })?;
+        Ok(true)
+    }
+}
+
 struct Renderer;
 
 impl Guest for Renderer {
@@ -91,36 +116,24 @@ impl Guest for Renderer {
         if !OFFERED.iter().any(|f| f.name == format) {
             return Err(RenderError::UnknownFormat(format));
         }
-        let view = core_render::Snapshot {
-            text: &snapshot.text,
-            string_ends: &snapshot.string_ends,
-            label_set_ends: &snapshot.label_set_ends,
-            label_names: &snapshot.label_names,
-            label_values: &snapshot.label_values,
-            families: snapshot
-                .families
-                .iter()
-                .map(|f| core_render::Family {
-                    name: f.name,
-                    help: f.help,
-                    kind: match f.kind {
-                        MetricKind::Counter => core_render::MetricKind::Counter,
-                        MetricKind::Gauge => core_render::MetricKind::Gauge,
-                        MetricKind::Histogram => core_render::MetricKind::Histogram,
-                    },
-                    series: &f.series,
-                    values: &f.values,
-                    histogram: f.histogram.as_ref().map(|h: &HistogramColumns| core_render::HistogramColumns {
-                        bounds: &h.bounds,
-                        bucket_counts: &h.bucket_counts,
-                        sums: &h.sums,
-                        counts: &h.counts,
-                    }),
-                })
-                .collect(),
-        };
+        let families: Vec<core_render::Family<'_>> = snapshot
+            .families
+            .iter()
+            .map(|f| core_render::Family {
+                name: &f.name,
+                help: f.help.as_deref(),
+                kind: match f.kind {
+                    MetricKind::Counter => core_render::MetricKind::Counter,
+                    MetricKind::Gauge => core_render::MetricKind::Gauge,
+                    MetricKind::Histogram => core_render::MetricKind::Histogram,
+                },
+                label_names: f.label_names.iter().map(String::as_str).collect(),
+                series: f.series,
+                bounds: &f.bounds,
+            })
+            .collect();
         let options = core_render::RenderOptions { prefix: &options.prefix };
-        core_render::render(&view, &format, options, &mut HostOutput).map_err(|e| match e {
+        core_render::render(&families, &mut HostInput, &format, options, &mut HostOutput).map_err(|e| match e {
             core_render::RenderError::UnknownFormat(name) => RenderError::UnknownFormat(name),
             core_render::RenderError::InvalidOption(why) => RenderError::InvalidOption(why),
             core_render::RenderError::OutputClosed => RenderError::OutputClosed,

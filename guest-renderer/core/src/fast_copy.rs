@@ -7,8 +7,9 @@
 use alloc::vec::Vec;
 use core::ptr;
 
-/// Pieces up to this long take the word-copy path.
-const SHORT: usize = 16;
+/// Pieces up to this long take the word-copy path (label values such as
+/// queue names are often 30 to 60 bytes).
+const SHORT: usize = 64;
 
 /// Appends `bytes` to `buf`.
 #[inline(always)]
@@ -25,8 +26,14 @@ pub(crate) fn push_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
         let src = bytes.as_ptr();
         let dst = buf.as_mut_ptr().add(buf.len());
         if len >= 8 {
-            ptr::write_unaligned(dst as *mut u64, ptr::read_unaligned(src as *const u64));
-            ptr::write_unaligned(dst.add(len - 8) as *mut u64, ptr::read_unaligned(src.add(len - 8) as *const u64));
+            let mut i = 0;
+            while i + 8 <= len {
+                ptr::write_unaligned(dst.add(i) as *mut u64, ptr::read_unaligned(src.add(i) as *const u64));
+                i += 8;
+            }
+            if i < len {
+                ptr::write_unaligned(dst.add(len - 8) as *mut u64, ptr::read_unaligned(src.add(len - 8) as *const u64));
+            }
         } else if len >= 4 {
             ptr::write_unaligned(dst as *mut u32, ptr::read_unaligned(src as *const u32));
             ptr::write_unaligned(dst.add(len - 4) as *mut u32, ptr::read_unaligned(src.add(len - 4) as *const u32));
@@ -46,8 +53,8 @@ mod tests {
 
     #[test]
     fn every_length_copies_exactly() {
-        let source: Vec<u8> = (0..40u8).collect();
-        for len in 0..=40 {
+        let source: Vec<u8> = (0..80u8).collect();
+        for len in 0..=80 {
             let mut buf = alloc::vec![0xAAu8; 3];
             push_bytes(&mut buf, &source[..len]);
             assert_eq!(&buf[..3], &[0xAA; 3]);

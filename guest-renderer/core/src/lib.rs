@@ -1,14 +1,15 @@
 //! The default renderer's formatting code, independent of the sandbox.
 //!
-//! `render` takes a borrowed [`Snapshot`] (the interned, columnar snapshot of
-//! `wit/renderer.wit`), a format name and options, and streams bytes into a
-//! [`Sink`]. The wasm component in `guest-renderer/component` wraps this crate;
+//! `render` takes the families of a snapshot (as `wit/renderer.wit` hands
+//! them to a renderer), a [`BatchSource`] that delivers their series batch
+//! by batch, a format name and options, and streams bytes into a [`Sink`]. The wasm component in `guest-renderer/component` wraps this crate;
 //! the host links it natively so benchmarks compare the same code inside and
 //! outside the sandbox.
 #![no_std]
 
 extern crate alloc;
 
+mod batch_driver;
 mod error;
 mod escape;
 mod fast_copy;
@@ -24,7 +25,7 @@ mod snapshot;
 pub use error::RenderError;
 pub use names::{is_valid_label_name, is_valid_metric_name};
 pub use output::{Sink, DEFAULT_CHUNK_BYTES};
-pub use snapshot::{Family, HistogramColumns, MetricKind, Snapshot};
+pub use snapshot::{BatchSource, Family, MetricKind, SeriesBatch};
 
 /// A format this crate can render.
 #[derive(Debug, Clone, Copy)]
@@ -68,10 +69,11 @@ pub struct RenderOptions<'a> {
     pub prefix: &'a str,
 }
 
-/// Renders `snapshot` in `format` into `sink`, in chunks of about
-/// [`DEFAULT_CHUNK_BYTES`].
+/// Renders `families`, whose series `source` delivers, in `format` into
+/// `sink`, in chunks of about [`DEFAULT_CHUNK_BYTES`].
 pub fn render(
-    snapshot: &Snapshot<'_>,
+    families: &[Family<'_>],
+    source: &mut dyn BatchSource,
     format: &str,
     options: RenderOptions<'_>,
     sink: &mut dyn Sink,
@@ -82,12 +84,13 @@ pub fn render(
             options.prefix
         )));
     }
-    snapshot.validate()?;
+    snapshot::validate_families(families)?;
     let mut out = output::Out::new(sink, DEFAULT_CHUNK_BYTES);
+    let prefix = options.prefix;
     match format {
-        "prometheus" => prometheus_text::write(snapshot, options.prefix, &mut out)?,
-        "json" => metrics_json::write(snapshot, options.prefix, &mut out)?,
-        "openmetrics" => openmetrics_text::write(snapshot, options.prefix, &mut out)?,
+        "prometheus" => batch_driver::drive(families, source, &mut prometheus_text::PrometheusText::new(prefix), &mut out)?,
+        "json" => batch_driver::drive(families, source, &mut metrics_json::MetricsJson::new(prefix), &mut out)?,
+        "openmetrics" => batch_driver::drive(families, source, &mut openmetrics_text::OpenMetricsText::new(prefix), &mut out)?,
         other => return Err(RenderError::UnknownFormat(other.into())),
     }
     out.finish()

@@ -5,8 +5,7 @@
 //! The shape of `value` follows the family's labels:
 //! - no series: `null`;
 //! - one series without labels: the value itself;
-//! - every series has exactly one label, all with the same name:
-//!   `{"label": {"label value": value, ...}}`;
+//! - one label: `{"label": {"label value": value, ...}}`;
 //! - otherwise: `[{"label": "label value", ..., "@": value}, ...]`.
 //!
 //! A counter or gauge value is a number, or the string `"NaN"`, `"+Inf"` or
@@ -14,124 +13,145 @@
 //! `{"count": N, "sum": S, "avg": S/N (0 when N is 0), "bucket": [[bound, cumulative count], ...]}`
 //! without a `+Inf` bucket (it equals `count`), and stands wherever a number
 //! stands in the shapes above, so labelled histograms use the same rules.
+use crate::batch_driver::Formatter;
 use crate::escape::push_json_string;
 use crate::number::{push_json_f64, push_u64};
 use crate::output::Out;
-use crate::snapshot::{Family, HistogramColumns, Snapshot};
+use crate::snapshot::{Batch, Family, MetricKind};
 use crate::RenderError;
+use alloc::vec::Vec;
 
-pub(crate) fn write(snapshot: &Snapshot<'_>, prefix: &str, out: &mut Out<'_>) -> Result<(), RenderError> {
-    out.push_byte(b'{');
-    for (i, family) in snapshot.families.iter().enumerate() {
-        out.push(if i == 0 { b"\n" } else { b",\n" });
-        let name = snapshot.string(family.name);
+/// How the `value` of a family is laid out.
+#[derive(Clone, Copy)]
+enum Shape {
+    Null,
+    Scalar,
+    SingleLabel,
+    List,
+}
+
+impl Shape {
+    fn of(family: &Family<'_>) -> Shape {
+        match (family.series, family.label_names.len()) {
+            (0, _) => Shape::Null,
+            (1, 0) => Shape::Scalar,
+            (_, 1) => Shape::SingleLabel,
+            _ => Shape::List,
+        }
+    }
+}
+
+pub(crate) struct MetricsJson<'p> {
+    prefix: &'p str,
+    shape: Shape,
+    /// `"name":` of each label, JSON-escaped, for the list shape.
+    label_keys: Vec<Vec<u8>>,
+}
+
+impl<'p> MetricsJson<'p> {
+    pub(crate) fn new(prefix: &'p str) -> Self {
+        MetricsJson { prefix, shape: Shape::Null, label_keys: Vec::new() }
+    }
+}
+
+impl Formatter for MetricsJson<'_> {
+    fn begin(&mut self, out: &mut Out<'_>) {
+        out.push_byte(b'{');
+    }
+
+    fn family_start(&mut self, index: usize, family: &Family<'_>, out: &mut Out<'_>) {
+        out.push(if index == 0 { b"\n" } else { b",\n" });
         out.push_byte(b'"');
         // Names are [a-zA-Z0-9_:] only: nothing to escape.
-        out.push(prefix.as_bytes());
-        out.push(name.as_bytes());
+        out.push(self.prefix.as_bytes());
+        out.push(family.name.as_bytes());
         out.push(b"\":{");
         if let Some(help) = family.help {
             out.push(b"\"help\":");
-            push_json_string(&mut out.buf, snapshot.string(help));
+            push_json_string(&mut out.buf, help);
             out.push_byte(b',');
         }
         out.push(b"\"type\":\"");
         out.push(family.kind.as_str().as_bytes());
         out.push(b"\",\"value\":");
-        write_value(snapshot, family, out)?;
-        out.push_byte(b'}');
-        out.flush_if_full()?;
-    }
-    out.push(b"\n}\n");
-    Ok(())
-}
-
-/// How the `value` of a family is laid out.
-enum Shape {
-    Null,
-    Scalar,
-    /// Every series has the one label of this name.
-    SingleLabel(u32),
-    List,
-}
-
-fn shape(snapshot: &Snapshot<'_>, family: &Family<'_>) -> Shape {
-    let Some(&first) = family.series.first() else {
-        return Shape::Null;
-    };
-    let (names, _) = snapshot.label_set(first);
-    match names {
-        [] if family.series.len() == 1 => Shape::Scalar,
-        [label] => {
-            let same = family.series.iter().all(|&set| {
-                let (names, _) = snapshot.label_set(set);
-                names.len() == 1 && snapshot.string(names[0]) == snapshot.string(*label)
-            });
-            if same {
-                Shape::SingleLabel(*label)
-            } else {
-                Shape::List
-            }
-        }
-        _ => Shape::List,
-    }
-}
-
-fn write_value(snapshot: &Snapshot<'_>, family: &Family<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
-    match shape(snapshot, family) {
-        Shape::Null => out.push(b"null"),
-        Shape::Scalar => write_series_value(family, 0, out),
-        Shape::SingleLabel(label) => {
-            out.push(b"{");
-            push_json_string(&mut out.buf, snapshot.string(label));
-            out.push(b":{");
-            for (i, &set) in family.series.iter().enumerate() {
-                if i > 0 {
-                    out.push_byte(b',');
-                }
-                let (_, values) = snapshot.label_set(set);
-                push_json_string(&mut out.buf, snapshot.string(values[0]));
-                out.push_byte(b':');
-                write_series_value(family, i, out);
-                out.flush_if_full()?;
-            }
-            out.push(b"}}");
-        }
-        Shape::List => {
-            out.push_byte(b'[');
-            for (i, &set) in family.series.iter().enumerate() {
-                if i > 0 {
-                    out.push_byte(b',');
-                }
+        self.shape = Shape::of(family);
+        self.label_keys = family
+            .label_names
+            .iter()
+            .map(|label| {
+                let mut key = Vec::new();
+                push_json_string(&mut key, label);
+                key.push(b':');
+                key
+            })
+            .collect();
+        match self.shape {
+            Shape::Null => out.push(b"null"),
+            Shape::Scalar => {}
+            Shape::SingleLabel => {
                 out.push_byte(b'{');
-                let (names, values) = snapshot.label_set(set);
-                for (&name, &value) in names.iter().zip(values) {
-                    push_json_string(&mut out.buf, snapshot.string(name));
-                    out.push_byte(b':');
-                    push_json_string(&mut out.buf, snapshot.string(value));
-                    out.push_byte(b',');
-                }
-                out.push(b"\"@\":");
-                write_series_value(family, i, out);
-                out.push_byte(b'}');
-                out.flush_if_full()?;
+                out.push(&self.label_keys[0]);
+                out.push_byte(b'{');
             }
-            out.push_byte(b']');
+            Shape::List => out.push_byte(b'['),
         }
     }
-    Ok(())
-}
 
-fn write_series_value(family: &Family<'_>, series: usize, out: &mut Out<'_>) {
-    match &family.histogram {
-        Some(histogram) => write_histogram(histogram, series, out),
-        None => push_json_f64(&mut out.buf, family.values[series]),
+    fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, first: u32, out: &mut Out<'_>) -> Result<(), RenderError> {
+        for i in 0..batch.len() {
+            let separator = first > 0 || i > 0;
+            match self.shape {
+                Shape::Null => {}
+                Shape::Scalar => write_series_value(family, batch, i, out),
+                Shape::SingleLabel => {
+                    if separator {
+                        out.push_byte(b',');
+                    }
+                    push_json_string(&mut out.buf, batch.label(i, 0));
+                    out.push_byte(b':');
+                    write_series_value(family, batch, i, out);
+                }
+                Shape::List => {
+                    out.push(if separator { b",{" } else { b"{" });
+                    for (j, key) in self.label_keys.iter().enumerate() {
+                        out.push(key);
+                        push_json_string(&mut out.buf, batch.label(i, j));
+                        out.push_byte(b',');
+                    }
+                    out.push(b"\"@\":");
+                    write_series_value(family, batch, i, out);
+                    out.push_byte(b'}');
+                }
+            }
+            out.flush_if_full()?;
+        }
+        Ok(())
+    }
+
+    fn family_end(&mut self, _family: &Family<'_>, out: &mut Out<'_>) {
+        match self.shape {
+            Shape::Null | Shape::Scalar => {}
+            Shape::SingleLabel => out.push(b"}}"),
+            Shape::List => out.push_byte(b']'),
+        }
+        out.push_byte(b'}');
+    }
+
+    fn end(&mut self, out: &mut Out<'_>) {
+        out.push(b"\n}\n");
     }
 }
 
-fn write_histogram(histogram: &HistogramColumns<'_>, series: usize, out: &mut Out<'_>) {
-    let count = histogram.counts[series];
-    let sum = histogram.sums[series];
+fn write_series_value(family: &Family<'_>, batch: &Batch<'_>, i: usize, out: &mut Out<'_>) {
+    match family.kind {
+        MetricKind::Histogram => write_histogram(family.bounds, batch, i, out),
+        _ => push_json_f64(&mut out.buf, batch.value(i)),
+    }
+}
+
+fn write_histogram(bounds: &[f64], batch: &Batch<'_>, i: usize, out: &mut Out<'_>) {
+    let count = batch.count(i);
+    let sum = batch.sum(i);
     out.push(b"{\"count\":");
     push_u64(&mut out.buf, count);
     out.push(b",\"sum\":");
@@ -139,9 +159,7 @@ fn write_histogram(histogram: &HistogramColumns<'_>, series: usize, out: &mut Ou
     out.push(b",\"avg\":");
     push_json_f64(&mut out.buf, if count == 0 { 0.0 } else { sum / count as f64 });
     out.push(b",\"bucket\":[");
-    let buckets = histogram.bounds.len();
-    let counts = &histogram.bucket_counts[series * buckets..(series + 1) * buckets];
-    for (j, (&bound, &cumulative)) in histogram.bounds.iter().zip(counts).enumerate() {
+    for (j, (&bound, &cumulative)) in bounds.iter().zip(batch.buckets(i)).enumerate() {
         if j > 0 {
             out.push_byte(b',');
         }

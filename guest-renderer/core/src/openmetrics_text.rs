@@ -5,56 +5,77 @@
 //! already ends in `_total` loses it in `# TYPE`/`# HELP`); `# HELP` also
 //! escapes `"`; `# UNIT` is written when the name ends in a known unit
 //! (`_seconds`, `_bytes`, ...); the body ends with `# EOF`.
+use crate::batch_driver::Formatter;
 use crate::escape::push_label_value;
-use crate::sample_line::{push_name, write_histogram_samples, write_value_samples};
 use crate::number::push_prometheus_f64;
 use crate::output::Out;
-use crate::snapshot::{Family, MetricKind, Snapshot};
+use crate::sample_line::SampleLines;
+use crate::snapshot::{Batch, Family, MetricKind};
 use crate::RenderError;
 use alloc::vec::Vec;
 
 /// Units recognised from a family name's last component.
 const UNITS: [&str; 8] = ["seconds", "bytes", "ratio", "meters", "grams", "celsius", "volts", "joules"];
 
-pub(crate) fn write(snapshot: &Snapshot<'_>, prefix: &str, out: &mut Out<'_>) -> Result<(), RenderError> {
-    for family in &snapshot.families {
-        let name = snapshot.string(family.name);
-        let family_name = match family.kind {
-            MetricKind::Counter => name.strip_suffix("_total").filter(|n| !n.is_empty()).unwrap_or(name),
-            _ => name,
-        };
-        write_descriptors(snapshot, family, prefix, family_name, out);
-        match family.kind {
-            MetricKind::Counter => write_value_samples(snapshot, family, prefix, family_name, "_total", out)?,
-            MetricKind::Gauge => write_value_samples(snapshot, family, prefix, family_name, "", out)?,
-            MetricKind::Histogram => {
-                if let Some(histogram) = &family.histogram {
-                    write_histogram_samples(snapshot, family, histogram, prefix, family_name, push_om_bound, out)?
-                }
-            }
-        }
-    }
-    out.push(b"# EOF\n");
-    Ok(())
+pub(crate) struct OpenMetricsText<'p> {
+    prefix: &'p str,
+    /// Lines of the open family.
+    lines: Option<SampleLines>,
 }
 
-fn write_descriptors(snapshot: &Snapshot<'_>, family: &Family<'_>, prefix: &str, name: &str, out: &mut Out<'_>) {
-    out.push(b"# TYPE ");
-    push_name(out, prefix, name, " ");
-    out.push(family.kind.as_str().as_bytes());
-    out.push_byte(b'\n');
-    if let Some(unit) = UNITS.iter().find(|u| name.len() > u.len() + 1 && name.ends_with(*u) && name.as_bytes()[name.len() - u.len() - 1] == b'_') {
-        out.push(b"# UNIT ");
-        push_name(out, prefix, name, " ");
-        out.push(unit.as_bytes());
-        out.push_byte(b'\n');
+impl<'p> OpenMetricsText<'p> {
+    pub(crate) fn new(prefix: &'p str) -> Self {
+        OpenMetricsText { prefix, lines: None }
     }
-    if let Some(help) = family.help {
-        out.push(b"# HELP ");
-        push_name(out, prefix, name, " ");
-        // OpenMetrics escapes help like a label value (`\\`, `\"`, newline).
-        push_label_value(&mut out.buf, snapshot.string(help));
+
+    fn push_name(&self, out: &mut Out<'_>, name: &str) {
+        out.push(self.prefix.as_bytes());
+        out.push(name.as_bytes());
+        out.push_byte(b' ');
+    }
+}
+
+impl Formatter for OpenMetricsText<'_> {
+    fn family_start(&mut self, _index: usize, family: &Family<'_>, out: &mut Out<'_>) {
+        let name = match family.kind {
+            MetricKind::Counter => family.name.strip_suffix("_total").filter(|n| !n.is_empty()).unwrap_or(family.name),
+            _ => family.name,
+        };
+        out.push(b"# TYPE ");
+        self.push_name(out, name);
+        out.push(family.kind.as_str().as_bytes());
         out.push_byte(b'\n');
+        if let Some(unit) =
+            UNITS.iter().find(|u| name.len() > u.len() + 1 && name.ends_with(*u) && name.as_bytes()[name.len() - u.len() - 1] == b'_')
+        {
+            out.push(b"# UNIT ");
+            self.push_name(out, name);
+            out.push(unit.as_bytes());
+            out.push_byte(b'\n');
+        }
+        if let Some(help) = family.help {
+            out.push(b"# HELP ");
+            self.push_name(out, name);
+            // OpenMetrics escapes help like a label value (`\\`, `\"`, newline).
+            push_label_value(&mut out.buf, help);
+            out.push_byte(b'\n');
+        }
+        let suffix = if family.kind == MetricKind::Counter { "_total" } else { "" };
+        self.lines = Some(SampleLines::new(family, self.prefix, name, suffix, push_om_bound));
+    }
+
+    fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, _first: u32, out: &mut Out<'_>) -> Result<(), RenderError> {
+        let Some(lines) = &self.lines else {
+            return Ok(());
+        };
+        match family.kind {
+            MetricKind::Histogram => lines.write_histograms(batch, out),
+            _ => lines.write_values(batch, out),
+        }
+    }
+
+    fn end(&mut self, out: &mut Out<'_>) {
+        out.push(b"# EOF\n");
     }
 }
 

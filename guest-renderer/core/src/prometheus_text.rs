@@ -4,35 +4,52 @@
 //! `# TYPE`, then its samples. Histograms write `_bucket{le=...}` lines in
 //! ascending order ending with `le="+Inf"` (equal to `_count`), then `_sum`
 //! and `_count`.
+use crate::batch_driver::Formatter;
 use crate::escape::push_help;
-use crate::sample_line::{push_name, write_histogram_samples, write_value_samples};
 use crate::number::push_prometheus_f64;
 use crate::output::Out;
-use crate::snapshot::{Family, Snapshot};
+use crate::sample_line::SampleLines;
+use crate::snapshot::{Batch, Family, MetricKind};
 use crate::RenderError;
 
-pub(crate) fn write(snapshot: &Snapshot<'_>, prefix: &str, out: &mut Out<'_>) -> Result<(), RenderError> {
-    for family in &snapshot.families {
-        let name = snapshot.string(family.name);
-        write_header(snapshot, family, prefix, name, out);
-        match &family.histogram {
-            Some(histogram) => write_histogram_samples(snapshot, family, histogram, prefix, name, push_prometheus_f64, out)?,
-            None => write_value_samples(snapshot, family, prefix, name, "", out)?,
+pub(crate) struct PrometheusText<'p> {
+    prefix: &'p str,
+    /// Lines of the open family.
+    lines: Option<SampleLines>,
+}
+
+impl<'p> PrometheusText<'p> {
+    pub(crate) fn new(prefix: &'p str) -> Self {
+        PrometheusText { prefix, lines: None }
+    }
+}
+
+impl Formatter for PrometheusText<'_> {
+    fn family_start(&mut self, _index: usize, family: &Family<'_>, out: &mut Out<'_>) {
+        if let Some(help) = family.help {
+            out.push(b"# HELP ");
+            out.push(self.prefix.as_bytes());
+            out.push(family.name.as_bytes());
+            out.push_byte(b' ');
+            push_help(&mut out.buf, help);
+            out.push_byte(b'\n');
+        }
+        out.push(b"# TYPE ");
+        out.push(self.prefix.as_bytes());
+        out.push(family.name.as_bytes());
+        out.push_byte(b' ');
+        out.push(family.kind.as_str().as_bytes());
+        out.push_byte(b'\n');
+        self.lines = Some(SampleLines::new(family, self.prefix, family.name, "", push_prometheus_f64));
+    }
+
+    fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, _first: u32, out: &mut Out<'_>) -> Result<(), RenderError> {
+        let Some(lines) = &self.lines else {
+            return Ok(());
+        };
+        match family.kind {
+            MetricKind::Histogram => lines.write_histograms(batch, out),
+            _ => lines.write_values(batch, out),
         }
     }
-    Ok(())
 }
-
-fn write_header(snapshot: &Snapshot<'_>, family: &Family<'_>, prefix: &str, name: &str, out: &mut Out<'_>) {
-    if let Some(help) = family.help {
-        out.push(b"# HELP ");
-        push_name(out, prefix, name, " ");
-        push_help(&mut out.buf, snapshot.string(help));
-        out.push_byte(b'\n');
-    }
-    out.push(b"# TYPE ");
-    push_name(out, prefix, name, " ");
-    out.push(family.kind.as_str().as_bytes());
-    out.push_byte(b'\n');
-}
-

@@ -1,116 +1,121 @@
 //! Sample lines shared by the two text formats (Prometheus 0.0.4 and
-//! OpenMetrics): names with prefix and suffix, label blocks, value samples
-//! and histogram samples (`_bucket` ascending to `+Inf`, `_sum`, `_count`).
+//! OpenMetrics). Everything that is the same for every series of a family
+//! (the metric names with prefix and suffix, the `{name="` heads of the
+//! label block, the formatted bucket bounds) is prepared once per family by
+//! [`SampleLines::new`]; per series only values are formatted.
 use crate::escape::push_label_value;
 use crate::number::{push_prometheus_f64, push_u64};
 use crate::output::Out;
-use crate::snapshot::{Family, HistogramColumns, Snapshot};
+use crate::snapshot::{Batch, Family};
 use crate::RenderError;
 use alloc::vec::Vec;
 
-/// One `name{labels} value` line per series of a counter or gauge family.
-pub(crate) fn write_value_samples(
-    snapshot: &Snapshot<'_>,
-    family: &Family<'_>,
-    prefix: &str,
-    name: &str,
-    suffix: &str,
-    out: &mut Out<'_>,
-) -> Result<(), RenderError> {
-    for (&set, &value) in family.series.iter().zip(family.values) {
-        push_name(out, prefix, name, suffix);
-        push_labels(out, snapshot, set, None);
-        out.push_byte(b' ');
-        push_prometheus_f64(&mut out.buf, value);
-        out.push_byte(b'\n');
-        out.flush_if_full()?;
-    }
-    Ok(())
+/// One family's sample lines.
+pub(crate) struct SampleLines {
+    /// `prefix name suffix` of a counter or gauge sample.
+    value_name: Vec<u8>,
+    bucket_name: Vec<u8>,
+    sum_name: Vec<u8>,
+    count_name: Vec<u8>,
+    /// `{name0="`, then `",name1="`, ...: what precedes each label value.
+    label_heads: Vec<Vec<u8>>,
+    /// What precedes the `le` value: `{le="` or `",le="`.
+    le_head: &'static [u8],
+    /// The bucket bounds, formatted.
+    bounds: Vec<Vec<u8>>,
 }
 
-
-#[inline]
-pub(crate) fn push_name(out: &mut Out<'_>, prefix: &str, name: &str, suffix: &str) {
-    out.push(prefix.as_bytes());
-    out.push(name.as_bytes());
-    out.push(suffix.as_bytes());
+fn concat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
 }
 
-/// Writes `{name="value",...}` for label set `set`, plus `le` when given;
-/// nothing at all for an empty set without `le`.
-#[inline]
-pub(crate) fn push_labels(out: &mut Out<'_>, snapshot: &Snapshot<'_>, set: u32, le: Option<&[u8]>) {
-    let (names, values) = snapshot.label_set(set);
-    if names.is_empty() && le.is_none() {
-        return;
-    }
-    out.push_byte(b'{');
-    for (i, (&name, &value)) in names.iter().zip(values).enumerate() {
-        if i > 0 {
-            out.push_byte(b',');
+impl SampleLines {
+    /// `name` is the family name as the format writes it (OpenMetrics drops
+    /// a counter's `_total`), `value_suffix` what value samples append.
+    pub(crate) fn new(family: &Family<'_>, prefix: &str, name: &str, value_suffix: &str, format_bound: fn(&mut Vec<u8>, f64)) -> Self {
+        let (prefix, name) = (prefix.as_bytes(), name.as_bytes());
+        let label_heads = family
+            .label_names
+            .iter()
+            .enumerate()
+            .map(|(j, label)| concat(&[if j == 0 { b"{" } else { b"\"," }, label.as_bytes(), b"=\""]))
+            .collect();
+        let bounds = family
+            .bounds
+            .iter()
+            .map(|&bound| {
+                let mut text = Vec::new();
+                format_bound(&mut text, bound);
+                text
+            })
+            .collect();
+        SampleLines {
+            value_name: concat(&[prefix, name, value_suffix.as_bytes()]),
+            bucket_name: concat(&[prefix, name, b"_bucket"]),
+            sum_name: concat(&[prefix, name, b"_sum"]),
+            count_name: concat(&[prefix, name, b"_count"]),
+            label_heads,
+            le_head: if family.label_names.is_empty() { b"{le=\"" } else { b"\",le=\"" },
+            bounds,
         }
-        out.push(snapshot.string(name).as_bytes());
-        out.push(b"=\"");
-        push_label_value(&mut out.buf, snapshot.string(value));
-        out.push_byte(b'"');
     }
-    if let Some(le) = le {
-        if !names.is_empty() {
-            out.push_byte(b',');
-        }
-        out.push(b"le=\"");
-        out.push(le);
-        out.push_byte(b'"');
-    }
-    out.push_byte(b'}');
-}
 
-pub(crate) fn write_histogram_samples(
-    snapshot: &Snapshot<'_>,
-    family: &Family<'_>,
-    histogram: &HistogramColumns<'_>,
-    prefix: &str,
-    name: &str,
-    format_bound: fn(&mut Vec<u8>, f64),
-    out: &mut Out<'_>,
-) -> Result<(), RenderError> {
-    // Format the bounds once per family, not once per series.
-    let bounds: Vec<Vec<u8>> = histogram
-        .bounds
-        .iter()
-        .map(|&bound| {
-            let mut text = Vec::new();
-            format_bound(&mut text, bound);
-            text
-        })
-        .collect();
-    let buckets = bounds.len();
-    for (i, &set) in family.series.iter().enumerate() {
-        let counts = &histogram.bucket_counts[i * buckets..(i + 1) * buckets];
-        for (bound, &count) in bounds.iter().zip(counts) {
-            push_name(out, prefix, name, "_bucket");
-            push_labels(out, snapshot, set, Some(bound));
+    /// Writes the label block of series `i`, plus `le` when given; nothing
+    /// at all for a family without labels when there is no `le`.
+    #[inline]
+    fn push_labels(&self, out: &mut Out<'_>, batch: &Batch<'_>, i: usize, le: Option<&[u8]>) {
+        for (j, head) in self.label_heads.iter().enumerate() {
+            out.push(head);
+            push_label_value(&mut out.buf, batch.label(i, j));
+        }
+        if let Some(le) = le {
+            out.push(self.le_head);
+            out.push(le);
+        }
+        if !self.label_heads.is_empty() || le.is_some() {
+            out.push(b"\"}");
+        }
+    }
+
+    /// One `name{labels} value` line per series of a counter or gauge batch.
+    pub(crate) fn write_values(&self, batch: &Batch<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
+        for i in 0..batch.len() {
+            out.push(&self.value_name);
+            self.push_labels(out, batch, i, None);
+            out.push_byte(b' ');
+            push_prometheus_f64(&mut out.buf, batch.value(i));
+            out.push_byte(b'\n');
+            out.flush_if_full()?;
+        }
+        Ok(())
+    }
+
+    /// Per series of a histogram batch: `_bucket` lines ascending to
+    /// `le="+Inf"` (equal to the count), then `_sum` and `_count`.
+    pub(crate) fn write_histograms(&self, batch: &Batch<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
+        for i in 0..batch.len() {
+            let count = batch.count(i);
+            let bounds = self.bounds.iter().map(Vec::as_slice).chain([b"+Inf".as_slice()]);
+            let counts = batch.buckets(i).iter().copied().chain([count]);
+            for (bound, cumulative) in bounds.zip(counts) {
+                out.push(&self.bucket_name);
+                self.push_labels(out, batch, i, Some(bound));
+                out.push_byte(b' ');
+                push_u64(&mut out.buf, cumulative);
+                out.push_byte(b'\n');
+            }
+            out.push(&self.sum_name);
+            self.push_labels(out, batch, i, None);
+            out.push_byte(b' ');
+            push_prometheus_f64(&mut out.buf, batch.sum(i));
+            out.push_byte(b'\n');
+            out.push(&self.count_name);
+            self.push_labels(out, batch, i, None);
             out.push_byte(b' ');
             push_u64(&mut out.buf, count);
             out.push_byte(b'\n');
+            out.flush_if_full()?;
         }
-        let count = histogram.counts[i];
-        push_name(out, prefix, name, "_bucket");
-        push_labels(out, snapshot, set, Some(b"+Inf"));
-        out.push_byte(b' ');
-        push_u64(&mut out.buf, count);
-        out.push_byte(b'\n');
-        push_name(out, prefix, name, "_sum");
-        push_labels(out, snapshot, set, None);
-        out.push_byte(b' ');
-        push_prometheus_f64(&mut out.buf, histogram.sums[i]);
-        out.push_byte(b'\n');
-        push_name(out, prefix, name, "_count");
-        push_labels(out, snapshot, set, None);
-        out.push_byte(b' ');
-        push_u64(&mut out.buf, count);
-        out.push_byte(b'\n');
-        out.flush_if_full()?;
+        Ok(())
     }
-    Ok(())
 }

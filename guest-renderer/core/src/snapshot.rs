@@ -1,7 +1,10 @@
-//! A borrowed view of the interned, columnar snapshot of `wit/renderer.wit`,
-//! with the consistency check every formatter relies on.
+//! Borrowed views of what `wit/renderer.wit` hands a renderer: the
+//! families of a snapshot (up front) and batches of their series (pulled one
+//! at a time from a [`BatchSource`]), with the checks every formatter relies on.
+use crate::names::{is_valid_label_name, is_valid_metric_name};
 use crate::RenderError;
 use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// What a family measures.
@@ -23,133 +26,161 @@ impl MetricKind {
     }
 }
 
-/// Bucket columns of a histogram family.
-#[derive(Debug, Clone, Copy)]
-pub struct HistogramColumns<'a> {
-    /// Finite upper bounds, strictly ascending.
+/// One family, without its series.
+#[derive(Debug, Clone)]
+pub struct Family<'a> {
+    pub name: &'a str,
+    pub help: Option<&'a str>,
+    pub kind: MetricKind,
+    /// Label names of every series, in order.
+    pub label_names: Vec<&'a str>,
+    /// Number of series the batches deliver for this family.
+    pub series: u32,
+    /// Histograms: finite bucket bounds, strictly ascending; else empty.
     pub bounds: &'a [f64],
-    /// Cumulative counts, `series * bounds.len()` of them.
+}
+
+/// A run of consecutive series of one family, as `series-batch` lays it out.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesBatch<'a> {
+    /// Index into the families.
+    pub family: u32,
+    /// Label values, concatenated: label `j` of series `i` is value `i * labels + j`.
+    pub label_text: &'a str,
+    /// End offset of each label value in `label_text`.
+    pub label_ends: &'a [u32],
+    /// Counters and gauges: one value per series.
+    pub values: &'a [f64],
+    /// Histograms: cumulative bucket counts, `bounds` per series.
     pub bucket_counts: &'a [u64],
-    /// One sum per series.
+    /// Histograms: one sum per series.
     pub sums: &'a [f64],
-    /// One count per series.
+    /// Histograms: one count per series.
     pub counts: &'a [u64],
 }
 
-/// One family.
-#[derive(Debug, Clone, Copy)]
-pub struct Family<'a> {
-    /// String index of the name.
-    pub name: u32,
-    /// String index of the help text.
-    pub help: Option<u32>,
-    pub kind: MetricKind,
-    /// Label set index per series.
-    pub series: &'a [u32],
-    /// Counter and gauge values, one per series.
-    pub values: &'a [f64],
-    /// Present exactly for histograms.
-    pub histogram: Option<HistogramColumns<'a>>,
+/// Where the series come from: the host's `input.next-batch` inside the
+/// sandbox, the host's snapshot directly when linked natively.
+pub trait BatchSource {
+    /// Hands the next batch to `f` and returns `Ok(true)`, or returns
+    /// `Ok(false)` once every batch has been read.
+    fn next_batch(&mut self, f: &mut dyn FnMut(&SeriesBatch<'_>) -> Result<(), RenderError>) -> Result<bool, RenderError>;
 }
 
-/// A snapshot, borrowed from wherever it lives (guest memory or host registry).
-#[derive(Debug, Clone)]
-pub struct Snapshot<'a> {
-    pub text: &'a str,
-    pub string_ends: &'a [u32],
-    pub label_set_ends: &'a [u32],
-    pub label_names: &'a [u32],
-    pub label_values: &'a [u32],
-    pub families: Vec<Family<'a>>,
-}
-
-fn inconsistent(what: alloc::string::String) -> RenderError {
+pub(crate) fn inconsistent(what: String) -> RenderError {
     RenderError::Failed(format!("inconsistent snapshot: {what}"))
 }
 
-impl<'a> Snapshot<'a> {
-    /// String `index` of the table. Only call after [`Snapshot::validate`].
-    #[inline]
-    pub fn string(&self, index: u32) -> &'a str {
-        let i = index as usize;
-        let start = if i == 0 { 0 } else { self.string_ends[i - 1] as usize };
-        &self.text[start..self.string_ends[i] as usize]
-    }
-
-    /// The (name, value) string indices of label set `index`.
-    #[inline]
-    pub fn label_set(&self, index: u32) -> (&'a [u32], &'a [u32]) {
-        let i = index as usize;
-        let start = if i == 0 { 0 } else { self.label_set_ends[i - 1] as usize };
-        let end = self.label_set_ends[i] as usize;
-        (&self.label_names[start..end], &self.label_values[start..end])
-    }
-
-    /// Checks every index and length, so formatting cannot go out of bounds.
-    pub fn validate(&self) -> Result<(), RenderError> {
-        let mut previous = 0u32;
-        for (i, &end) in self.string_ends.iter().enumerate() {
-            if end < previous || end as usize > self.text.len() || !self.text.is_char_boundary(end as usize) {
-                return Err(inconsistent(format!("string end {i} ({end}) is out of order or splits a character")));
+/// Checks names, label names and bounds of every family.
+pub(crate) fn validate_families(families: &[Family<'_>]) -> Result<(), RenderError> {
+    for family in families {
+        let name = family.name;
+        if !is_valid_metric_name(name) {
+            return Err(inconsistent(format!("family name {name:?} is not a valid metric name")));
+        }
+        for (j, label) in family.label_names.iter().enumerate() {
+            if !is_valid_label_name(label) || label.starts_with("__") {
+                return Err(inconsistent(format!("family {name}: label name {label:?} is not valid")));
             }
-            previous = end;
-        }
-        let strings = self.string_ends.len() as u32;
-        if self.label_names.len() != self.label_values.len() {
-            return Err(inconsistent(format!(
-                "{} label names but {} label values",
-                self.label_names.len(),
-                self.label_values.len()
-            )));
-        }
-        if let Some(bad) = self.label_names.iter().chain(self.label_values).find(|&&s| s >= strings) {
-            return Err(inconsistent(format!("label string index {bad} is out of range")));
-        }
-        let mut previous = 0u32;
-        for (i, &end) in self.label_set_ends.iter().enumerate() {
-            if end < previous || end as usize > self.label_names.len() {
-                return Err(inconsistent(format!("label set end {i} ({end}) is out of order or range")));
+            if family.label_names[..j].contains(label) {
+                return Err(inconsistent(format!("family {name}: label name {label:?} is repeated")));
             }
-            previous = end;
+            if family.kind == MetricKind::Histogram && *label == "le" {
+                return Err(inconsistent(format!("family {name}: a histogram cannot have a label named le")));
+            }
         }
-        let label_sets = self.label_set_ends.len() as u32;
-        for family in &self.families {
-            self.validate_family(family, strings, label_sets)?;
-        }
-        Ok(())
-    }
-
-    fn validate_family(&self, family: &Family<'_>, strings: u32, label_sets: u32) -> Result<(), RenderError> {
-        if family.name >= strings || family.help.is_some_and(|h| h >= strings) {
-            return Err(inconsistent(format!("family name or help index {} is out of range", family.name)));
-        }
-        let name = self.string(family.name);
-        if let Some(bad) = family.series.iter().find(|&&s| s >= label_sets) {
-            return Err(inconsistent(format!("family {name}: label set {bad} is out of range")));
-        }
-        let series = family.series.len();
-        match (family.kind, &family.histogram) {
-            (MetricKind::Histogram, Some(h)) => {
-                if h.sums.len() != series || h.counts.len() != series || h.bucket_counts.len() != series * h.bounds.len() {
-                    return Err(inconsistent(format!("family {name}: histogram columns do not match {series} series")));
-                }
-                if h.bounds.windows(2).any(|w| !(w[0] < w[1])) || h.bounds.iter().any(|b| b.is_nan()) {
+        match family.kind {
+            MetricKind::Histogram => {
+                if family.bounds.windows(2).any(|w| !(w[0] < w[1])) || family.bounds.iter().any(|b| b.is_nan()) {
                     return Err(inconsistent(format!("family {name}: bucket bounds are not strictly ascending")));
                 }
             }
-            (MetricKind::Histogram, None) => {
-                return Err(inconsistent(format!("family {name}: histogram without bucket columns")))
+            _ if !family.bounds.is_empty() => {
+                return Err(inconsistent(format!("family {name}: bucket bounds on a {}", family.kind.as_str())));
             }
-            (_, Some(_)) => return Err(inconsistent(format!("family {name}: bucket columns on a non-histogram"))),
-            (_, None) => {
-                if family.values.len() != series {
-                    return Err(inconsistent(format!(
-                        "family {name}: {} values for {series} series",
-                        family.values.len()
-                    )));
-                }
-            }
+            _ => {}
         }
-        Ok(())
+    }
+    Ok(())
+}
+
+/// A batch whose every length and offset has been checked against its family.
+#[derive(Clone, Copy)]
+pub(crate) struct Batch<'a> {
+    raw: SeriesBatch<'a>,
+    labels: usize,
+    buckets: usize,
+    len: usize,
+}
+
+impl<'a> Batch<'a> {
+    /// Checks `raw` against `family`: list lengths, label offsets in order
+    /// and on character boundaries.
+    pub(crate) fn check(raw: &SeriesBatch<'a>, family: &Family<'_>) -> Result<Batch<'a>, RenderError> {
+        let name = family.name;
+        let (labels, buckets) = (family.label_names.len(), family.bounds.len());
+        let len = match family.kind {
+            MetricKind::Histogram => {
+                let n = raw.counts.len();
+                if raw.sums.len() != n || raw.bucket_counts.len() != n * buckets || !raw.values.is_empty() {
+                    return Err(inconsistent(format!("family {name}: histogram columns of a batch do not match {n} series")));
+                }
+                n
+            }
+            _ => {
+                if !(raw.counts.is_empty() && raw.sums.is_empty() && raw.bucket_counts.is_empty()) {
+                    return Err(inconsistent(format!("family {name}: bucket columns on a {}", family.kind.as_str())));
+                }
+                raw.values.len()
+            }
+        };
+        if raw.label_ends.len() != len * labels {
+            return Err(inconsistent(format!("family {name}: {} label values for {len} series of {labels} labels", raw.label_ends.len())));
+        }
+        let mut previous = 0u32;
+        for &end in raw.label_ends {
+            if end < previous || end as usize > raw.label_text.len() || !raw.label_text.is_char_boundary(end as usize) {
+                return Err(inconsistent(format!("family {name}: label value end {end} is out of order or splits a character")));
+            }
+            previous = end;
+        }
+        Ok(Batch { raw: *raw, labels, buckets, len })
+    }
+
+    /// Number of series.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Value of label `j` of series `i`.
+    #[inline]
+    pub(crate) fn label(&self, i: usize, j: usize) -> &'a str {
+        let k = i * self.labels + j;
+        let start = if k == 0 { 0 } else { self.raw.label_ends[k - 1] as usize };
+        let end = self.raw.label_ends[k] as usize;
+        // `check` proved both offsets are in order, in range and on
+        // character boundaries, so this never panics.
+        &self.raw.label_text[start..end]
+    }
+
+    #[inline]
+    pub(crate) fn value(&self, i: usize) -> f64 {
+        self.raw.values[i]
+    }
+
+    #[inline]
+    pub(crate) fn buckets(&self, i: usize) -> &'a [u64] {
+        &self.raw.bucket_counts[i * self.buckets..(i + 1) * self.buckets]
+    }
+
+    #[inline]
+    pub(crate) fn sum(&self, i: usize) -> f64 {
+        self.raw.sums[i]
+    }
+
+    #[inline]
+    pub(crate) fn count(&self, i: usize) -> u64 {
+        self.raw.counts[i]
     }
 }

@@ -15,10 +15,7 @@ pub struct PluginListing {
 }
 
 pub async fn list_plugins(State(app): State<AppState>) -> Json<PluginListing> {
-    Json(PluginListing {
-        plugin_dir: app.renderers.plugin_dir().map(|d| d.display().to_string()),
-        plugins: app.renderers.statuses().await,
-    })
+    Json(PluginListing { plugin_dir: app.renderers.plugin_dir().map(|d| d.display().to_string()), plugins: app.renderers.statuses().await })
 }
 
 pub async fn reload(State(app): State<AppState>) -> Json<ReloadReport> {

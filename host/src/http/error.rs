@@ -43,8 +43,7 @@ impl IntoResponse for AppError {
         if status.is_server_error() && !matches!(self, AppError::Render(_)) {
             tracing::error!(error = %self, "request failed");
         }
-        let mut response =
-            (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{self}\n")).into_response();
+        let mut response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{self}\n")).into_response();
         if let AppError::BackedOff { retry_in, .. } = &self {
             response.headers_mut().insert(header::RETRY_AFTER, (retry_in.as_secs() + 1).into());
         }

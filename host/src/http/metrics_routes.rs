@@ -6,17 +6,17 @@
 //! a proper error status. A failure after output has started aborts the body:
 //! the client sees a truncated chunked response, never a "complete" one.
 use super::error::AppError;
+use super::negotiate::choose_format;
 use super::AppState;
 use crate::plugin::{ChannelSink, RenderFailure};
+use crate::renderers::Selection;
 use axum::body::Body;
-use super::negotiate::choose_format;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use metrics_render_core::is_valid_metric_name;
 use serde::Deserialize;
-use crate::renderers::Selection;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -36,11 +36,7 @@ pub struct MetricsQuery {
 }
 
 /// `GET /metrics`: `?format=` if given, else negotiated from `Accept`.
-pub async fn metrics(
-    State(app): State<AppState>,
-    Query(query): Query<MetricsQuery>,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
+pub async fn metrics(State(app): State<AppState>, Query(query): Query<MetricsQuery>, headers: HeaderMap) -> Result<Response, AppError> {
     let format = match query.format {
         Some(format) => format,
         None => {
@@ -66,9 +62,7 @@ pub async fn metrics_json(State(app): State<AppState>, Query(query): Query<Metri
 
 async fn render_response(app: &AppState, format: String, prefix: String) -> Result<Response, AppError> {
     if !prefix.is_empty() && !is_valid_metric_name(&prefix) {
-        return Err(AppError::BadRequest(format!(
-            "invalid prefix {prefix:?}: prefixed metric names must match [a-zA-Z_:][a-zA-Z0-9_:]*"
-        )));
+        return Err(AppError::BadRequest(format!("invalid prefix {prefix:?}: prefixed metric names must match [a-zA-Z_:][a-zA-Z0-9_:]*")));
     }
     let started = Instant::now();
     let renderers = app.renderers.current();
@@ -78,9 +72,7 @@ async fn render_response(app: &AppState, format: String, prefix: String) -> Resu
             app.host_metrics.record_render(&format, "backed_off", started.elapsed(), 0);
             return Err(AppError::BackedOff { plugin, format, retry_in });
         }
-        Selection::Unknown => {
-            return Err(AppError::UnknownFormat { requested: format, available: renderers.format_names().join(", ") })
-        }
+        Selection::Unknown => return Err(AppError::UnknownFormat { requested: format, available: renderers.format_names().join(", ") }),
     };
     let (tx, mut rx) = mpsc::channel(BODY_CHANNEL_CHUNKS);
     let sent = Arc::new(AtomicU64::new(0));
@@ -92,8 +84,7 @@ async fn render_response(app: &AppState, format: String, prefix: String) -> Resu
     // The snapshot and the guest's work are CPU-bound: keep them off the
     // async workers. The render future is driven on this blocking thread.
     let task = tokio::task::spawn_blocking(move || {
-        let snapshot = registry.snapshot();
-        let limits = limits.for_snapshot(&snapshot);
+        let snapshot = Arc::new(registry.snapshot());
         let result = runtime.block_on(renderer.render(&snapshot, &format, &prefix, &limits, Box::new(sink)));
         let outcome = match &result {
             Ok(()) => {
@@ -111,8 +102,7 @@ async fn render_response(app: &AppState, format: String, prefix: String) -> Resu
         metrics.record_render(&format, outcome, started.elapsed(), sent.load(Ordering::Relaxed));
         result
     });
-    let content_type = HeaderValue::from_str(&info.content_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let content_type = HeaderValue::from_str(&info.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     let body = match rx.recv().await {
         None => {
             outcome(task).await?;

@@ -10,8 +10,8 @@ pub use error::AppError;
 
 use crate::plugin::RenderLimits;
 use crate::registry::Registry;
-use crate::self_metrics::HostMetrics;
 use crate::renderers::Renderers;
+use crate::self_metrics::HostMetrics;
 use crate::trusted_hosts::TrustedHosts;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
@@ -55,12 +55,6 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes
 /// in-flight requests and returns.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
 }

@@ -95,10 +95,7 @@ mod tests {
     }
 
     fn formats(with_openmetrics: bool) -> Vec<FormatInfo> {
-        let mut v = vec![
-            format("prometheus", "text/plain; version=0.0.4; charset=utf-8"),
-            format("json", "application/json"),
-        ];
+        let mut v = vec![format("prometheus", "text/plain; version=0.0.4; charset=utf-8"), format("json", "application/json")];
         if with_openmetrics {
             v.push(format("openmetrics", "application/openmetrics-text; version=1.0.0; charset=utf-8"));
         }

@@ -5,14 +5,17 @@
 use super::budget::GuestBudget;
 use super::component::RendererComponent;
 use super::sink::{OutputSink, SinkClosed};
-use super::wit_types::{FormatInfoWit, RenderErrorWit, RenderOptionsArg, SnapshotArg};
+use super::wit_types::{FormatInfoWit, RenderErrorWit, RenderOptionsArg};
+use super::WIT_VERSION;
+use crate::series_batches::{BatchCursor, SnapshotArg};
 use crate::snapshot::Snapshot;
 use bytes::Bytes;
+use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{Linker, ResourceTable, WasmList};
+use wasmtime::{AsContext, ResourceLimiter, Store, StoreContextMut, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime::{AsContext, ResourceLimiter, Store, StoreContextMut, Trap, UpdateDeadline};
 
 /// Bounds on one render.
 #[derive(Debug, Clone)]
@@ -28,15 +31,6 @@ pub struct RenderLimits {
 impl Default for RenderLimits {
     fn default() -> Self {
         RenderLimits { deadline: Duration::from_secs(30), memory_bytes: 256 << 20, output_bytes: 2 << 30 }
-    }
-}
-
-impl RenderLimits {
-    /// The limits for one snapshot: the memory cap grows with the snapshot,
-    /// which the guest must hold in full, plus room for its own work.
-    pub fn for_snapshot(&self, snapshot: &Snapshot) -> RenderLimits {
-        let needed = snapshot.wire_bytes().saturating_mul(3).saturating_add(64 << 20);
-        RenderLimits { memory_bytes: self.memory_bytes.max(needed), ..self.clone() }
     }
 }
 
@@ -98,6 +92,8 @@ pub struct RenderState {
     table: ResourceTable,
     stdio: Option<(MemoryOutputPipe, MemoryOutputPipe)>,
     memory: MemoryCap,
+    /// What `input.next-batch` reads; None outside `render`.
+    input: Option<(Arc<Snapshot>, BatchCursor)>,
     /// Where `output.write` sends chunks; None for calls that may not write.
     output: Option<Box<dyn OutputSink>>,
     written: u64,
@@ -156,7 +152,9 @@ fn sandboxed_wasi(uses_wasi: bool) -> (WasiCtx, Option<(MemoryOutputPipe, Memory
 /// Logs what a plugin printed, tagged with its name, at most
 /// [`STDIO_LOG_LINES`] lines per call.
 fn log_plugin_stdio(plugin: &str, stdio: Option<(MemoryOutputPipe, MemoryOutputPipe)>) {
-    let Some((stdout, stderr)) = stdio else { return };
+    let Some((stdout, stderr)) = stdio else {
+        return;
+    };
     for (stream, pipe) in [("stdout", stdout), ("stderr", stderr)] {
         let contents = pipe.contents();
         let text = String::from_utf8_lossy(&contents);
@@ -170,9 +168,20 @@ fn log_plugin_stdio(plugin: &str, stdio: Option<(MemoryOutputPipe, MemoryOutputP
     }
 }
 
-/// Defines `metrics:renderer/output@0.1.0#write` in `linker`.
+/// Defines `metrics:renderer/input#next-batch` in `linker`. Building a
+/// batch is work done for the guest, so it counts against its budget.
+pub(crate) fn add_input_import(linker: &mut Linker<RenderState>) -> wasmtime::Result<()> {
+    let mut input = linker.instance(&format!("metrics:renderer/input@{WIT_VERSION}"))?;
+    input.func_wrap("next-batch", |mut store: StoreContextMut<'_, RenderState>, (): ()| {
+        let batch = store.data_mut().input.as_mut().and_then(|(snapshot, cursor)| cursor.next(snapshot));
+        Ok((batch,))
+    })?;
+    Ok(())
+}
+
+/// Defines `metrics:renderer/output#write` in `linker`.
 pub(crate) fn add_output_import(linker: &mut Linker<RenderState>) -> wasmtime::Result<()> {
-    let mut output = linker.instance("metrics:renderer/output@0.1.0")?;
+    let mut output = linker.instance(&format!("metrics:renderer/output@{WIT_VERSION}"))?;
     output.func_wrap_async("write", |mut store: StoreContextMut<'_, RenderState>, (chunk,): (WasmList<u8>,)| {
         Box::new(async move {
             let chunk = Bytes::copy_from_slice(chunk.as_le_slice(store.as_context()));
@@ -208,13 +217,19 @@ async fn write_chunk(state: &mut RenderState, chunk: Bytes) -> bool {
     }
 }
 
-fn new_store(renderer: &RendererComponent, limits: &RenderLimits, output: Option<Box<dyn OutputSink>>) -> Store<RenderState> {
+fn new_store(
+    renderer: &RendererComponent,
+    limits: &RenderLimits,
+    input: Option<Arc<Snapshot>>,
+    output: Option<Box<dyn OutputSink>>,
+) -> Store<RenderState> {
     let (wasi, stdio) = sandboxed_wasi(renderer.uses_wasi);
     let state = RenderState {
         wasi,
         table: ResourceTable::new(),
         stdio,
         memory: MemoryCap { limit: limits.memory_bytes, refused: false },
+        input: input.map(|snapshot| (snapshot, BatchCursor::default())),
         output,
         written: 0,
         output_limit: limits.output_bytes,
@@ -263,7 +278,7 @@ async fn with_watchdog<R>(
 
 /// Calls `formats()`.
 pub(crate) async fn call_formats(renderer: &RendererComponent, limits: &RenderLimits) -> Result<Vec<FormatInfoWit>, String> {
-    let mut store = new_store(renderer, limits, None);
+    let mut store = new_store(renderer, limits, None, None);
     let budget = store.data().budget.clone();
     let call = async {
         budget.resume();
@@ -281,28 +296,21 @@ pub(crate) async fn call_formats(renderer: &RendererComponent, limits: &RenderLi
 }
 
 impl RendererComponent {
-    /// Renders `snapshot` in `format`, streaming into `output`. The guest
-    /// runs on the calling thread between yields, so drive this from a
-    /// blocking thread (`Handle::block_on` inside `spawn_blocking`).
+    /// Renders `snapshot` in `format`, streaming into `output`; the guest
+    /// reads the series in batches. The guest runs on the calling thread
+    /// between yields, so drive this from a blocking thread
+    /// (`Handle::block_on` inside `spawn_blocking`).
     pub async fn render(
         &self,
-        snapshot: &Snapshot,
+        snapshot: &Arc<Snapshot>,
         format: &str,
         prefix: &str,
         limits: &RenderLimits,
         output: Box<dyn OutputSink>,
     ) -> Result<(), RenderFailure> {
         let fail = |cause| RenderFailure { plugin: self.name.clone(), format: format.to_string(), cause };
-        let mut store = new_store(self, limits, Some(output));
-        let arg = SnapshotArg {
-            text: &snapshot.tables.text,
-            string_ends: &snapshot.tables.string_ends,
-            label_set_ends: &snapshot.tables.label_set_ends,
-            label_names: &snapshot.tables.label_names,
-            label_values: &snapshot.tables.label_values,
-            families: &snapshot.families,
-            timestamp_ms: snapshot.timestamp_ms,
-        };
+        let mut store = new_store(self, limits, Some(Arc::clone(snapshot)), Some(output));
+        let arg = snapshot.arg();
         let budget = store.data().budget.clone();
         let call = async {
             budget.resume();
@@ -317,6 +325,7 @@ impl RendererComponent {
         let (stopped, stdio) = {
             let state = store.data_mut();
             state.output = None;
+            state.input = None;
             (state.stopped.take(), state.stdio.take())
         };
         log_plugin_stdio(&self.name, stdio);

@@ -10,7 +10,8 @@ use wasmtime::component::{types::ComponentItem, Component, ComponentExportIndex,
 
 /// Prefix of the export every renderer has; the version follows the `@`.
 const RENDERER_EXPORT: &str = "metrics:renderer/renderer@";
-/// The only import a renderer may have, at the version it exports.
+/// The host's interfaces a renderer may import, at the version it exports.
+const INPUT_IMPORT: &str = "metrics:renderer/input@";
 const OUTPUT_IMPORT: &str = "metrics:renderer/output@";
 /// Type-only interface; importing it gives the component no capability.
 const TYPES_IMPORT: &str = "metrics:renderer/types@";
@@ -64,8 +65,7 @@ pub struct RendererComponent {
 impl RendererComponent {
     /// Compiles `bytes`; the compiled component is not yet checked.
     pub(crate) fn compile(engine: &RendererEngine, name: &str, bytes: &[u8]) -> Result<Component, LoadError> {
-        Component::new(&engine.engine, bytes)
-            .map_err(|e| LoadError::NotAComponent { plugin: name.to_string(), detail: format!("{e:#}") })
+        Component::new(&engine.engine, bytes).map_err(|e| LoadError::NotAComponent { plugin: name.to_string(), detail: format!("{e:#}") })
     }
 
     /// Checks a compiled component against the contract and pre-links it.
@@ -81,14 +81,11 @@ impl RendererComponent {
         };
         let version = export_name[RENDERER_EXPORT.len()..].to_string();
         if !SUPPORTED_WIT_VERSIONS.contains(&version.as_str()) {
-            return Err(LoadError::UnsupportedVersion {
-                plugin,
-                found: version,
-                supported: SUPPORTED_WIT_VERSIONS.join(", "),
-            });
+            return Err(LoadError::UnsupportedVersion { plugin, found: version, supported: SUPPORTED_WIT_VERSIONS.join(", ") });
         }
         for (import, item) in ty.imports(&engine.engine) {
-            let allowed = import == format!("{OUTPUT_IMPORT}{version}")
+            let allowed = import == format!("{INPUT_IMPORT}{version}")
+                || import == format!("{OUTPUT_IMPORT}{version}")
                 || (import == format!("{TYPES_IMPORT}{version}") && is_types_only(&engine.engine, &item.ty))
                 || WASI_IMPORTS.iter().any(|prefix| import.starts_with(prefix));
             if !allowed {
@@ -97,13 +94,9 @@ impl RendererComponent {
         }
         let contract = |detail: String| LoadError::Contract { plugin: plugin.clone(), version: version.clone(), detail };
         let pre = engine.linker.instantiate_pre(&component).map_err(|e| contract(format!("{e:#}")))?;
-        let (_, interface) = component
-            .get_export(None, export_name)
-            .ok_or_else(|| contract(format!("export {export_name} not found")))?;
+        let (_, interface) = component.get_export(None, export_name).ok_or_else(|| contract(format!("export {export_name} not found")))?;
         let lookup = |func: &str| {
-            component
-                .get_export_index(Some(&interface), func)
-                .ok_or_else(|| contract(format!("{export_name} has no function {func:?}")))
+            component.get_export_index(Some(&interface), func).ok_or_else(|| contract(format!("{export_name} has no function {func:?}")))
         };
         let formats_export = lookup("formats")?;
         let render_export = lookup("render")?;
@@ -120,13 +113,13 @@ impl RendererComponent {
             render_export,
         };
         let limits = RenderLimits { deadline: Duration::from_secs(2), memory_bytes: 64 << 20, ..RenderLimits::default() };
-        let formats: Vec<FormatInfoWit> = call::call_formats(&loaded, &limits)
-            .await
-            .map_err(|detail| LoadError::Formats { plugin: plugin.clone(), version: version.clone(), detail })?;
-        loaded.formats = formats
-            .into_iter()
-            .map(|f| FormatInfo { name: f.name, content_type: f.content_type, description: f.description })
-            .collect();
+        let formats: Vec<FormatInfoWit> = call::call_formats(&loaded, &limits).await.map_err(|detail| LoadError::Formats {
+            plugin: plugin.clone(),
+            version: version.clone(),
+            detail,
+        })?;
+        loaded.formats =
+            formats.into_iter().map(|f| FormatInfo { name: f.name, content_type: f.content_type, description: f.description }).collect();
         Ok(loaded)
     }
 
@@ -139,9 +132,7 @@ impl RendererComponent {
 /// True when an imported instance exports only types (no functions).
 fn is_types_only(engine: &wasmtime::Engine, item: &ComponentItem) -> bool {
     match item {
-        ComponentItem::ComponentInstance(instance) => {
-            instance.exports(engine).all(|(_, item)| matches!(item.ty, ComponentItem::Type(_)))
-        }
+        ComponentItem::ComponentInstance(instance) => instance.exports(engine).all(|(_, item)| matches!(item.ty, ComponentItem::Type(_))),
         _ => false,
     }
 }

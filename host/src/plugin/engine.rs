@@ -1,5 +1,6 @@
 //! The wasmtime engine shared by every renderer, and the linker that
-//! provides the one import a renderer may have: `metrics:renderer/output`.
+//! provides what a renderer may import: `metrics:renderer/input` and
+//! `metrics:renderer/output`, plus WASI without capabilities.
 //!
 //! Deadlines use epoch interruption: a background thread advances the epoch
 //! every [`EPOCH_TICK`]; a store traps once its deadline (in ticks) passes.
@@ -29,6 +30,7 @@ impl RendererEngine {
         config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
+        call::add_input_import(&mut linker)?;
         call::add_output_import(&mut linker)?;
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         let weak = engine.weak();

@@ -17,14 +17,17 @@ pub mod sink;
 mod wit_types;
 
 pub use artifact_cache::ArtifactCache;
-pub use circuit_breaker::{BreakerStatus, CircuitBreaker};
 pub use call::{RenderFailure, RenderFailureCause, RenderLimits};
+pub use circuit_breaker::{BreakerStatus, CircuitBreaker};
 pub use component::{FormatInfo, LoadError, RendererComponent};
 pub use engine::RendererEngine;
 pub use sink::{ChannelSink, OutputSink, SinkClosed, WriteFuture, WriterSink};
 
+/// The WIT package version of `wit/renderer.wit`, whose imports the host provides.
+pub const WIT_VERSION: &str = "0.2.0";
+
 /// WIT package versions of `metrics:renderer/renderer` this host can call.
-pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0"];
+pub const SUPPORTED_WIT_VERSIONS: &[&str] = &[WIT_VERSION];
 
 /// The default renderer (formats `prometheus` and `json`), built from
 /// `guest-renderer/component` and embedded so the binary needs no files.

@@ -4,9 +4,9 @@ use bytes::Bytes;
 use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
-use std::time::Duration;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// The receiver of a render's output is gone or stalled.

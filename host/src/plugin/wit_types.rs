@@ -1,27 +1,7 @@
-//! Rust mirrors of the WIT records of `wit/renderer.wit`, checked against a
-//! component's actual types when its functions are looked up. The snapshot
-//! argument borrows from the host's snapshot, so lowering copies straight
-//! from the registry's tables into guest memory.
-use crate::snapshot::FamilySnapshot;
+//! Rust mirrors of the small WIT records of `wit/renderer.wit`, checked
+//! against a component's actual types when its functions are looked up.
+//! The snapshot's own records live in `series_batches`.
 use wasmtime::component::{ComponentType, Lift, Lower};
-
-/// Mirrors `snapshot`.
-#[derive(ComponentType, Lower)]
-#[component(record)]
-pub(crate) struct SnapshotArg<'a> {
-    pub text: &'a str,
-    #[component(name = "string-ends")]
-    pub string_ends: &'a [u32],
-    #[component(name = "label-set-ends")]
-    pub label_set_ends: &'a [u32],
-    #[component(name = "label-names")]
-    pub label_names: &'a [u32],
-    #[component(name = "label-values")]
-    pub label_values: &'a [u32],
-    pub families: &'a [FamilySnapshot],
-    #[component(name = "timestamp-ms")]
-    pub timestamp_ms: i64,
-}
 
 /// Mirrors `render-options`.
 #[derive(ComponentType, Lower)]

@@ -53,9 +53,7 @@ macro_rules! cell_access {
 
 cell_access!(Counter, |_| Counter::default());
 cell_access!(Gauge, |_| Gauge::default());
-cell_access!(Histogram, |bounds: Option<&Arc<[f64]>>| Histogram::new(
-    bounds.cloned().unwrap_or_else(|| Arc::from(Vec::new()))
-));
+cell_access!(Histogram, |bounds: Option<&Arc<[f64]>>| Histogram::new(bounds.cloned().unwrap_or_else(|| Arc::from(Vec::new()))));
 
 /// The series of a family.
 pub(crate) struct SeriesTable {
@@ -139,11 +137,7 @@ impl<M: Metric> Family<M> {
     pub fn with_label_values(&self, values: &[&str]) -> Result<M, RegistryError> {
         let core = &self.core;
         if values.len() != core.label_names.len() {
-            return Err(RegistryError::LabelCount {
-                family: core.name_text.clone(),
-                expected: core.label_names.len(),
-                got: values.len(),
-            });
+            return Err(RegistryError::LabelCount { family: core.name_text.clone(), expected: core.label_names.len(), got: values.len() });
         }
         // Fast path: every value is already interned and the series exists.
         if let Some(ids) = values.iter().map(|v| self.interner.find(v)).collect::<Option<Vec<u32>>>() {

@@ -26,9 +26,20 @@ pub struct InternTables {
 }
 
 impl InternTables {
-    fn string(&self, index: usize) -> &str {
+    /// String `index`. Panics when out of range.
+    #[inline]
+    pub fn string(&self, index: usize) -> &str {
         let start = if index == 0 { 0 } else { self.string_ends[index - 1] as usize };
         &self.text[start..self.string_ends[index] as usize]
+    }
+
+    /// The value string ids of label set `set`, in the order of its names.
+    /// Panics when out of range.
+    #[inline]
+    pub fn label_values_of(&self, set: u32) -> &[u32] {
+        let i = set as usize;
+        let start = if i == 0 { 0 } else { self.label_set_ends[i - 1] as usize };
+        &self.label_values[start..self.label_set_ends[i] as usize]
     }
 
     /// Appends `pending`, whose offsets are relative to itself.
@@ -120,9 +131,7 @@ impl Interner {
         state.pending.text.push_str(text);
         state.pending.string_ends.push(state.pending.text.len() as u32);
         let (published, pending, hasher) = (&state.published, &state.pending, &state.hasher);
-        state
-            .string_index
-            .insert_unique(hash, id, |&id| hasher.hash_one(InternState::string(published, pending, id)));
+        state.string_index.insert_unique(hash, id, |&id| hasher.hash_one(InternState::string(published, pending, id)));
         Ok(id)
     }
 

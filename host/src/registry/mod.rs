@@ -108,13 +108,7 @@ impl Registry {
     }
 
     /// A family of histograms sharing bucket bounds.
-    pub fn histogram_family(
-        &self,
-        name: &str,
-        help: &str,
-        labels: &[&str],
-        bounds: &[f64],
-    ) -> Result<Family<Histogram>, RegistryError> {
+    pub fn histogram_family(&self, name: &str, help: &str, labels: &[&str], bounds: &[f64]) -> Result<Family<Histogram>, RegistryError> {
         self.register(name, Some(help), labels, MetricKind::Histogram, Some(bounds), false)
     }
 

@@ -1,7 +1,7 @@
 //! Test fixture: a renderer that would work but breaks the contract, in the
 //! way its feature selects (`wrong-version` or `forbidden-import`).
 #[cfg(feature = "wrong-version")]
-wit_bindgen::generate!({ path: "wit-v0.2", world: "renderer-plugin" });
+wit_bindgen::generate!({ path: "wit-future", world: "renderer-plugin" });
 #[cfg(feature = "forbidden-import")]
 wit_bindgen::generate!({ path: "wit-forbidden", world: "renderer-plugin" });
 

@@ -1,0 +1,231 @@
+//! Snapshot -> what a renderer reads (`wit/renderer.wit`): the families up
+//! front ([`SnapshotArg`]), then the series in batches ([`SeriesBatch`])
+//! that carry their label values inline.
+//!
+//! A batch holds at most [`MAX_BATCH_SERIES`] series and about
+//! [`MAX_BATCH_LABEL_BYTES`] of label text, so a renderer's memory holds one
+//! batch at a time, whatever the size of the snapshot. The same batches feed
+//! the formatting code linked natively ([`Snapshot::render_native`]), so
+//! benchmarks compare the same work inside and outside the sandbox.
+use crate::registry::MetricKind;
+use crate::snapshot::{FamilySnapshot, Snapshot};
+use metrics_render_core as core_render;
+use wasmtime::component::{ComponentType, Lower};
+
+/// Series per batch, at most.
+pub const MAX_BATCH_SERIES: usize = 4096;
+/// A batch stops growing once its label text passes this many bytes.
+pub const MAX_BATCH_LABEL_BYTES: usize = 256 * 1024;
+
+/// Mirrors `family`; borrows from the snapshot.
+#[derive(ComponentType, Lower)]
+#[component(record)]
+pub struct FamilyArg<'a> {
+    pub name: &'a str,
+    pub help: Option<&'a str>,
+    pub kind: MetricKind,
+    #[component(name = "label-names")]
+    pub label_names: Vec<&'a str>,
+    pub series: u32,
+    pub bounds: &'a [f64],
+}
+
+/// Mirrors `snapshot`.
+#[derive(ComponentType, Lower)]
+#[component(record)]
+pub struct SnapshotArg<'a> {
+    pub families: Vec<FamilyArg<'a>>,
+    #[component(name = "timestamp-ms")]
+    pub timestamp_ms: i64,
+}
+
+/// Mirrors `series-batch`.
+#[derive(ComponentType, Lower, Debug, Default, Clone, PartialEq)]
+#[component(record)]
+pub struct SeriesBatch {
+    pub family: u32,
+    #[component(name = "label-text")]
+    pub label_text: String,
+    #[component(name = "label-ends")]
+    pub label_ends: Vec<u32>,
+    pub values: Vec<f64>,
+    #[component(name = "bucket-counts")]
+    pub bucket_counts: Vec<u64>,
+    pub sums: Vec<f64>,
+    pub counts: Vec<u64>,
+}
+
+impl SeriesBatch {
+    /// Borrowed view for the native formatting code.
+    pub fn view(&self) -> core_render::SeriesBatch<'_> {
+        core_render::SeriesBatch {
+            family: self.family,
+            label_text: &self.label_text,
+            label_ends: &self.label_ends,
+            values: &self.values,
+            bucket_counts: &self.bucket_counts,
+            sums: &self.sums,
+            counts: &self.counts,
+        }
+    }
+}
+
+/// Where the next batch of a snapshot starts.
+#[derive(Debug, Clone, Default)]
+pub struct BatchCursor {
+    family: usize,
+    series: usize,
+}
+
+impl BatchCursor {
+    /// The next batch of `snapshot`, or None once every series was read.
+    pub fn next(&mut self, snapshot: &Snapshot) -> Option<SeriesBatch> {
+        let families = &snapshot.families;
+        while self.family < families.len() && self.series >= families[self.family].series.len() {
+            self.family += 1;
+            self.series = 0;
+        }
+        let family = families.get(self.family)?;
+        let tables = &snapshot.tables;
+        let start = self.series;
+        let mut end = start;
+        let mut batch = SeriesBatch { family: self.family as u32, ..SeriesBatch::default() };
+        let limit = family.series.len().min(start + MAX_BATCH_SERIES);
+        batch.label_ends.reserve((limit - start) * family.label_names.len());
+        while end < limit && batch.label_text.len() < MAX_BATCH_LABEL_BYTES {
+            for &value in tables.label_values_of(family.series[end]) {
+                batch.label_text.push_str(tables.string(value as usize));
+                batch.label_ends.push(batch.label_text.len() as u32);
+            }
+            end += 1;
+        }
+        match &family.histogram {
+            Some(h) => {
+                let buckets = h.bounds.len();
+                batch.bucket_counts = h.bucket_counts[start * buckets..end * buckets].to_vec();
+                batch.sums = h.sums[start..end].to_vec();
+                batch.counts = h.counts[start..end].to_vec();
+            }
+            None => batch.values = family.values[start..end].to_vec(),
+        }
+        self.series = end;
+        Some(batch)
+    }
+}
+
+fn family_arg<'a>(snapshot: &'a Snapshot, family: &'a FamilySnapshot) -> FamilyArg<'a> {
+    let string = |id: u32| snapshot.tables.string(id as usize);
+    FamilyArg {
+        name: string(family.name),
+        help: family.help.map(string),
+        kind: family.kind,
+        label_names: family.label_names.iter().map(|&l| string(l)).collect(),
+        series: family.series.len() as u32,
+        bounds: family.histogram.as_ref().map(|h| h.bounds.as_slice()).unwrap_or(&[]),
+    }
+}
+
+/// Feeds the native formatting code.
+struct NativeSource<'s> {
+    snapshot: &'s Snapshot,
+    cursor: BatchCursor,
+}
+
+impl core_render::BatchSource for NativeSource<'_> {
+    fn next_batch(
+        &mut self,
+        f: &mut dyn FnMut(&core_render::SeriesBatch<'_>) -> Result<(), core_render::RenderError>,
+    ) -> Result<bool, core_render::RenderError> {
+        match self.cursor.next(self.snapshot) {
+            Some(batch) => f(&batch.view()).map(|()| true),
+            None => Ok(false),
+        }
+    }
+}
+
+impl Snapshot {
+    /// The `snapshot` argument of `render`.
+    pub fn arg(&self) -> SnapshotArg<'_> {
+        SnapshotArg { families: self.families.iter().map(|f| family_arg(self, f)).collect(), timestamp_ms: self.timestamp_ms }
+    }
+
+    /// Renders with the formatting code linked natively (benchmarks, tests),
+    /// through the same batches a renderer component reads.
+    pub fn render_native(
+        &self,
+        format: &str,
+        options: core_render::RenderOptions<'_>,
+        sink: &mut dyn core_render::Sink,
+    ) -> Result<(), core_render::RenderError> {
+        let families: Vec<core_render::Family<'_>> = self
+            .families
+            .iter()
+            .map(|f| {
+                let arg = family_arg(self, f);
+                core_render::Family {
+                    name: arg.name,
+                    help: arg.help,
+                    kind: match f.kind {
+                        MetricKind::Counter => core_render::MetricKind::Counter,
+                        MetricKind::Gauge => core_render::MetricKind::Gauge,
+                        MetricKind::Histogram => core_render::MetricKind::Histogram,
+                    },
+                    label_names: arg.label_names,
+                    series: arg.series,
+                    bounds: arg.bounds,
+                }
+            })
+            .collect();
+        let mut source = NativeSource { snapshot: self, cursor: BatchCursor::default() };
+        core_render::render(&families, &mut source, format, options, sink)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Registry;
+
+    #[test]
+    fn batches_cover_every_series_once_in_order_with_inline_labels() {
+        let registry = Registry::new();
+        let empty = registry.gauge_family("empty", "no series", &["x"]).unwrap();
+        let queues = registry.gauge_family("queued", "per queue", &["queue", "tenant"]).unwrap();
+        let n = MAX_BATCH_SERIES * 2 + 5;
+        for i in 0..n {
+            queues.with_label_values(&[&format!("q{i}"), "t"]).unwrap().set(i as f64);
+        }
+        let _ = empty;
+        let snapshot = registry.snapshot();
+        let mut cursor = BatchCursor::default();
+        let mut seen = 0;
+        let mut batches = 0;
+        while let Some(batch) = cursor.next(&snapshot) {
+            batches += 1;
+            assert_eq!(batch.family, 1, "the empty family has no batches");
+            assert_eq!(batch.label_ends.len(), batch.values.len() * 2);
+            for (i, &value) in batch.values.iter().enumerate() {
+                assert_eq!(value, seen as f64);
+                let start = if i == 0 { 0 } else { batch.label_ends[2 * i - 1] as usize };
+                assert_eq!(&batch.label_text[start..batch.label_ends[2 * i] as usize], format!("q{seen}"));
+                assert_eq!(&batch.label_text[batch.label_ends[2 * i] as usize..batch.label_ends[2 * i + 1] as usize], "t");
+                seen += 1;
+            }
+        }
+        assert_eq!((seen, batches), (n, 3));
+        assert_eq!(cursor.next(&snapshot), None);
+    }
+
+    #[test]
+    fn a_batch_stops_growing_at_the_label_byte_limit() {
+        let registry = Registry::new();
+        let long = registry.counter_family("long_labels", "big label values", &["v"]).unwrap();
+        let value = "x".repeat(100_000);
+        for i in 0..10 {
+            long.with_label_values(&[&format!("{i}{value}")]).unwrap().inc();
+        }
+        let snapshot = registry.snapshot();
+        let first = BatchCursor::default().next(&snapshot).unwrap();
+        assert_eq!(first.values.len(), 3, "three values of 100 kB pass 256 KiB");
+    }
+}
