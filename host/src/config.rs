@@ -35,7 +35,7 @@ pub struct ServeArgs {
     /// Guest execution time allowed per render, in ms [default: 30000].
     #[arg(long, value_name = "MS")]
     pub render_timeout_ms: Option<u64>,
-    /// Minimum memory cap per render in MiB; grows with the snapshot [default: 256].
+    /// Guest memory cap per render in MiB [default: 256].
     #[arg(long, value_name = "MIB")]
     pub render_memory_mb: Option<u64>,
     /// Output cap per render in MiB [default: 2048].

@@ -28,33 +28,80 @@ fn has_byte_below(word: u64, limit: u8) -> u64 {
     word.wrapping_sub(ONES * limit as u64) & !word & HIGHS
 }
 
-/// Whether `bytes` holds a byte that `word_hit` finds in a word, or
-/// `byte_hit` in the tail.
+/// Whether `bytes` holds a byte that `word_hit` finds in one of its
+/// (possibly overlapping) eight-byte words. Up to 64 bytes the words are a
+/// fixed sequence rather than a loop: inside wasm every loop iteration also
+/// pays for the deadline (epoch) check. Text shorter than a word is padded
+/// with `a`, which no escape rule matches.
 #[inline(always)]
-fn any_byte(bytes: &[u8], word_hit: impl Fn(u64) -> u64, byte_hit: impl Fn(u8) -> bool) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let word = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
-        if word_hit(word) != 0 {
-            return true;
+fn any_byte(bytes: &[u8], word_hit: impl Fn(u64) -> u64) -> bool {
+    let len = bytes.len();
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([b'a'; 8]));
+    let hits = if len < 8 {
+        let mut padded = [b'a'; 8];
+        padded[..len].copy_from_slice(bytes);
+        word_hit(u64::from_le_bytes(padded))
+    } else if len <= 16 {
+        word_hit(word(0)) | word_hit(word(len - 8))
+    } else if len <= 32 {
+        word_hit(word(0)) | word_hit(word(8)) | word_hit(word(len - 16)) | word_hit(word(len - 8))
+    } else if len <= 64 {
+        [0, 8, 16, 24, len - 32, len - 24, len - 16, len - 8].into_iter().fold(0, |acc, at| acc | word_hit(word(at)))
+    } else {
+        let mut words = bytes.chunks_exact(8);
+        let mut hits = word_hit(word(len - 8));
+        for chunk in &mut words {
+            hits |= word_hit(u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]));
+        }
+        hits
+    };
+    hits != 0
+}
+
+/// Whether a Prometheus label value needs escaping.
+#[inline(always)]
+pub(crate) fn label_value_needs_escape(value: &[u8]) -> bool {
+    any_byte(value, |w| has_byte(w, b'\\') | has_byte(w, b'"') | has_byte(w, b'\n'))
+}
+
+/// Writes `value` escaped as a Prometheus label value to `dst` and returns
+/// the number of bytes written, at most `2 * value.len()`.
+///
+/// # Safety
+/// `dst` must be valid for writes of `2 * value.len()` bytes.
+pub(crate) unsafe fn write_escaped_label_value(dst: *mut u8, value: &[u8]) -> usize {
+    let mut n = 0;
+    for &b in value {
+        let (first, second) = match b {
+            b'\n' => (b'\\', Some(b'n')),
+            b'\\' | b'"' => (b'\\', Some(b)),
+            _ => (b, None),
+        };
+        // SAFETY: at most two bytes per input byte, within the caller's room.
+        unsafe {
+            *dst.add(n) = first;
+            n += 1;
+            if let Some(second) = second {
+                *dst.add(n) = second;
+                n += 1;
+            }
         }
     }
-    words.remainder().iter().any(|&b| byte_hit(b))
+    n
 }
 
 /// Appends a Prometheus label value, escaped.
 #[inline]
 pub(crate) fn push_label_value(buf: &mut Vec<u8>, value: &str) {
     let needs_escape = |b| matches!(b, b'\\' | b'"' | b'\n');
-    let found = any_byte(value.as_bytes(), |w| has_byte(w, b'\\') | has_byte(w, b'"') | has_byte(w, b'\n'), needs_escape);
-    push_escaped(buf, value, found, needs_escape)
+    push_escaped(buf, value, label_value_needs_escape(value.as_bytes()), needs_escape)
 }
 
 /// Appends a Prometheus help text, escaped.
 #[inline]
 pub(crate) fn push_help(buf: &mut Vec<u8>, help: &str) {
     let needs_escape = |b| matches!(b, b'\\' | b'\n');
-    let found = any_byte(help.as_bytes(), |w| has_byte(w, b'\\') | has_byte(w, b'\n'), needs_escape);
+    let found = any_byte(help.as_bytes(), |w| has_byte(w, b'\\') | has_byte(w, b'\n'));
     push_escaped(buf, help, found, needs_escape)
 }
 
@@ -80,10 +127,14 @@ fn push_escaped(buf: &mut Vec<u8>, text: &str, found: bool, needs_escape: impl F
 /// Appends `text` as a JSON string, quotes included.
 #[inline]
 pub(crate) fn push_json_string(buf: &mut Vec<u8>, text: &str) {
+    push_json_bytes(buf, text.as_bytes())
+}
+
+/// Appends UTF-8 `bytes` as a JSON string, quotes included.
+#[inline]
+pub(crate) fn push_json_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
     buf.push(b'"');
-    let bytes = text.as_bytes();
-    let found =
-        any_byte(bytes, |w| has_byte_below(w, 0x20) | has_byte(w, b'"') | has_byte(w, b'\\'), |b| b < 0x20 || b == b'"' || b == b'\\');
+    let found = any_byte(bytes, |w| has_byte_below(w, 0x20) | has_byte(w, b'"') | has_byte(w, b'\\'));
     if !found {
         push_bytes(buf, bytes);
     } else {
@@ -127,7 +178,7 @@ mod tests {
 
     #[test]
     fn escapes_are_found_at_every_position_of_a_word() {
-        for len in 1..=24 {
+        for len in 1..=80 {
             for at in 0..len {
                 for (special, label, json) in
                     [('\\', "\\\\", "\\\\"), ('"', "\\\"", "\\\""), ('\n', "\\n", "\\n"), ('\u{1f}', "\u{1f}", "\\u001f")]

@@ -14,26 +14,47 @@ const SHORT: usize = 64;
 /// Appends `bytes` to `buf`.
 #[inline(always)]
 pub(crate) fn push_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
-    let len = bytes.len();
-    if len > SHORT {
+    if bytes.len() > SHORT {
         buf.extend_from_slice(bytes);
         return;
     }
-    buf.reserve(len);
-    // SAFETY: `reserve` made room for `len` more bytes after `buf.len()`;
-    // every read stays within `bytes` and every write within that room.
+    buf.reserve(bytes.len());
+    // SAFETY: `reserve` made room for `bytes.len()` more bytes after `buf.len()`.
     unsafe {
-        let src = bytes.as_ptr();
-        let dst = buf.as_mut_ptr().add(buf.len());
-        if len >= 8 {
-            let mut i = 0;
-            while i + 8 <= len {
-                ptr::write_unaligned(dst.add(i) as *mut u64, ptr::read_unaligned(src.add(i) as *const u64));
-                i += 8;
+        copy_to(buf.as_mut_ptr().add(buf.len()), bytes);
+        buf.set_len(buf.len() + bytes.len());
+    }
+}
+
+/// Copies `bytes` to `dst`.
+///
+/// # Safety
+/// `dst` must be valid for writes of `bytes.len()` bytes and must not
+/// overlap `bytes`.
+#[inline(always)]
+pub(crate) unsafe fn copy_to(dst: *mut u8, bytes: &[u8]) {
+    let len = bytes.len();
+    let src = bytes.as_ptr();
+    // SAFETY: every read stays within `bytes` and every write within the
+    // `len` bytes at `dst`, as the caller guarantees.
+    unsafe {
+        // No loops below SHORT: inside wasm every loop iteration also pays
+        // for the deadline (epoch) check, so the pieces are fixed sequences
+        // of overlapping word copies.
+        let word = |at: usize| ptr::write_unaligned(dst.add(at) as *mut u64, ptr::read_unaligned(src.add(at) as *const u64));
+        if len > SHORT {
+            ptr::copy_nonoverlapping(src, dst, len);
+        } else if len > 32 {
+            for at in [0, 8, 16, 24, len - 32, len - 24, len - 16, len - 8] {
+                word(at);
             }
-            if i < len {
-                ptr::write_unaligned(dst.add(len - 8) as *mut u64, ptr::read_unaligned(src.add(len - 8) as *const u64));
+        } else if len > 16 {
+            for at in [0, 8, len - 16, len - 8] {
+                word(at);
             }
+        } else if len >= 8 {
+            word(0);
+            word(len - 8);
         } else if len >= 4 {
             ptr::write_unaligned(dst as *mut u32, ptr::read_unaligned(src as *const u32));
             ptr::write_unaligned(dst.add(len - 4) as *mut u32, ptr::read_unaligned(src.add(len - 4) as *const u32));
@@ -43,7 +64,6 @@ pub(crate) fn push_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
         } else if len == 1 {
             *dst = *src;
         }
-        buf.set_len(buf.len() + len);
     }
 }
 

@@ -13,6 +13,7 @@ mod batch_driver;
 mod error;
 mod escape;
 mod fast_copy;
+mod line;
 mod metrics_json;
 mod names;
 mod number;

@@ -14,7 +14,7 @@
 //! without a `+Inf` bucket (it equals `count`), and stands wherever a number
 //! stands in the shapes above, so labelled histograms use the same rules.
 use crate::batch_driver::Formatter;
-use crate::escape::push_json_string;
+use crate::escape::{push_json_bytes, push_json_string};
 use crate::number::{push_json_f64, push_u64};
 use crate::output::Out;
 use crate::snapshot::{Batch, Family, MetricKind};
@@ -107,7 +107,7 @@ impl Formatter for MetricsJson<'_> {
                     if separator {
                         out.push_byte(b',');
                     }
-                    push_json_string(&mut out.buf, batch.label(i, 0));
+                    push_json_bytes(&mut out.buf, batch.label(i, 0));
                     out.push_byte(b':');
                     write_series_value(family, batch, i, out);
                 }
@@ -115,7 +115,7 @@ impl Formatter for MetricsJson<'_> {
                     out.push(if separator { b",{" } else { b"{" });
                     for (j, key) in self.label_keys.iter().enumerate() {
                         out.push(key);
-                        push_json_string(&mut out.buf, batch.label(i, j));
+                        push_json_bytes(&mut out.buf, batch.label(i, j));
                         out.push_byte(b',');
                     }
                     out.push(b"\"@\":");

@@ -12,23 +12,37 @@ use alloc::vec::Vec;
 /// shortest float form (`1e21`) is shorter and still exact.
 const INTEGER_LIMIT: f64 = 1e15;
 
-/// Appends `value` in Go float syntax, as the Prometheus text format expects.
+/// Longest text `prometheus_f64` or `push_u64` produce (`-1.7976931348623157e308`).
+pub(crate) const MAX_NUMBER_BYTES: usize = 24;
+
+/// `value` in Go float syntax, as the Prometheus text format expects; the
+/// digits live in `itoa` or `ryu`.
 #[inline]
-pub(crate) fn push_prometheus_f64(buf: &mut Vec<u8>, value: f64) {
+pub(crate) fn prometheus_f64<'b>(value: f64, itoa: &'b mut itoa::Buffer, ryu: &'b mut ryu::Buffer) -> &'b [u8] {
     if value.is_nan() {
-        push_bytes(buf, b"NaN");
+        b"NaN"
     } else if value.is_infinite() {
-        push_bytes(buf, if value > 0.0 { b"+Inf" } else { b"-Inf" });
+        if value > 0.0 {
+            b"+Inf"
+        } else {
+            b"-Inf"
+        }
     } else if value.abs() < INTEGER_LIMIT && (value as i64) as f64 == value {
         if value == 0.0 && value.is_sign_negative() {
-            push_bytes(buf, b"-0");
+            b"-0"
         } else {
-            push_i64(buf, value as i64);
+            itoa.format(value as i64).as_bytes()
         }
     } else {
-        let mut ryu = ryu::Buffer::new();
-        push_bytes(buf, ryu.format_finite(value).as_bytes());
+        ryu.format_finite(value).as_bytes()
     }
+}
+
+/// Appends `value` in Go float syntax.
+#[inline]
+pub(crate) fn push_prometheus_f64(buf: &mut Vec<u8>, value: f64) {
+    let (mut itoa, mut ryu) = (itoa::Buffer::new(), ryu::Buffer::new());
+    push_bytes(buf, prometheus_f64(value, &mut itoa, &mut ryu));
 }
 
 /// Appends `value` as a JSON value: a number when finite, else a string.
@@ -46,12 +60,6 @@ pub(crate) fn push_json_f64(buf: &mut Vec<u8>, value: f64) {
 
 #[inline]
 pub(crate) fn push_u64(buf: &mut Vec<u8>, value: u64) {
-    let mut itoa = itoa::Buffer::new();
-    push_bytes(buf, itoa.format(value).as_bytes());
-}
-
-#[inline]
-fn push_i64(buf: &mut Vec<u8>, value: i64) {
     let mut itoa = itoa::Buffer::new();
     push_bytes(buf, itoa.format(value).as_bytes());
 }

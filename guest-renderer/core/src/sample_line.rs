@@ -3,8 +3,7 @@
 //! (the metric names with prefix and suffix, the `{name="` heads of the
 //! label block, the formatted bucket bounds) is prepared once per family by
 //! [`SampleLines::new`]; per series only values are formatted.
-use crate::escape::push_label_value;
-use crate::number::{push_prometheus_f64, push_u64};
+use crate::line::{Line, NUMBER_ROOM};
 use crate::output::Out;
 use crate::snapshot::{Batch, Family};
 use crate::RenderError;
@@ -23,6 +22,10 @@ pub(crate) struct SampleLines {
     le_head: &'static [u8],
     /// The bucket bounds, formatted.
     bounds: Vec<Vec<u8>>,
+    /// Upper bounds of what one series writes, but for its label values:
+    /// counter or gauge line, histogram lines.
+    value_room: usize,
+    histogram_room: usize,
 }
 
 fn concat(parts: &[&[u8]]) -> Vec<u8> {
@@ -49,7 +52,7 @@ impl SampleLines {
                 text
             })
             .collect();
-        SampleLines {
+        let mut lines = SampleLines {
             value_name: concat(&[prefix, name, value_suffix.as_bytes()]),
             bucket_name: concat(&[prefix, name, b"_bucket"]),
             sum_name: concat(&[prefix, name, b"_sum"]),
@@ -57,34 +60,48 @@ impl SampleLines {
             label_heads,
             le_head: if family.label_names.is_empty() { b"{le=\"" } else { b"\",le=\"" },
             bounds,
-        }
+            value_room: 0,
+            histogram_room: 0,
+        };
+        // Per line: name, label heads, `"}`, space, number, newline.
+        let heads: usize = lines.label_heads.iter().map(Vec::len).sum();
+        let line = |name: &[u8]| name.len() + heads + 2 + 1 + NUMBER_ROOM + 1;
+        let longest_bound = lines.bounds.iter().map(Vec::len).max().unwrap_or(0).max(4);
+        lines.value_room = line(&lines.value_name);
+        lines.histogram_room = (lines.bounds.len() + 1) * (line(&lines.bucket_name) + lines.le_head.len() + longest_bound)
+            + line(&lines.sum_name)
+            + line(&lines.count_name);
+        lines
     }
 
     /// Writes the label block of series `i`, plus `le` when given; nothing
     /// at all for a family without labels when there is no `le`.
-    #[inline]
-    fn push_labels(&self, out: &mut Out<'_>, batch: &Batch<'_>, i: usize, le: Option<&[u8]>) {
+    #[inline(always)]
+    fn push_labels(&self, line: &mut Line<'_>, batch: &Batch<'_>, i: usize, le: Option<&[u8]>) {
         for (j, head) in self.label_heads.iter().enumerate() {
-            out.push(head);
-            push_label_value(&mut out.buf, batch.label(i, j));
+            line.put(head);
+            line.label_value(batch.label(i, j));
         }
         if let Some(le) = le {
-            out.push(self.le_head);
-            out.push(le);
+            line.put(self.le_head);
+            line.put(le);
         }
         if !self.label_heads.is_empty() || le.is_some() {
-            out.push(b"\"}");
+            line.put(b"\"}");
         }
     }
 
     /// One `name{labels} value` line per series of a counter or gauge batch.
     pub(crate) fn write_values(&self, batch: &Batch<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
         for i in 0..batch.len() {
-            out.push(&self.value_name);
-            self.push_labels(out, batch, i, None);
-            out.push_byte(b' ');
-            push_prometheus_f64(&mut out.buf, batch.value(i));
-            out.push_byte(b'\n');
+            {
+                let mut line = Line::start(&mut out.buf, self.value_room + 2 * batch.labels_len(i));
+                line.put(&self.value_name);
+                self.push_labels(&mut line, batch, i, None);
+                line.byte(b' ');
+                line.prometheus_f64(batch.value(i));
+                line.byte(b'\n');
+            }
             out.flush_if_full()?;
         }
         Ok(())
@@ -93,27 +110,31 @@ impl SampleLines {
     /// Per series of a histogram batch: `_bucket` lines ascending to
     /// `le="+Inf"` (equal to the count), then `_sum` and `_count`.
     pub(crate) fn write_histograms(&self, batch: &Batch<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
+        let lines = self.bounds.len() + 3;
         for i in 0..batch.len() {
-            let count = batch.count(i);
-            let bounds = self.bounds.iter().map(Vec::as_slice).chain([b"+Inf".as_slice()]);
-            let counts = batch.buckets(i).iter().copied().chain([count]);
-            for (bound, cumulative) in bounds.zip(counts) {
-                out.push(&self.bucket_name);
-                self.push_labels(out, batch, i, Some(bound));
-                out.push_byte(b' ');
-                push_u64(&mut out.buf, cumulative);
-                out.push_byte(b'\n');
+            {
+                let mut line = Line::start(&mut out.buf, self.histogram_room + lines * 2 * batch.labels_len(i));
+                let count = batch.count(i);
+                let bounds = self.bounds.iter().map(Vec::as_slice).chain([b"+Inf".as_slice()]);
+                let counts = batch.buckets(i).iter().copied().chain([count]);
+                for (bound, cumulative) in bounds.zip(counts) {
+                    line.put(&self.bucket_name);
+                    self.push_labels(&mut line, batch, i, Some(bound));
+                    line.byte(b' ');
+                    line.u64(cumulative);
+                    line.byte(b'\n');
+                }
+                line.put(&self.sum_name);
+                self.push_labels(&mut line, batch, i, None);
+                line.byte(b' ');
+                line.prometheus_f64(batch.sum(i));
+                line.byte(b'\n');
+                line.put(&self.count_name);
+                self.push_labels(&mut line, batch, i, None);
+                line.byte(b' ');
+                line.u64(count);
+                line.byte(b'\n');
             }
-            out.push(&self.sum_name);
-            self.push_labels(out, batch, i, None);
-            out.push_byte(b' ');
-            push_prometheus_f64(&mut out.buf, batch.sum(i));
-            out.push_byte(b'\n');
-            out.push(&self.count_name);
-            self.push_labels(out, batch, i, None);
-            out.push_byte(b' ');
-            push_u64(&mut out.buf, count);
-            out.push_byte(b'\n');
             out.flush_if_full()?;
         }
         Ok(())

@@ -153,15 +153,25 @@ impl<'a> Batch<'a> {
         self.len
     }
 
-    /// Value of label `j` of series `i`.
+    /// Value of label `j` of series `i`, as bytes: `check` proved the
+    /// offsets fall on character boundaries, so this is UTF-8 and slicing
+    /// the bytes saves re-checking the boundaries on every access.
     #[inline]
-    pub(crate) fn label(&self, i: usize, j: usize) -> &'a str {
+    pub(crate) fn label(&self, i: usize, j: usize) -> &'a [u8] {
         let k = i * self.labels + j;
         let start = if k == 0 { 0 } else { self.raw.label_ends[k - 1] as usize };
-        let end = self.raw.label_ends[k] as usize;
-        // `check` proved both offsets are in order, in range and on
-        // character boundaries, so this never panics.
-        &self.raw.label_text[start..end]
+        &self.raw.label_text.as_bytes()[start..self.raw.label_ends[k] as usize]
+    }
+
+    /// Bytes of all label values of series `i`, unescaped.
+    #[inline]
+    pub(crate) fn labels_len(&self, i: usize) -> usize {
+        if self.labels == 0 {
+            return 0;
+        }
+        let (first, last) = (i * self.labels, (i + 1) * self.labels - 1);
+        let start = if first == 0 { 0 } else { self.raw.label_ends[first - 1] as usize };
+        self.raw.label_ends[last] as usize - start
     }
 
     #[inline]

@@ -28,6 +28,8 @@ impl RendererEngine {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        #[cfg(feature = "wasm-profiling")]
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         call::add_input_import(&mut linker)?;

@@ -72,6 +72,10 @@ impl InternTables {
     }
 }
 
+/// Pending text capacity kept between snapshots; above it the pending
+/// tables are freed once published.
+const PENDING_KEPT_BYTES: usize = 64 * 1024;
+
 /// Why a string cannot be interned.
 #[derive(Debug, thiserror::Error)]
 #[error("the interned text would exceed 4 GiB")]
@@ -166,8 +170,22 @@ impl Interner {
         }
         let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
         let state = &mut *guard;
-        Arc::make_mut(&mut state.published).append(&state.pending);
-        state.pending.clear();
+        match Arc::get_mut(&mut state.published) {
+            // Nothing published yet (the first snapshot after start-up, when
+            // most strings arrive): the pending tables become the published
+            // ones as they are, without a copy.
+            Some(published) if published.string_ends.is_empty() && published.label_set_ends.is_empty() => {
+                std::mem::swap(published, &mut state.pending);
+            }
+            _ => Arc::make_mut(&mut state.published).append(&state.pending),
+        }
+        if state.pending.text.capacity() > PENDING_KEPT_BYTES {
+            // A burst of new series: give its memory back rather than keep
+            // a second copy of it for the next trickle.
+            state.pending = InternTables::default();
+        } else {
+            state.pending.clear();
+        }
         Arc::clone(&state.published)
     }
 }
@@ -175,6 +193,29 @@ impl Interner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn publishing_a_burst_keeps_one_copy_of_it() {
+        let interner = Interner::default();
+        for i in 0..20_000 {
+            interner.intern(&format!("queue number {i} of a burst")).unwrap();
+        }
+        let first = interner.publish();
+        assert!(first.text.len() > PENDING_KEPT_BYTES);
+        let pending_capacity = |interner: &Interner| interner.state.read().unwrap().pending.text.capacity();
+        assert_eq!(pending_capacity(&interner), 0, "the first burst moved, not copied");
+        for i in 0..20_000 {
+            interner.intern(&format!("second burst {i}")).unwrap();
+        }
+        let second = interner.publish();
+        assert_eq!(pending_capacity(&interner), 0, "a published burst is not kept twice");
+        assert_eq!(second.string(0), "queue number 0 of a burst");
+        assert_eq!(second.string(20_000), "second burst 0");
+        assert_eq!(second.string_count(), 40_000);
+        interner.intern("trickle").unwrap();
+        interner.publish();
+        assert!(pending_capacity(&interner) > 0, "small pending buffers are reused");
+    }
 
     #[test]
     fn strings_are_stored_once_and_survive_publishing() {
