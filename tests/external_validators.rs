@@ -92,7 +92,8 @@ fn same_value(a: f64, b: f64) -> bool {
 fn assert_client_reads_back(parser: &str, text: &str, expected: &[ExpectedSample]) -> Vec<serde_json::Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/prometheus_client_parse.py");
     let (code, stdout, stderr) = run_with_stdin(&python(), &[script, parser], text.as_bytes());
-    assert_eq!(code, 0, "prometheus_client ({parser}) failed: {stderr}\n{text}");
+    let head: String = text.chars().take(2000).collect();
+    assert_eq!(code, 0, "prometheus_client ({parser}) failed: {stderr}\n{head}");
     let families: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let families = families.as_array().unwrap().clone();
     // Bucket bounds are numbers: compare them as numbers, not spellings.
@@ -114,7 +115,8 @@ fn assert_client_reads_back(parser: &str, text: &str, expected: &[ExpectedSample
             read.push(ExpectedSample { name: s[0].as_str().unwrap().into(), labels, value: parse_value(s[2].as_str().unwrap()) });
         }
     }
-    assert_eq!(read.len(), expected.len(), "sample count ({parser})\nread: {read:#?}");
+    let shown = |samples: &[ExpectedSample]| format!("{:#?}", &samples[..samples.len().min(20)]);
+    assert_eq!(read.len(), expected.len(), "sample count ({parser})\nfirst read: {}", shown(&read));
     for (got, want) in read.iter().zip(expected) {
         let mut want_labels = want.labels.clone();
         normalise(&mut want_labels);
@@ -169,6 +171,75 @@ async fn strict_openmetrics_parser_reads_back_the_openmetrics_plugin() {
         assert!(stdout.contains("total_messages_delivered_total"));
     }
     server.stop().await.unwrap();
+}
+
+/// Adds families large enough that their series reach the renderer in
+/// several batches: label values from a few bytes to several hundred,
+/// escapes and multi-byte characters scattered through them, a labelled
+/// histogram, and a small family between the big ones.
+fn add_families_spanning_batches(registry: &Registry, expected: &mut Vec<ExpectedSample>) {
+    let sample = |name: &str, labels: &[(&str, &str)], value: f64| ExpectedSample {
+        name: name.into(),
+        labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        value,
+    };
+    let depth = registry.gauge_family("queue_depth", "messages per queue", &["queue", "tenant"]).unwrap();
+    for i in 0..3 * 4096 + 17 {
+        let queue = match i % 97 {
+            0 => format!("q{i} says \"hi\" in C:\\dir\nnext line"),
+            1 => format!("q{i}-{}", "ü✓".repeat(i % 40)),
+            2 => format!("q{i}-{}", "x".repeat(i % 300)),
+            _ => format!("campaign{}:tenant{}@q{i}.example.com", i % 7, i % 13),
+        };
+        let tenant = format!("t{}", i % 5);
+        depth.with_label_values(&[&queue, &tenant]).unwrap().set(i as f64 * 0.5);
+        expected.push(sample("queue_depth", &[("queue", &queue), ("tenant", &tenant)], i as f64 * 0.5));
+    }
+    registry.gauge("between_big_families", "a small family").unwrap().set(1.0);
+    expected.push(sample("between_big_families", &[], 1.0));
+    let latency = registry.histogram_family("queue_latency_seconds", "per queue", &["queue"], &[0.5, 2.0]).unwrap();
+    for i in 0..5000 {
+        let queue = format!("q{i}");
+        let h = latency.with_label_values(&[&queue]).unwrap();
+        for k in 0..i % 4 {
+            h.observe(k as f64);
+        }
+        let count = (i % 4) as f64;
+        let (le_half, le_two) = (count.min(1.0), count.min(3.0));
+        for (le, n) in [("0.5", le_half), ("2.0", le_two), ("+Inf", count)] {
+            expected.push(sample("queue_latency_seconds_bucket", &[("queue", &queue), ("le", le)], n));
+        }
+        let sum: f64 = (0..i % 4).map(|k| k as f64).sum();
+        expected.push(sample("queue_latency_seconds_sum", &[("queue", &queue)], sum));
+        expected.push(sample("queue_latency_seconds_count", &[("queue", &queue)], count));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn series_spread_over_many_batches_read_back_exactly() {
+    let (registry, mut expected) = tricky_registry();
+    add_families_spanning_batches(&registry, &mut expected);
+    let text = scrape(registry.clone(), "/metrics").await;
+    assert_promtool_clean(&text);
+    assert_client_reads_back("text", &text, &expected);
+
+    // metrics.json: strict JSON, and every queue_depth entry in order.
+    let json = scrape(registry, "/metrics.json").await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/strict_json_check.py");
+    let (code, _, stderr) = run_with_stdin(&python(), &[script], json.as_bytes());
+    assert_eq!(code, 0, "strict JSON parse failed: {stderr}");
+    let document: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let entries = document["queue_depth"]["value"].as_array().expect("two labels: a list");
+    let want: Vec<&ExpectedSample> = expected.iter().filter(|s| s.name == "queue_depth").collect();
+    assert_eq!(entries.len(), want.len());
+    for (entry, want) in entries.iter().zip(want) {
+        assert_eq!(entry["queue"], want.labels[0].1.as_str());
+        assert_eq!(entry["tenant"], want.labels[1].1.as_str());
+        assert_eq!(entry["@"].as_f64(), Some(want.value));
+    }
+    let histograms = document["queue_latency_seconds"]["value"]["queue"].as_object().expect("one label: an object");
+    assert_eq!(histograms.len(), 5000);
+    assert_eq!(histograms["q4999"]["count"], 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
