@@ -28,8 +28,15 @@ impl RendererEngine {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        // Profiling builds: a perf map (function names) by default, a jitdump
+        // (instruction-level `perf annotate` after `perf inject -j`) when
+        // METRICS_JITDUMP is set.
         #[cfg(feature = "wasm-profiling")]
-        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        config.profiler(if std::env::var_os("METRICS_JITDUMP").is_some() {
+            wasmtime::ProfilingStrategy::JitDump
+        } else {
+            wasmtime::ProfilingStrategy::PerfMap
+        });
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         call::add_input_import(&mut linker)?;
