@@ -65,13 +65,7 @@ impl Formatter for OpenMetricsText<'_> {
     }
 
     fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, _first: u32, out: &mut Out<'_>) -> Result<(), RenderError> {
-        let Some(lines) = &self.lines else {
-            return Ok(());
-        };
-        match family.kind {
-            MetricKind::Histogram => lines.write_histograms(batch, out),
-            _ => lines.write_values(batch, out),
-        }
+        self.lines.as_ref().map_or(Ok(()), |lines| lines.write(family.kind, batch, out))
     }
 
     fn end(&mut self, out: &mut Out<'_>) {

@@ -9,7 +9,7 @@ use crate::escape::push_help;
 use crate::number::push_prometheus_f64;
 use crate::output::Out;
 use crate::sample_line::SampleLines;
-use crate::snapshot::{Batch, Family, MetricKind};
+use crate::snapshot::{Batch, Family};
 use crate::RenderError;
 
 pub(crate) struct PrometheusText<'p> {
@@ -44,12 +44,6 @@ impl Formatter for PrometheusText<'_> {
     }
 
     fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, _first: u32, out: &mut Out<'_>) -> Result<(), RenderError> {
-        let Some(lines) = &self.lines else {
-            return Ok(());
-        };
-        match family.kind {
-            MetricKind::Histogram => lines.write_histograms(batch, out),
-            _ => lines.write_values(batch, out),
-        }
+        self.lines.as_ref().map_or(Ok(()), |lines| lines.write(family.kind, batch, out))
     }
 }

@@ -5,7 +5,7 @@
 //! [`SampleLines::new`]; per series only values are formatted.
 use crate::line::{Line, NUMBER_ROOM};
 use crate::output::Out;
-use crate::snapshot::{Batch, Family};
+use crate::snapshot::{Batch, Family, MetricKind};
 use crate::RenderError;
 use alloc::vec::Vec;
 
@@ -91,8 +91,16 @@ impl SampleLines {
         }
     }
 
+    /// The sample lines of a batch of the family these lines were made for.
+    pub(crate) fn write(&self, kind: MetricKind, batch: &Batch<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
+        match kind {
+            MetricKind::Histogram => self.write_histograms(batch, out),
+            MetricKind::Counter | MetricKind::Gauge => self.write_values(batch, out),
+        }
+    }
+
     /// One `name{labels} value` line per series of a counter or gauge batch.
-    pub(crate) fn write_values(&self, batch: &Batch<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
+    fn write_values(&self, batch: &Batch<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
         for i in 0..batch.len() {
             {
                 let mut line = Line::start(&mut out.buf, self.value_room + 2 * batch.labels_len(i));
@@ -109,7 +117,7 @@ impl SampleLines {
 
     /// Per series of a histogram batch: `_bucket` lines ascending to
     /// `le="+Inf"` (equal to the count), then `_sum` and `_count`.
-    pub(crate) fn write_histograms(&self, batch: &Batch<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
+    fn write_histograms(&self, batch: &Batch<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
         let lines = self.bounds.len() + 3;
         for i in 0..batch.len() {
             {

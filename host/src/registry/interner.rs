@@ -1,11 +1,14 @@
 //! Interned strings and label sets, shared by every family of a registry.
 //!
-//! Strings and label sets are stored once, in the columnar layout the WIT
-//! snapshot uses, so taking a snapshot hands out an `Arc` of the tables
-//! instead of copying strings. New entries go to a pending area first; a
-//! snapshot folds them into the published tables. That copy is proportional
-//! to what was added since the last snapshot; the published tables are only
-//! cloned as a whole when a render still holds the previous ones.
+//! Strings and label sets are stored once, in flat columns (one text blob
+//! with end offsets; label sets as ranges of name and value ids), so taking
+//! a snapshot hands out an `Arc` of the tables instead of copying strings;
+//! `series_batches` reads label values from them when a renderer asks. New
+//! entries go to a pending area first; a snapshot folds them into the
+//! published tables. That copy is proportional to what was added since the
+//! last snapshot (the first fold moves the tables instead); the published
+//! tables are only cloned as a whole when a render still holds the previous
+//! ones.
 use hashbrown::HashTable;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, RwLock};
