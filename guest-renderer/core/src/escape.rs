@@ -93,32 +93,32 @@ pub(crate) unsafe fn write_escaped_label_value(dst: *mut u8, value: &[u8]) -> us
 /// Appends a Prometheus label value, escaped.
 #[inline]
 pub(crate) fn push_label_value(buf: &mut Vec<u8>, value: &str) {
-    let needs_escape = |b| matches!(b, b'\\' | b'"' | b'\n');
-    push_escaped(buf, value, label_value_needs_escape(value.as_bytes()), needs_escape)
+    let bytes = value.as_bytes();
+    if !label_value_needs_escape(bytes) {
+        push_bytes(buf, bytes);
+        return;
+    }
+    buf.reserve(2 * bytes.len());
+    // SAFETY: `reserve` made room for `2 * bytes.len()` more bytes, the most
+    // `write_escaped_label_value` writes; those bytes are then initialised.
+    unsafe {
+        let written = write_escaped_label_value(buf.as_mut_ptr().add(buf.len()), bytes);
+        buf.set_len(buf.len() + written);
+    }
 }
 
-/// Appends a Prometheus help text, escaped.
+/// Appends a Prometheus help text, escaped (`\` and newline; quotes stay).
 #[inline]
 pub(crate) fn push_help(buf: &mut Vec<u8>, help: &str) {
-    let needs_escape = |b| matches!(b, b'\\' | b'\n');
-    let found = any_byte(help.as_bytes(), |w| has_byte(w, b'\\') | has_byte(w, b'\n'));
-    push_escaped(buf, help, found, needs_escape)
-}
-
-#[inline]
-fn push_escaped(buf: &mut Vec<u8>, text: &str, found: bool, needs_escape: impl Fn(u8) -> bool) {
-    let bytes = text.as_bytes();
-    if !found {
+    let bytes = help.as_bytes();
+    if !any_byte(bytes, |w| has_byte(w, b'\\') | has_byte(w, b'\n')) {
         push_bytes(buf, bytes);
         return;
     }
     for &b in bytes {
         match b {
-            b'\n' if needs_escape(b) => buf.extend_from_slice(b"\\n"),
-            _ if needs_escape(b) => {
-                buf.push(b'\\');
-                buf.push(b);
-            }
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
             _ => buf.push(b),
         }
     }

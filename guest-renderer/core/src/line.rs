@@ -7,7 +7,7 @@
 //! local, so a wrong bound panics instead of writing out of bounds.
 use crate::escape::{label_value_needs_escape, write_escaped_label_value};
 use crate::fast_copy::copy_to;
-use crate::number::{prometheus_f64, MAX_NUMBER_BYTES};
+use crate::number::prometheus_f64;
 use alloc::vec::Vec;
 
 /// A cursor into the reserved spare capacity of a buffer; the bytes become
@@ -63,14 +63,14 @@ impl<'b> Line<'b> {
         self.written += unsafe { write_escaped_label_value(at, bytes) };
     }
 
-    /// A value in Go float syntax: needs [`MAX_NUMBER_BYTES`].
+    /// A value in Go float syntax: needs [`crate::number::MAX_NUMBER_BYTES`].
     #[inline(always)]
     pub(crate) fn prometheus_f64(&mut self, value: f64) {
         let (mut itoa, mut ryu) = (itoa::Buffer::new(), ryu::Buffer::new());
         self.put(prometheus_f64(value, &mut itoa, &mut ryu));
     }
 
-    /// An unsigned integer: needs [`MAX_NUMBER_BYTES`].
+    /// An unsigned integer: needs [`crate::number::MAX_NUMBER_BYTES`].
     #[inline(always)]
     pub(crate) fn u64(&mut self, value: u64) {
         let mut itoa = itoa::Buffer::new();
@@ -85,9 +85,6 @@ impl Drop for Line<'_> {
         unsafe { self.buf.set_len(self.buf.len() + self.written) }
     }
 }
-
-/// Room for one number.
-pub(crate) const NUMBER_ROOM: usize = MAX_NUMBER_BYTES;
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,8 @@
 //! (the metric names with prefix and suffix, the `{name="` heads of the
 //! label block, the formatted bucket bounds) is prepared once per family by
 //! [`SampleLines::new`]; per series only values are formatted.
-use crate::line::{Line, NUMBER_ROOM};
+use crate::line::Line;
+use crate::number::MAX_NUMBER_BYTES;
 use crate::output::Out;
 use crate::snapshot::{Batch, Family, MetricKind};
 use crate::RenderError;
@@ -28,10 +29,6 @@ pub(crate) struct SampleLines {
     histogram_room: usize,
 }
 
-fn concat(parts: &[&[u8]]) -> Vec<u8> {
-    parts.concat()
-}
-
 impl SampleLines {
     /// `name` is the family name as the format writes it (OpenMetrics drops
     /// a counter's `_total`), `value_suffix` what value samples append.
@@ -41,7 +38,7 @@ impl SampleLines {
             .label_names
             .iter()
             .enumerate()
-            .map(|(j, label)| concat(&[if j == 0 { b"{" } else { b"\"," }, label.as_bytes(), b"=\""]))
+            .map(|(j, label)| [if j == 0 { &b"{"[..] } else { b"\"," }, label.as_bytes(), b"=\""].concat())
             .collect();
         let bounds = family
             .bounds
@@ -53,10 +50,10 @@ impl SampleLines {
             })
             .collect();
         let mut lines = SampleLines {
-            value_name: concat(&[prefix, name, value_suffix.as_bytes()]),
-            bucket_name: concat(&[prefix, name, b"_bucket"]),
-            sum_name: concat(&[prefix, name, b"_sum"]),
-            count_name: concat(&[prefix, name, b"_count"]),
+            value_name: [prefix, name, value_suffix.as_bytes()].concat(),
+            bucket_name: [prefix, name, b"_bucket"].concat(),
+            sum_name: [prefix, name, b"_sum"].concat(),
+            count_name: [prefix, name, b"_count"].concat(),
             label_heads,
             le_head: if family.label_names.is_empty() { b"{le=\"" } else { b"\",le=\"" },
             bounds,
@@ -65,7 +62,7 @@ impl SampleLines {
         };
         // Per line: name, label heads, `"}`, space, number, newline.
         let heads: usize = lines.label_heads.iter().map(Vec::len).sum();
-        let line = |name: &[u8]| name.len() + heads + 2 + 1 + NUMBER_ROOM + 1;
+        let line = |name: &[u8]| name.len() + heads + 2 + 1 + MAX_NUMBER_BYTES + 1;
         let longest_bound = lines.bounds.iter().map(Vec::len).max().unwrap_or(0).max(4);
         lines.value_room = line(&lines.value_name);
         lines.histogram_room = (lines.bounds.len() + 1) * (line(&lines.bucket_name) + lines.le_head.len() + longest_bound)
