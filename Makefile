@@ -34,6 +34,10 @@ test-plugins: wasm-target
 	cp target/$(WASM_TARGET)/release/contract_breaker.wasm $(TEST_PLUGINS_DIR)/wrong-version.wasm
 	$(CARGO) build --release --target $(WASM_TARGET) -p contract-breaker --features forbidden-import
 	cp target/$(WASM_TARGET)/release/contract_breaker.wasm $(TEST_PLUGINS_DIR)/forbidden-import.wasm
+	for f in many huge-name bad-name spin; do \
+	  $(CARGO) build --release --target $(WASM_TARGET) -p hostile-renderer --features formats-$$f && \
+	  cp target/$(WASM_TARGET)/release/hostile_renderer.wasm $(TEST_PLUGINS_DIR)/formats-$$f.wasm || exit 1; \
+	done
 
 ## run: serve the demo data on 127.0.0.1:8000 with the embedded default renderer
 run: build

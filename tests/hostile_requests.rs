@@ -26,6 +26,8 @@ async fn state() -> AppState {
         render_limits: RenderLimits::default(),
         trusted_hosts: Arc::new(TrustedHosts::default()),
         client_stall_timeout: std::time::Duration::from_secs(5),
+        render_permits: Arc::new(tokio::sync::Semaphore::new(8)),
+        max_concurrent_renders: 8,
     }
 }
 

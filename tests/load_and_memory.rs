@@ -104,7 +104,6 @@ async fn load_with_hostile_plugins_and_swaps_keeps_healthy_scrapes_and_memory_fl
     let engine = RendererEngine::new().unwrap();
     let builtins = RendererSet::builtin(&engine).await.unwrap();
     let (renderers, _) = Renderers::with_plugin_dir(engine, builtins, dir.path().to_path_buf(), None).await.unwrap();
-    let renderers = Arc::new(renderers);
     let config = ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         render_limits: RenderLimits { deadline: Duration::from_millis(500), memory_bytes: 64 << 20, output_bytes: 4 << 20 },
@@ -112,7 +111,7 @@ async fn load_with_hostile_plugins_and_swaps_keeps_healthy_scrapes_and_memory_fl
         ..ServeConfig::default()
     };
     let server = metrics_host::server::start(&config, registry, Arc::clone(&renderers)).await.unwrap();
-    let _watcher = metrics_host::plugin_watcher::watch(Arc::clone(&renderers), Arc::clone(&server.host_metrics), dir.path()).unwrap();
+    let _watcher = metrics_host::plugin_watcher::watch(Arc::clone(&renderers), dir.path()).unwrap();
     let addr = server.local_addr;
 
     // Warm-up: allocator arenas, compiled code and caches reach their working

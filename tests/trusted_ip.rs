@@ -42,6 +42,8 @@ async fn status_for(trusted: &TrustedHosts, peer: &str, path: &str, header: Opti
         render_limits: RenderLimits::default(),
         trusted_hosts: Arc::new(trusted.clone()),
         client_stall_timeout: std::time::Duration::from_secs(5),
+        render_permits: Arc::new(tokio::sync::Semaphore::new(8)),
+        max_concurrent_renders: 8,
     };
     let peer: SocketAddr = peer.parse().unwrap();
     let mut request = Request::get(path);

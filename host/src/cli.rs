@@ -1,7 +1,9 @@
 //! The `metrics-host` command line: `serve` and `render`.
 use crate::config::{ServeArgs, ServeConfig};
 use crate::demo::Demo;
-use crate::plugin::{ArtifactCache, RenderLimits, RendererEngine, WriterSink};
+use crate::plugin::compiler::compile_plugin_main;
+use crate::plugin::engine::engine_config;
+use crate::plugin::{ArtifactCache, CompileLimits, CompileMode, RenderLimits, RendererEngine, WriterSink};
 use crate::plugin_watcher;
 use crate::registry::Registry;
 use crate::renderers::{RendererSet, Renderers};
@@ -27,7 +29,26 @@ pub enum Command {
     Serve(ServeArgs),
     /// Render a metrics.json file (e.g. captured from /metrics.json) to stdout.
     Render(RenderArgs),
+    /// Internal: compile a plugin read on stdin into a wasmtime artifact on
+    /// stdout, within the given limits. `serve` runs this as a child process.
+    #[command(hide = true)]
+    CompilePlugin(CompilePluginArgs),
 }
+
+#[derive(Debug, clap::Args)]
+pub struct CompilePluginArgs {
+    /// Address-space limit of this process, in bytes.
+    #[arg(long)]
+    pub memory_bytes: u64,
+    /// CPU-time limit of this process, in seconds.
+    #[arg(long)]
+    pub cpu_seconds: u64,
+}
+
+/// How long a stopping server waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// How long blocking work (a render, a load) may keep a stopped process alive.
+const BLOCKING_WORK_GRACE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
@@ -50,14 +71,34 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = ServeConfig::from_args(&args)?;
-            tokio::runtime::Runtime::new()?.block_on(serve(config))
+            let runtime = tokio::runtime::Runtime::new()?;
+            let result = runtime.block_on(serve(config));
+            // A render or plugin load still running must not hold the exit.
+            runtime.shutdown_timeout(BLOCKING_WORK_GRACE);
+            result
         }
         Command::Render(args) => tokio::runtime::Runtime::new()?.block_on(render(&args)),
+        Command::CompilePlugin(args) => {
+            let engine = wasmtime::Engine::new(&engine_config())?;
+            compile_plugin_main(&engine, args.memory_bytes, args.cpu_seconds, 1 << 30).map_err(anyhow::Error::msg)
+        }
     }
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let engine = RendererEngine::new()?;
+    let compile_limits = CompileLimits {
+        // The compiler child is this same program.
+        mode: match std::env::current_exe() {
+            Ok(exe) => CompileMode::Subprocess { exe },
+            Err(error) => {
+                tracing::warn!(%error, "cannot locate this program; compiling plugins in process");
+                CompileMode::InProcess
+            }
+        },
+        timeout: config.plugin_compile_timeout,
+        memory_bytes: config.plugin_compile_memory_bytes,
+    };
+    let engine = RendererEngine::with_compile_limits(compile_limits)?;
     let builtins = RendererSet::builtin(&engine).await.context("loading the built-in renderer")?;
     let renderers = match &config.plugins {
         None => Arc::new(Renderers::fixed(engine, builtins)),
@@ -67,11 +108,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                     .inspect_err(|e| tracing::warn!(dir = %d.display(), error = %e, "no compiled-plugin cache"))
                     .ok()
             });
-            let (renderers, report) = Renderers::with_plugin_dir(engine, builtins, dir.clone(), cache)
-                .await
-                .with_context(|| format!("plugins folder {}", dir.display()))?;
-            tracing::info!(dir = %dir.display(), loaded = ?report.loaded, failed = ?report.failed, "plugins loaded");
-            Arc::new(renderers)
+            Renderers::for_plugin_dir(engine, builtins, dir.clone(), cache, config.plugin_max_bytes)
+                .with_context(|| format!("plugins folder {}", dir.display()))?
         }
     };
     let registry = Registry::new();
@@ -84,12 +122,20 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         None => None,
         Some(dir) => {
             #[cfg(unix)]
-            tokio::spawn(
-                plugin_watcher::reload_on_sighup(Arc::clone(&renderers), Arc::clone(&server.host_metrics))
-                    .context("installing the SIGHUP handler")?,
-            );
-            let watcher = plugin_watcher::watch(Arc::clone(&renderers), Arc::clone(&server.host_metrics), dir)
+            tokio::spawn(plugin_watcher::reload_on_sighup(Arc::clone(&renderers)).context("installing the SIGHUP handler")?);
+            let watcher = plugin_watcher::watch(Arc::clone(&renderers), dir)
                 .with_context(|| format!("cannot watch plugins folder {}", dir.display()))?;
+            // Plugins load in the background: the built-ins serve meanwhile,
+            // and each plugin's formats appear once it is ready.
+            let first_load = renderers.request_reload();
+            let folder = dir.display().to_string();
+            tokio::spawn(async move {
+                let mut first_load = first_load;
+                let report = first_load.wait_for(Option::is_some).await.ok().and_then(|r| r.clone());
+                if let Some(report) = report {
+                    tracing::info!(dir = %folder, loaded = ?report.loaded, failed = ?report.failed, skipped = ?report.skipped, "plugins loaded");
+                }
+            });
             Some(watcher)
         }
     };
@@ -108,7 +154,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         () = shutdown => tracing::info!("shutting down: finishing in-flight scrapes"),
     }
     let _ = stop.send(());
-    server.wait().await
+    match tokio::time::timeout(SHUTDOWN_GRACE, server.wait()).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still running after the shutdown grace period; exiting anyway");
+            Ok(())
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C; the handlers are installed when this returns.

@@ -16,7 +16,8 @@ use std::time::Duration;
 pub struct ServeArgs {
     /// TOML file with the same settings (keys: listen, trusted_hosts, demo,
     /// demo_queues, render_timeout_ms, render_memory_mb, render_output_mb,
-    /// client_timeout_ms, plugins, plugin_cache).
+    /// client_timeout_ms, max_concurrent_renders, plugins, plugin_cache,
+    /// plugin_max_mb, plugin_compile_timeout_ms, plugin_compile_memory_mb).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8000].
@@ -51,6 +52,18 @@ pub struct ServeArgs {
     /// Folder for compiled plugins [default: ~/.cache/metrics-host].
     #[arg(long, value_name = "DIR")]
     pub plugin_cache: Option<PathBuf>,
+    /// Renders that may run at once; beyond it requests get 503 [default: 8].
+    #[arg(long, value_name = "N")]
+    pub max_concurrent_renders: Option<u64>,
+    /// Largest plugin file loaded, in MiB [default: 64].
+    #[arg(long, value_name = "MIB")]
+    pub plugin_max_mb: Option<u64>,
+    /// Time allowed to compile one plugin, in ms [default: 60000].
+    #[arg(long, value_name = "MS")]
+    pub plugin_compile_timeout_ms: Option<u64>,
+    /// Address space of the process compiling a plugin, in MiB [default: 4096].
+    #[arg(long, value_name = "MIB")]
+    pub plugin_compile_memory_mb: Option<u64>,
 }
 
 /// The config file; keys are the flags' names with underscores.
@@ -67,6 +80,10 @@ struct FileConfig {
     client_timeout_ms: Option<u64>,
     plugins: Option<PathBuf>,
     plugin_cache: Option<PathBuf>,
+    max_concurrent_renders: Option<u64>,
+    plugin_max_mb: Option<u64>,
+    plugin_compile_timeout_ms: Option<u64>,
+    plugin_compile_memory_mb: Option<u64>,
 }
 
 /// Checked settings of a running server.
@@ -83,6 +100,14 @@ pub struct ServeConfig {
     pub plugins: Option<PathBuf>,
     /// Compiled-plugin cache folder.
     pub plugin_cache: Option<PathBuf>,
+    /// Renders that may run at once.
+    pub max_concurrent_renders: usize,
+    /// Largest plugin file loaded.
+    pub plugin_max_bytes: u64,
+    /// Time allowed to compile one plugin.
+    pub plugin_compile_timeout: Duration,
+    /// Address space of the process compiling a plugin.
+    pub plugin_compile_memory_bytes: u64,
 }
 
 impl Default for ServeConfig {
@@ -96,6 +121,10 @@ impl Default for ServeConfig {
             client_stall_timeout: Duration::from_secs(30),
             plugins: None,
             plugin_cache: None,
+            max_concurrent_renders: 8,
+            plugin_max_bytes: 64 << 20,
+            plugin_compile_timeout: Duration::from_secs(60),
+            plugin_compile_memory_bytes: 4 << 30,
         }
     }
 }
@@ -144,6 +173,26 @@ impl ServeConfig {
         };
         let client_ms = args.client_timeout_ms.or(file.client_timeout_ms).unwrap_or(defaults.client_stall_timeout.as_millis() as u64);
         let client_stall_timeout = Duration::from_millis(in_range("client_timeout_ms", client_ms, 100, 600_000)?);
+        let max_concurrent_renders = in_range(
+            "max_concurrent_renders",
+            args.max_concurrent_renders.or(file.max_concurrent_renders).unwrap_or(defaults.max_concurrent_renders as u64),
+            1,
+            1024,
+        )? as usize;
+        let plugin_max_mb =
+            in_range("plugin_max_mb", args.plugin_max_mb.or(file.plugin_max_mb).unwrap_or(defaults.plugin_max_bytes >> 20), 1, 1024)?;
+        let compile_ms = in_range(
+            "plugin_compile_timeout_ms",
+            args.plugin_compile_timeout_ms.or(file.plugin_compile_timeout_ms).unwrap_or(defaults.plugin_compile_timeout.as_millis() as u64),
+            100,
+            3_600_000,
+        )?;
+        let compile_mb = in_range(
+            "plugin_compile_memory_mb",
+            args.plugin_compile_memory_mb.or(file.plugin_compile_memory_mb).unwrap_or(defaults.plugin_compile_memory_bytes >> 20),
+            256,
+            65_536,
+        )?;
         let plugins = args.plugins.clone().or(file.plugins);
         if let Some(dir) = &plugins {
             std::fs::read_dir(dir).with_context(|| format!("plugins = {:?} is not a readable folder", dir.display().to_string()))?;
@@ -157,6 +206,10 @@ impl ServeConfig {
             client_stall_timeout,
             plugins,
             plugin_cache: args.plugin_cache.clone().or(file.plugin_cache),
+            max_concurrent_renders,
+            plugin_max_bytes: plugin_max_mb << 20,
+            plugin_compile_timeout: Duration::from_millis(compile_ms),
+            plugin_compile_memory_bytes: compile_mb << 20,
         })
     }
 }
@@ -223,5 +276,12 @@ mod tests {
         assert!(msg.contains("/nonexistent/metrics.toml"), "{msg}");
         let msg = error_of(ServeArgs { plugins: Some("/nonexistent/plugins".into()), ..Default::default() });
         assert!(msg.contains("/nonexistent/plugins"), "{msg}");
+        let msg = error_of(ServeArgs { max_concurrent_renders: Some(0), ..Default::default() });
+        assert!(msg.contains("max_concurrent_renders = 0"), "{msg}");
+        let f = file("plugin_max_mb = 5000\n");
+        let msg = error_of(ServeArgs { config: Some(f.path().into()), ..Default::default() });
+        assert!(msg.contains("plugin_max_mb = 5000"), "{msg}");
+        let msg = error_of(ServeArgs { plugin_compile_memory_mb: Some(1), ..Default::default() });
+        assert!(msg.contains("plugin_compile_memory_mb = 1"), "{msg}");
     }
 }

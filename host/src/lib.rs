@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod plugin;
+pub mod plugin_files;
 pub mod plugin_watcher;
 pub mod process_memory;
 pub mod registry;

@@ -1,69 +1,96 @@
 //! Which renderer serves which format, and hot swapping of plugins.
 //!
 //! [`RendererSet`] is an immutable snapshot: built-ins plus the plugins that
-//! loaded. [`Renderers`] holds the current set behind an `ArcSwap`; a reload
-//! compiles and checks every new or changed plugin first, then swaps one
-//! pointer. A render that started keeps the set (and component) it began
+//! loaded, indexed by format name. [`Renderers`] holds the current set behind
+//! an `ArcSwap`; a reload reads, compiles and checks each new or changed
+//! plugin, then swaps one pointer, so a plugin's formats appear as soon as it
+//! is ready. A render that started keeps the set (and component) it began
 //! with. A plugin that fails to load keeps its previous good version serving,
 //! and the failure shows in [`Renderers::statuses`].
+//!
+//! Reloads run one at a time on their own task; requests that arrive while
+//! one runs share the next one. No lock that a scrape, the listing or a
+//! shutdown needs is held while a file is read or a plugin compiled.
 use crate::plugin::{ArtifactCache, BreakerStatus, FormatInfo, LoadError, RendererComponent, RendererEngine, DEFAULT_RENDERER_WASM};
+use crate::plugin_files::{read_plugin, scan, FolderEntry};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
 
 /// Name under which the embedded default renderer is listed.
 pub const BUILTIN_NAME: &str = "builtin";
+
+/// Default cap on a plugin file's size.
+pub const DEFAULT_PLUGIN_MAX_BYTES: u64 = 64 << 20;
+
+/// A format on offer, for content negotiation.
+#[derive(Debug, Clone)]
+pub struct OfferedFormat {
+    pub info: FormatInfo,
+    /// Served by a built-in renderer, whose output the host knows.
+    pub builtin: bool,
+}
 
 /// Loaded renderers: plugins (in file-name order) before built-ins.
 #[derive(Clone)]
 pub struct RendererSet {
     builtins: Vec<Arc<RendererComponent>>,
     plugins: Vec<Arc<RendererComponent>>,
+    /// Every renderer offering each format, most preferred first.
+    by_format: HashMap<String, Vec<(Arc<RendererComponent>, FormatInfo)>>,
+    /// The winning renderer's format for each name, sorted by name.
+    offered: Vec<OfferedFormat>,
 }
 
 impl RendererSet {
+    fn new(builtins: Vec<Arc<RendererComponent>>, plugins: Vec<Arc<RendererComponent>>) -> Self {
+        let mut by_format: HashMap<String, Vec<(Arc<RendererComponent>, FormatInfo)>> = HashMap::new();
+        for renderer in plugins.iter().rev().chain(builtins.iter().rev()) {
+            for info in &renderer.formats {
+                by_format.entry(info.name.clone()).or_default().push((Arc::clone(renderer), info.clone()));
+            }
+        }
+        let mut offered: Vec<OfferedFormat> =
+            by_format.values().map(|c| OfferedFormat { info: c[0].1.clone(), builtin: c[0].0.builtin }).collect();
+        offered.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+        RendererSet { builtins, plugins, by_format, offered }
+    }
+
     /// The embedded default renderer only.
     pub async fn builtin(engine: &Arc<RendererEngine>) -> Result<Self, LoadError> {
-        let default = engine.load(BUILTIN_NAME, DEFAULT_RENDERER_WASM).await?;
-        Ok(RendererSet { builtins: vec![Arc::new(default)], plugins: Vec::new() })
+        let mut default = engine.load(BUILTIN_NAME, DEFAULT_RENDERER_WASM).await?;
+        default.builtin = true;
+        Ok(RendererSet::new(vec![Arc::new(default)], Vec::new()))
     }
 
     /// Adds a plugin; its formats take precedence over the built-ins'.
-    pub fn with_plugin(mut self, plugin: Arc<RendererComponent>) -> Self {
-        self.plugins.push(plugin);
-        self
+    pub fn with_plugin(self, plugin: Arc<RendererComponent>) -> Self {
+        let mut plugins = self.plugins;
+        plugins.push(plugin);
+        RendererSet::new(self.builtins, plugins)
     }
 
     fn with_plugins(&self, plugins: Vec<Arc<RendererComponent>>) -> Self {
-        RendererSet { builtins: self.builtins.clone(), plugins }
+        RendererSet::new(self.builtins.clone(), plugins)
     }
 
     /// The renderer for `format` and that format's description.
     pub fn find(&self, format: &str) -> Option<(Arc<RendererComponent>, FormatInfo)> {
-        self.candidates(format).next()
-    }
-
-    /// Every renderer offering `format`, most preferred first.
-    fn candidates<'a>(&'a self, format: &'a str) -> impl Iterator<Item = (Arc<RendererComponent>, FormatInfo)> + 'a {
-        self.plugins
-            .iter()
-            .rev()
-            .chain(self.builtins.iter().rev())
-            .filter_map(move |r| r.format(format).map(|info| (Arc::clone(r), info.clone())))
+        self.by_format.get(format).and_then(|c| c.first()).cloned()
     }
 
     /// The renderer to use for `format` now: the most preferred one whose
     /// circuit breaker is closed.
     pub fn select(&self, format: &str) -> Selection {
         let mut backed_off = None;
-        for (renderer, info) in self.candidates(format) {
+        for (renderer, info) in self.by_format.get(format).into_iter().flatten() {
             match renderer.breaker.backed_off_for() {
-                None => return Selection::Ready(renderer, info),
+                None => return Selection::Ready(Arc::clone(renderer), info.clone()),
                 Some(wait) => {
                     backed_off.get_or_insert((renderer.name.clone(), wait));
                 }
@@ -77,16 +104,17 @@ impl RendererSet {
 
     /// Every format on offer (the one that wins for each name), sorted by name.
     pub fn formats(&self) -> Vec<FormatInfo> {
-        let mut names: Vec<String> =
-            self.plugins.iter().chain(&self.builtins).flat_map(|r| r.formats.iter().map(|f| f.name.clone())).collect();
-        names.sort();
-        names.dedup();
-        names.iter().filter_map(|n| self.find(n).map(|(_, info)| info)).collect()
+        self.offered.iter().map(|o| o.info.clone()).collect()
+    }
+
+    /// Every format on offer with where it comes from, sorted by name.
+    pub fn offered(&self) -> &[OfferedFormat] {
+        &self.offered
     }
 
     /// Every format name on offer, sorted.
     pub fn format_names(&self) -> Vec<String> {
-        self.formats().into_iter().map(|f| f.name).collect()
+        self.offered.iter().map(|o| o.info.name.clone()).collect()
     }
 
     fn builtin_components(&self) -> &[Arc<RendererComponent>] {
@@ -118,9 +146,10 @@ pub struct PluginStatus {
     pub content_hash: Option<String>,
     /// When the serving version was loaded, in ms since the Unix epoch.
     pub loaded_at_ms: Option<u64>,
-    /// Why the latest version of the file could not be loaded.
+    /// Why the latest version of the file could not be loaded (or read).
     pub last_error: Option<String>,
-    /// `serving`, `failed` (nothing serving) or `serving previous version`.
+    /// `loading`, `serving`, `failed` (nothing serving), `serving previous
+    /// version`, or `skipped` (not a regular file, or too large).
     pub state: &'static str,
     /// Circuit breaker of the serving version.
     pub breaker: Option<BreakerStatus>,
@@ -142,11 +171,14 @@ pub struct ReloadReport {
     pub unchanged: Vec<String>,
     pub failed: Vec<String>,
     pub removed: Vec<String>,
+    /// `*.wasm` entries that are not plugin files (see the listing for why).
+    pub skipped: Vec<String>,
     /// A problem with the folder itself (nothing was changed).
     pub error: Option<String>,
 }
 
 /// One file of the plugins folder.
+#[derive(Default)]
 struct PluginEntry {
     /// The version serving, if any.
     component: Option<Arc<RendererComponent>>,
@@ -155,7 +187,26 @@ struct PluginEntry {
     /// Hash of the latest version that failed, so it is not retried until it changes.
     failed_hash: Option<String>,
     last_error: Option<String>,
+    /// Found by a reload that has not got to it yet.
+    loading: bool,
+    /// Not a plugin file (the reason is in `last_error`).
+    skipped: bool,
 }
+
+impl PluginEntry {
+    fn state(&self) -> &'static str {
+        match (&self.component, &self.last_error) {
+            (Some(_), None) => "serving",
+            (Some(_), Some(_)) => "serving previous version",
+            (None, _) if self.loading => "loading",
+            (None, _) if self.skipped => "skipped",
+            (None, _) => "failed",
+        }
+    }
+}
+
+/// The report of a reload that has been asked for; `None` until it is done.
+type PendingReport = watch::Receiver<Option<Arc<ReloadReport>>>;
 
 /// The current renderers and the plugins folder they come from.
 pub struct Renderers {
@@ -163,12 +214,24 @@ pub struct Renderers {
     active: ArcSwap<RendererSet>,
     dir: Option<PathBuf>,
     cache: Option<ArtifactCache>,
-    /// Per-file state; the lock also serialises reloads.
+    /// Largest plugin file read.
+    plugin_max_bytes: u64,
+    /// Per-file state. Held only for short bookkeeping, never across a
+    /// read, a compile or an await.
     entries: Mutex<BTreeMap<String, PluginEntry>>,
+    /// Serialises reloads.
+    reload_lock: tokio::sync::Mutex<()>,
+    /// A reload that was asked for and has not started yet; later requests share it.
+    queued: Mutex<Option<PendingReport>>,
+    /// Told about every finished reload (the host's self-metrics).
+    observer: Mutex<Option<ReloadObserver>>,
     builtin_loaded_at_ms: u64,
     /// SHA-256 of the embedded default renderer, computed once for the listing.
     builtin_hash: String,
 }
+
+/// Receives the report of every finished reload.
+pub type ReloadObserver = Box<dyn Fn(&ReloadReport) + Send + Sync>;
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -176,6 +239,10 @@ fn now_ms() -> u64 {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Renderers {
@@ -186,21 +253,37 @@ impl Renderers {
             active: ArcSwap::from_pointee(set),
             dir: None,
             cache: None,
+            plugin_max_bytes: DEFAULT_PLUGIN_MAX_BYTES,
             entries: Mutex::new(BTreeMap::new()),
+            reload_lock: tokio::sync::Mutex::new(()),
+            queued: Mutex::new(None),
+            observer: Mutex::new(None),
             builtin_loaded_at_ms: now_ms(),
             builtin_hash: sha256_hex(DEFAULT_RENDERER_WASM),
         }
     }
 
-    /// The built-ins plus every plugin in `dir`, which must be readable.
+    /// The built-ins, with plugins to come from `dir` (which must be
+    /// readable); nothing is loaded until [`Renderers::request_reload`].
+    pub fn for_plugin_dir(
+        engine: Arc<RendererEngine>,
+        builtins: RendererSet,
+        dir: PathBuf,
+        cache: Option<ArtifactCache>,
+        plugin_max_bytes: u64,
+    ) -> Result<Arc<Self>, std::io::Error> {
+        std::fs::read_dir(&dir)?;
+        Ok(Arc::new(Renderers { dir: Some(dir), cache, plugin_max_bytes, ..Renderers::fixed(engine, builtins) }))
+    }
+
+    /// The built-ins plus every plugin in `dir`, loaded before this returns.
     pub async fn with_plugin_dir(
         engine: Arc<RendererEngine>,
         builtins: RendererSet,
         dir: PathBuf,
         cache: Option<ArtifactCache>,
-    ) -> Result<(Self, ReloadReport), std::io::Error> {
-        std::fs::read_dir(&dir)?;
-        let renderers = Renderers { dir: Some(dir), cache, ..Renderers::fixed(engine, builtins) };
+    ) -> Result<(Arc<Self>, ReloadReport), std::io::Error> {
+        let renderers = Self::for_plugin_dir(engine, builtins, dir, cache, DEFAULT_PLUGIN_MAX_BYTES)?;
         let report = renderers.reload().await;
         Ok((renderers, report))
     }
@@ -215,88 +298,192 @@ impl Renderers {
         self.dir.as_deref()
     }
 
-    /// Rescans the plugins folder: loads new and changed files, drops removed
-    /// ones, keeps the previous version of any file that fails. Reloads run
-    /// one at a time.
-    pub async fn reload(&self) -> ReloadReport {
+    /// Sets who is told about every finished reload.
+    pub fn observe_reloads(&self, observer: ReloadObserver) {
+        *lock(&self.observer) = Some(observer);
+    }
+
+    /// Asks for a rescan of the plugins folder and returns where its report
+    /// will appear. A rescan that is asked for but not yet started is shared.
+    pub fn request_reload(self: &Arc<Self>) -> PendingReport {
+        let mut queued = lock(&self.queued);
+        if let Some(pending) = queued.as_ref() {
+            return pending.clone();
+        }
+        let (tx, rx) = watch::channel(None);
+        *queued = Some(rx.clone());
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let _one_at_a_time = this.reload_lock.lock().await;
+            // From here on, changes need a new rescan.
+            lock(&this.queued).take();
+            let report = this.rescan().await;
+            if let Some(observe) = lock(&this.observer).as_ref() {
+                observe(&report);
+            }
+            let _ = tx.send(Some(Arc::new(report)));
+        });
+        rx
+    }
+
+    /// Rescans the plugins folder and waits for the outcome.
+    pub async fn reload(self: &Arc<Self>) -> ReloadReport {
+        let mut pending = self.request_reload();
+        wait_for(&mut pending).await
+    }
+
+    /// Rescans the plugins folder and waits at most `wait`; `None` if the
+    /// rescan is still going on then (it goes on regardless).
+    pub async fn reload_within(self: &Arc<Self>, wait: Duration) -> Option<ReloadReport> {
+        let mut pending = self.request_reload();
+        tokio::time::timeout(wait, wait_for(&mut pending)).await.ok()
+    }
+
+    /// Loads new and changed files, drops removed ones, keeps the previous
+    /// version of any file that fails.
+    async fn rescan(&self) -> ReloadReport {
         let mut report = ReloadReport::default();
-        let Some(dir) = &self.dir else {
+        let Some(dir) = self.dir.clone() else {
             return report;
         };
-        let mut entries = self.entries.lock().await;
-        let files = match list_plugin_files(dir) {
-            Ok(files) => files,
+        let max_bytes = self.plugin_max_bytes;
+        let listing = {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || scan(&dir, max_bytes)).await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        };
+        let listing = match listing {
+            Ok(listing) => listing,
             Err(e) => {
                 report.error = Some(format!("cannot read plugins folder {}: {e}", dir.display()));
                 tracing::error!(error = report.error.as_deref(), "plugin reload skipped");
                 return report;
             }
         };
-        let removed: Vec<String> = entries.keys().filter(|k| !files.contains(k)).cloned().collect();
+        self.note_listing(&listing, &mut report);
+        self.publish();
+        for entry in &listing {
+            if let FolderEntry::Plugin { file } = entry {
+                self.refresh(&dir, file, &mut report).await;
+                self.publish();
+            }
+        }
+        report
+    }
+
+    /// Drops entries whose file is gone, marks new files as loading and
+    /// records why skipped ones are skipped.
+    fn note_listing(&self, listing: &[FolderEntry], report: &mut ReloadReport) {
+        let mut entries = lock(&self.entries);
+        let present: std::collections::HashSet<&str> = listing.iter().map(FolderEntry::file).collect();
+        let removed: Vec<String> = entries.keys().filter(|k| !present.contains(k.as_str())).cloned().collect();
         for file in removed {
             entries.remove(&file);
             tracing::info!(plugin = %file, "plugin removed");
             report.removed.push(file);
         }
-        for file in &files {
-            let entry = entries.entry(file.clone()).or_insert_with(|| PluginEntry {
-                component: None,
-                hash: None,
-                loaded_at_ms: None,
-                failed_hash: None,
-                last_error: None,
-            });
-            self.refresh_entry(dir, file, entry, &mut report).await;
+        for found in listing {
+            let entry = entries.entry(found.file().to_string()).or_default();
+            match found {
+                FolderEntry::Plugin { .. } => {
+                    entry.skipped = false;
+                    entry.loading = entry.component.is_none() && entry.failed_hash.is_none();
+                }
+                FolderEntry::Skipped { file, reason } => {
+                    if entry.last_error.as_deref() != Some(reason.as_str()) {
+                        tracing::warn!(plugin = %file, %reason, "plugin file skipped");
+                    }
+                    entry.skipped = true;
+                    entry.loading = false;
+                    entry.failed_hash = None;
+                    entry.last_error = Some(reason.clone());
+                    report.skipped.push(file.clone());
+                }
+            }
         }
-        let plugins = entries.values().filter_map(|e| e.component.clone()).collect();
-        self.active.store(Arc::new(self.active.load().with_plugins(plugins)));
-        report
     }
 
-    async fn refresh_entry(&self, dir: &Path, file: &str, entry: &mut PluginEntry, report: &mut ReloadReport) {
+    /// Reads, and if new, loads one plugin file.
+    async fn refresh(&self, dir: &Path, file: &str, report: &mut ReloadReport) {
         let path = dir.join(file);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                entry.last_error = Some(format!("cannot read {}: {e}", path.display()));
+        let max_bytes = self.plugin_max_bytes;
+        let read = tokio::task::spawn_blocking(move || read_plugin(&path, max_bytes).map(|bytes| (sha256_hex(&bytes), bytes)))
+            .await
+            .unwrap_or_else(|e| Err(format!("reading task failed: {e}")));
+        let (hash, bytes) = match read {
+            Ok(read) => read,
+            Err(reason) => {
+                self.update(file, |entry| {
+                    entry.loading = false;
+                    entry.skipped = entry.component.is_none();
+                    entry.last_error = Some(reason);
+                });
                 report.failed.push(file.to_string());
                 return;
             }
         };
-        let hash = sha256_hex(&bytes);
-        if entry.hash.as_deref() == Some(hash.as_str()) {
+        let (serving_hash, failed_hash) = {
+            let entries = lock(&self.entries);
+            entries.get(file).map(|e| (e.hash.clone(), e.failed_hash.clone())).unwrap_or_default()
+        };
+        if serving_hash.as_deref() == Some(hash.as_str()) {
             // The serving version is back (e.g. a bad file was replaced by the good one).
-            entry.failed_hash = None;
-            entry.last_error = None;
+            self.update(file, |entry| {
+                entry.failed_hash = None;
+                entry.last_error = None;
+                entry.skipped = false;
+            });
             report.unchanged.push(file.to_string());
             return;
         }
-        if entry.failed_hash.as_deref() == Some(hash.as_str()) {
+        if failed_hash.as_deref() == Some(hash.as_str()) {
             report.failed.push(file.to_string());
             return;
         }
         let name = Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        match self.engine.load_cached(&name, &bytes, &hash, self.cache.as_ref()).await {
+        let loaded = self.engine.load_cached(&name, &bytes, &hash, self.cache.as_ref()).await;
+        drop(bytes);
+        match loaded {
             Ok(component) => {
                 tracing::info!(plugin = %file, version = %component.wit_version, formats = ?component.formats.iter().map(|f| &f.name).collect::<Vec<_>>(), "plugin loaded");
-                entry.component = Some(Arc::new(component));
-                entry.hash = Some(hash);
-                entry.loaded_at_ms = Some(now_ms());
-                entry.failed_hash = None;
-                entry.last_error = None;
+                let component = Arc::new(component);
+                self.update(file, |entry| {
+                    entry.component = Some(component);
+                    entry.hash = Some(hash);
+                    entry.loaded_at_ms = Some(now_ms());
+                    entry.failed_hash = None;
+                    entry.last_error = None;
+                    entry.loading = false;
+                    entry.skipped = false;
+                });
                 report.loaded.push(file.to_string());
             }
             Err(error) => {
-                let serving = if entry.component.is_some() { "; the previous version keeps serving" } else { "" };
+                let serving = if serving_hash.is_some() { "; the previous version keeps serving" } else { "" };
                 tracing::error!(plugin = %file, %error, "plugin failed to load{serving}");
-                entry.failed_hash = Some(hash);
-                entry.last_error = Some(error.to_string());
+                self.update(file, |entry| {
+                    entry.failed_hash = Some(hash);
+                    entry.last_error = Some(error.to_string());
+                    entry.loading = false;
+                });
                 report.failed.push(file.to_string());
             }
         }
     }
 
-    /// The plugin listing: built-ins, then every file of the plugins folder.
+    /// Changes the entry of `file` if it is still there.
+    fn update(&self, file: &str, change: impl FnOnce(&mut PluginEntry)) {
+        if let Some(entry) = lock(&self.entries).get_mut(file) {
+            change(entry);
+        }
+    }
+
+    /// Makes the loaded plugins the current set.
+    fn publish(&self) {
+        let plugins = lock(&self.entries).values().filter_map(|e| e.component.clone()).collect();
+        self.active.store(Arc::new(self.active.load().with_plugins(plugins)));
+    }
+
+    /// The plugin listing: built-ins, then every `*.wasm` entry of the plugins folder.
     pub async fn statuses(&self) -> Vec<PluginStatus> {
         let set = self.current();
         let format_statuses = |component: &RendererComponent| -> Vec<FormatStatus> {
@@ -324,7 +511,7 @@ impl Renderers {
                 breaker: Some(b.breaker.status()),
             })
             .collect();
-        let entries = self.entries.lock().await;
+        let entries = lock(&self.entries);
         for (file, entry) in entries.iter() {
             out.push(PluginStatus {
                 file: file.clone(),
@@ -333,11 +520,7 @@ impl Renderers {
                 content_hash: entry.hash.clone(),
                 loaded_at_ms: entry.loaded_at_ms,
                 last_error: entry.last_error.clone(),
-                state: match (&entry.component, &entry.last_error) {
-                    (Some(_), None) => "serving",
-                    (Some(_), Some(_)) => "serving previous version",
-                    (None, _) => "failed",
-                },
+                state: entry.state(),
                 breaker: entry.component.as_ref().map(|c| c.breaker.status()),
             });
         }
@@ -345,18 +528,9 @@ impl Renderers {
     }
 }
 
-/// `*.wasm` files of `dir`, sorted; hidden files (editors' and `cp`'s
-/// temporaries) are skipped.
-fn list_plugin_files(dir: &Path) -> std::io::Result<Vec<String>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !name.ends_with(".wasm") || !entry.path().is_file() {
-            continue;
-        }
-        files.push(name);
+async fn wait_for(pending: &mut PendingReport) -> ReloadReport {
+    match pending.wait_for(Option::is_some).await {
+        Ok(report) => report.as_deref().cloned().unwrap_or_default(),
+        Err(_) => ReloadReport { error: Some("the reload task ended without a report".into()), ..Default::default() },
     }
-    files.sort();
-    Ok(files)
 }

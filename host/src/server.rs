@@ -45,6 +45,8 @@ impl RunningServer {
 /// Binds `config.listen` and serves `registry` with `renderers`.
 pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Renderers>) -> anyhow::Result<RunningServer> {
     let host_metrics = Arc::new(HostMetrics::register(&registry).context("registering the host's own metrics")?);
+    let observer = Arc::clone(&host_metrics);
+    renderers.observe_reloads(Box::new(move |report| observer.record_reload(report)));
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let local_addr = listener.local_addr()?;
     let state = AppState {
@@ -54,6 +56,8 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
         trusted_hosts: Arc::new(config.trusted_hosts.clone()),
         host_metrics: Arc::clone(&host_metrics),
         client_stall_timeout: config.client_stall_timeout,
+        render_permits: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_renders)),
+        max_concurrent_renders: config.max_concurrent_renders,
     };
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, state, async {

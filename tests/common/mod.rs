@@ -3,6 +3,9 @@
 //! notices truncated chunked bodies, and the tricky-values fixture.
 #![allow(dead_code)]
 
+pub mod built_components;
+pub mod served_process;
+
 use metrics_host::config::ServeConfig;
 use metrics_host::plugin::RendererEngine;
 use metrics_host::registry::Registry;
@@ -224,9 +227,8 @@ pub async fn start_with_plugins(
     let engine = RendererEngine::new().expect("engine");
     let builtins = RendererSet::builtin(&engine).await.expect("built-in renderer");
     let (renderers, _report) = Renderers::with_plugin_dir(engine, builtins, dir.to_path_buf(), cache).await.expect("plugins folder");
-    let renderers = Arc::new(renderers);
     let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
     let server = server::start(&config, registry, Arc::clone(&renderers)).await.expect("server starts");
-    let watcher = metrics_host::plugin_watcher::watch(Arc::clone(&renderers), Arc::clone(&server.host_metrics), dir).expect("watch");
+    let watcher = metrics_host::plugin_watcher::watch(Arc::clone(&renderers), dir).expect("watch");
     (server, renderers, watcher)
 }

@@ -3,8 +3,15 @@
 use super::AppState;
 use crate::renderers::{PluginStatus, ReloadReport};
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
+use std::time::Duration;
+
+/// How long `POST /-/reload` waits for the rescan before answering
+/// `202 Accepted` (the rescan goes on; `GET /-/plugins` shows its progress).
+pub const RELOAD_ANSWER_WAIT: Duration = Duration::from_secs(5);
 
 /// The plugin listing.
 #[derive(Serialize)]
@@ -18,8 +25,20 @@ pub async fn list_plugins(State(app): State<AppState>) -> Json<PluginListing> {
     Json(PluginListing { plugin_dir: app.renderers.plugin_dir().map(|d| d.display().to_string()), plugins: app.renderers.statuses().await })
 }
 
-pub async fn reload(State(app): State<AppState>) -> Json<ReloadReport> {
-    let report = app.renderers.reload().await;
-    app.host_metrics.record_reload(&report);
-    Json(report)
+/// Answer of a reload that is still going on.
+#[derive(Serialize)]
+struct ReloadInProgress {
+    in_progress: bool,
+    message: &'static str,
+}
+
+pub async fn reload(State(app): State<AppState>) -> Response {
+    match app.renderers.reload_within(RELOAD_ANSWER_WAIT).await {
+        Some(report) => Json::<ReloadReport>(report).into_response(),
+        _ => (
+            StatusCode::ACCEPTED,
+            Json(ReloadInProgress { in_progress: true, message: "the rescan is still running; GET /-/plugins shows its progress" }),
+        )
+            .into_response(),
+    }
 }

@@ -14,6 +14,8 @@ pub enum AppError {
     NotAcceptable { accept: String, available: String },
     #[error("renderer {plugin:?} for format {format:?} is backed off after repeated failures; retry in {}s", retry_in.as_secs() + 1)]
     BackedOff { plugin: String, format: String, retry_in: std::time::Duration },
+    #[error("{limit} renders are already running; retry in 1s")]
+    Busy { limit: usize },
     #[error("{0}")]
     Render(#[from] RenderFailure),
     #[error("render task failed: {0}")]
@@ -26,7 +28,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::UnknownFormat { .. } => StatusCode::BAD_REQUEST,
             AppError::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
-            AppError::BackedOff { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::BackedOff { .. } | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Render(failure) => match failure.cause {
                 RenderFailureCause::InvalidOption(_) => StatusCode::BAD_REQUEST,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -40,12 +42,18 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         // Render failures are logged where they happen, with the outcome.
-        if status.is_server_error() && !matches!(self, AppError::Render(_)) {
+        if status.is_server_error() && !matches!(self, AppError::Render(_) | AppError::Busy { .. }) {
             tracing::error!(error = %self, "request failed");
         }
         let mut response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{self}\n")).into_response();
-        if let AppError::BackedOff { retry_in, .. } = &self {
-            response.headers_mut().insert(header::RETRY_AFTER, (retry_in.as_secs() + 1).into());
+        match &self {
+            AppError::BackedOff { retry_in, .. } => {
+                response.headers_mut().insert(header::RETRY_AFTER, (retry_in.as_secs() + 1).into());
+            }
+            AppError::Busy { .. } => {
+                response.headers_mut().insert(header::RETRY_AFTER, 1.into());
+            }
+            _ => {}
         }
         response
     }

@@ -41,13 +41,13 @@ pub async fn metrics(State(app): State<AppState>, Query(query): Query<MetricsQue
         Some(format) => format,
         None => {
             let accept = headers.get(header::ACCEPT).map(|v| v.to_str().unwrap_or(""));
-            let formats = app.renderers.current().formats();
-            match choose_format(accept, &formats) {
+            let renderers = app.renderers.current();
+            match choose_format(accept, renderers.offered()) {
                 Some(format) => format.name.clone(),
                 None => {
                     return Err(AppError::NotAcceptable {
                         accept: accept.unwrap_or_default().to_string(),
-                        available: formats.iter().map(|f| format!("{} ({})", f.name, f.content_type)).collect::<Vec<_>>().join(", "),
+                        available: renderers.formats().iter().map(|f| format!("{} ({})", f.name, f.content_type)).collect::<Vec<_>>().join(", "),
                     })
                 }
             }
@@ -65,6 +65,11 @@ async fn render_response(app: &AppState, format: String, prefix: String) -> Resu
         return Err(AppError::BadRequest(format!("invalid prefix {prefix:?}: prefixed metric names must match [a-zA-Z_:][a-zA-Z0-9_:]*")));
     }
     let started = Instant::now();
+    // Refuse at once beyond the concurrency bound rather than queue.
+    let Ok(permit) = Arc::clone(&app.render_permits).try_acquire_owned() else {
+        app.host_metrics.record_render(&format, "busy", started.elapsed(), 0);
+        return Err(AppError::Busy { limit: app.max_concurrent_renders });
+    };
     let renderers = app.renderers.current();
     let (renderer, info) = match renderers.select(&format) {
         Selection::Ready(renderer, info) => (renderer, info),
@@ -84,6 +89,7 @@ async fn render_response(app: &AppState, format: String, prefix: String) -> Resu
     // The snapshot and the guest's work are CPU-bound: keep them off the
     // async workers. The render future is driven on this blocking thread.
     let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let snapshot = Arc::new(registry.snapshot());
         let result = runtime.block_on(renderer.render(&snapshot, &format, &prefix, &limits, Box::new(sink)));
         let outcome = match &result {

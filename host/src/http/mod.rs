@@ -37,6 +37,10 @@ pub struct AppState {
     pub host_metrics: Arc<HostMetrics>,
     /// How long a render waits for a client that does not read.
     pub client_stall_timeout: Duration,
+    /// One permit per render that may run at once.
+    pub render_permits: Arc<tokio::sync::Semaphore>,
+    /// The number of permits, for messages.
+    pub max_concurrent_renders: usize,
 }
 
 /// The router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`

@@ -3,21 +3,34 @@
 //!
 //! Each format is matched by the media type of its content type
 //! (`text/plain`, `application/openmetrics-text`, `application/json`) and,
-//! where the client names one, by the `version` parameter. `*/*` and
+//! where the client names one, by the `version` parameter. A plugin's format
+//! satisfies a version only if its own content type declares it; for the
+//! built-in formats the host knows what they produce. When several formats
+//! match the same media range, a built-in one wins, so a plugin that merely
+//! says `text/plain` cannot take over Prometheus' scrapes. `*/*` and
 //! `text/*` without a better match pick the default `prometheus`.
 use crate::plugin::FormatInfo;
+use crate::renderers::OfferedFormat;
 
 /// The format served when the client expresses no preference.
 pub const DEFAULT_FORMAT: &str = "prometheus";
 
-/// Versions of a media type a format satisfies, when the client asks for one.
-fn versions_of(media_type: &str) -> &'static [&'static str] {
-    match media_type {
-        // Our text output uses legacy names only, so it is valid 1.0.0 text too.
-        "text/plain" => &["0.0.4", "1.0.0"],
-        "application/openmetrics-text" => &["1.0.0"],
-        _ => &[],
+/// The `version` parameter of a content type, if it has one.
+fn declared_version(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (key, value) = param.split_once('=')?;
+        key.trim().eq_ignore_ascii_case("version").then(|| value.trim().trim_matches('"'))
+    })
+}
+
+/// Whether `offer` satisfies a request for `version` of its media type.
+fn satisfies_version(offer: &OfferedFormat, media_type: &str, version: &str) -> bool {
+    // The built-in text output uses legacy names only, so it is valid
+    // 1.0.0 text too.
+    if offer.builtin && media_type == "text/plain" && ["0.0.4", "1.0.0"].contains(&version) {
+        return true;
     }
+    declared_version(&offer.info.content_type) == Some(version)
 }
 
 /// One entry of an `Accept` header.
@@ -59,46 +72,50 @@ fn media_type_of(content_type: &str) -> String {
 
 /// Picks the format for `accept` among `available`. `None` when nothing
 /// acceptable is available (answer 406).
-pub fn choose_format<'a>(accept: Option<&str>, available: &'a [FormatInfo]) -> Option<&'a FormatInfo> {
-    let default = available.iter().find(|f| f.name == DEFAULT_FORMAT);
+pub fn choose_format<'a>(accept: Option<&str>, available: &'a [OfferedFormat]) -> Option<&'a FormatInfo> {
+    let default = available.iter().find(|f| f.info.name == DEFAULT_FORMAT).map(|f| &f.info);
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
         return default;
     };
-    let mut best: Option<(f32, usize, &FormatInfo)> = None;
-    for (position, range) in parse_accept(accept).iter().enumerate() {
-        if range.q <= 0.0 {
+    let mut best: Option<(f32, &FormatInfo)> = None;
+    for range in parse_accept(accept) {
+        if range.q <= 0.0 || best.is_some_and(|(q, _)| range.q <= q) {
             continue;
         }
         let candidate = match range.media_type.as_str() {
             "*/*" => default,
             "text/*" => default.filter(|f| media_type_of(&f.content_type).starts_with("text/")),
-            wanted => available.iter().find(|f| {
-                let media = media_type_of(&f.content_type);
-                media == wanted && range.version.is_none_or(|v| versions_of(&media).contains(&v))
-            }),
+            wanted => {
+                let mut matching = available.iter().filter(|f| {
+                    media_type_of(&f.info.content_type) == wanted && range.version.is_none_or(|v| satisfies_version(f, wanted, v))
+                });
+                // A built-in wins ties; otherwise the first by name.
+                let first = matching.next();
+                first.filter(|f| f.builtin).or_else(|| matching.find(|f| f.builtin)).or(first).map(|f| &f.info)
+            }
         };
-        let Some(format) = candidate else { continue };
-        // Higher q wins; on equal q, the earlier entry wins.
-        if best.is_none_or(|(q, _, _)| range.q > q) {
-            best = Some((range.q, position, format));
+        if let Some(format) = candidate {
+            // Higher q wins; on equal q, the earlier entry wins.
+            best = Some((range.q, format));
         }
     }
-    best.map(|(_, _, format)| format)
+    best.map(|(_, format)| format)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn format(name: &str, content_type: &str) -> FormatInfo {
-        FormatInfo { name: name.into(), content_type: content_type.into(), description: String::new() }
+    fn offer(name: &str, content_type: &str, builtin: bool) -> OfferedFormat {
+        OfferedFormat { info: FormatInfo { name: name.into(), content_type: content_type.into(), description: String::new() }, builtin }
     }
 
-    fn formats(with_openmetrics: bool) -> Vec<FormatInfo> {
-        let mut v = vec![format("prometheus", "text/plain; version=0.0.4; charset=utf-8"), format("json", "application/json")];
+    fn formats(with_openmetrics: bool) -> Vec<OfferedFormat> {
+        let mut v = vec![offer("prometheus", "text/plain; version=0.0.4; charset=utf-8", true), offer("json", "application/json", true)];
         if with_openmetrics {
-            v.push(format("openmetrics", "application/openmetrics-text; version=1.0.0; charset=utf-8"));
+            v.push(offer("openmetrics", "application/openmetrics-text; version=1.0.0; charset=utf-8", false));
         }
+        v.sort_by(|a, b| a.info.name.cmp(&b.info.name));
         v
     }
 
@@ -141,6 +158,37 @@ mod tests {
         assert_eq!(pick(Some("text/plain;version=9.9.9"), true), None);
         assert_eq!(pick(Some("application/xml"), true), None);
         assert_eq!(pick(Some("application/openmetrics-text"), false), None);
+    }
+
+    /// A plugin format that says only `text/plain` and sorts before `prometheus`.
+    fn with_influx(with_openmetrics: bool) -> Vec<OfferedFormat> {
+        let mut v = formats(with_openmetrics);
+        v.push(offer("influx", "text/plain; charset=utf-8", false));
+        v.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+        v
+    }
+
+    #[test]
+    fn a_plain_text_plugin_never_takes_prometheus_scrapes() {
+        let offers = with_influx(false);
+        let pick = |accept: &str| choose_format(Some(accept), &offers).map(|f| f.name.clone());
+        for accept in [PROMETHEUS_2, PROMETHEUS_3, "text/plain;version=0.0.4", "text/plain;version=1.0.0", "*/*", "text/plain", "text/*"] {
+            assert_eq!(pick(accept).as_deref(), Some("prometheus"), "{accept}");
+        }
+        assert_eq!(pick("text/plain;version=2.0.0"), None, "nobody declares 2.0.0");
+    }
+
+    #[test]
+    fn a_plugin_gets_a_version_only_if_it_declares_it() {
+        let mut offers = vec![offer("lines", "text/plain; version=7.1; charset=utf-8", false)];
+        assert_eq!(choose_format(Some("text/plain;version=7.1"), &offers).map(|f| f.name.as_str()), Some("lines"));
+        assert_eq!(choose_format(Some("text/plain;version=0.0.4"), &offers), None);
+        offers.push(offer("prometheus", "text/plain; version=0.0.4; charset=utf-8", false));
+        assert_eq!(
+            choose_format(Some("text/plain;version=0.0.4"), &offers).map(|f| f.name.as_str()),
+            Some("prometheus"),
+            "an override that declares 0.0.4 serves it"
+        );
     }
 
     #[test]

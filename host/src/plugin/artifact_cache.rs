@@ -64,13 +64,19 @@ impl ArtifactCache {
     /// Stores a compiled component (write then rename, so readers never see
     /// half a file). Failures only cost a recompile later, so they are logged.
     pub fn put(&self, engine: &Engine, content_hash: &str, component: &Component) {
+        match component.serialize() {
+            Ok(bytes) => self.put_serialized(engine, content_hash, &bytes),
+            Err(error) => tracing::warn!(%error, "cannot serialize a compiled component for the cache"),
+        }
+    }
+
+    /// Stores an already serialized component, like [`ArtifactCache::put`].
+    pub fn put_serialized(&self, engine: &Engine, content_hash: &str, bytes: &[u8]) {
         let path = self.path(engine, content_hash);
-        let result = component.serialize().map_err(|e| std::io::Error::other(e.to_string())).and_then(|bytes| {
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-            fs::write(&tmp, bytes)?;
-            fs::rename(&tmp, &path)
-        });
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let result = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, &path));
         if let Err(error) = result {
+            let _ = fs::remove_file(&tmp);
             tracing::warn!(path = %path.display(), %error, "cannot write compiled component to the cache");
         }
     }

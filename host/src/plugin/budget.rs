@@ -1,8 +1,9 @@
 //! The execution-time budget of one render.
 //!
-//! Time counts while the guest runs, including its calls into WASI; it stops
-//! while the guest waits in `output.write` for a slow client (that wait has
-//! its own stall timeout). Two things enforce it: the epoch callback traps
+//! Wall-clock time counts from instantiation to the end of the call,
+//! including every host call (WASI, `input.next-batch`, the host side of
+//! `output.write`); it stops only while a full output chunk waits for a
+//! client that is not reading (that wait has its own stall timeout). Two things enforce it: the epoch callback traps
 //! running wasm code once the budget is spent, and a watchdog future cancels
 //! the whole call when a host call never returns.
 use std::sync::{Arc, Mutex};

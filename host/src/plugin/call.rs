@@ -1,38 +1,31 @@
-//! One call into a renderer, in a fresh store with every limit applied: an
-//! execution-time budget (epoch interruption inside wasm, plus a watchdog
-//! that cancels the async call when a host call never returns; see
-//! [`GuestBudget`]), a memory cap, and a cap on output bytes.
+//! One call into a renderer, in a fresh store with every limit applied: a
+//! wall-clock budget (epoch interruption inside wasm, plus a watchdog that
+//! cancels the async call when a host call never returns; see
+//! [`GuestBudget`]), one memory cap over all memories and tables, caps on
+//! output bytes and on host calls, and bounded capture of stdout/stderr.
+use super::bounded_text::bounded;
 use super::budget::GuestBudget;
 use super::component::RendererComponent;
+use super::limits::{StoreCaps, MAX_BATCH_CALLS, MAX_RANDOM_BYTES, MAX_WASI_RESOURCES, MAX_WRITE_CALLS};
 use super::sink::{OutputSink, SinkClosed};
+use super::stdio_capture::CapturedStream;
 use super::wit_types::{FormatInfoWit, RenderErrorWit, RenderOptionsArg};
 use super::WIT_VERSION;
 use crate::series_batches::{BatchCursor, SnapshotArg};
 use crate::snapshot::Snapshot;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{Linker, ResourceTable, WasmList};
-use wasmtime::{AsContext, ResourceLimiter, Store, StoreContextMut, Trap, UpdateDeadline};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime::{AsContext, Store, StoreContextMut, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-/// Bounds on one render.
-#[derive(Debug, Clone)]
-pub struct RenderLimits {
-    /// Guest execution time allowed.
-    pub deadline: Duration,
-    /// Linear memory the guest may grow to.
-    pub memory_bytes: usize,
-    /// Output bytes the guest may write.
-    pub output_bytes: u64,
-}
+pub use super::limits::RenderLimits;
 
-impl Default for RenderLimits {
-    fn default() -> Self {
-        RenderLimits { deadline: Duration::from_secs(30), memory_bytes: 256 << 20, output_bytes: 2 << 30 }
-    }
-}
+/// Output is handed to the sink in chunks of at least this size (except the
+/// last): small guest writes are gathered here, so a plugin writing one byte
+/// at a time costs render time (which is bounded), not client round trips.
+const OUTPUT_CHUNK_BYTES: usize = 32 * 1024;
 
 /// Why a render failed, and which plugin and format it was.
 #[derive(Debug, thiserror::Error)]
@@ -43,17 +36,20 @@ pub struct RenderFailure {
     pub cause: RenderFailureCause,
 }
 
-/// What went wrong in a render.
+/// What went wrong in a render. Text that came from the plugin is already
+/// cut to a bounded size.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderFailureCause {
     #[error("timed out after {0:?}")]
     TimedOut(Duration),
     #[error("ran out of memory (limit {0} bytes)")]
     OutOfMemory(usize),
-    #[error("trapped: {0}")]
-    Trapped(String),
+    #[error("trapped: {trap}{}", last_stderr_note(last_stderr))]
+    Trapped { trap: String, last_stderr: Option<String> },
     #[error("output exceeds the limit of {0} bytes")]
     OutputTooLarge(u64),
+    #[error("made more than {limit} {call} calls")]
+    TooManyCalls { call: &'static str, limit: u64 },
     #[error("{0}")]
     Client(SinkClosed),
     #[error("does not offer this format (renderer says: unknown format {0:?})")]
@@ -64,14 +60,19 @@ pub enum RenderFailureCause {
     Failed(String),
 }
 
+fn last_stderr_note(line: &Option<String>) -> String {
+    line.as_ref().map(|l| format!(" (last stderr line: {l:?})")).unwrap_or_default()
+}
+
 impl RenderFailureCause {
     /// The `outcome` label of the render metrics.
     pub fn outcome(&self) -> &'static str {
         match self {
             RenderFailureCause::TimedOut(_) => "timed_out",
             RenderFailureCause::OutOfMemory(_) => "out_of_memory",
-            RenderFailureCause::Trapped(_) => "trapped",
+            RenderFailureCause::Trapped { .. } => "trapped",
             RenderFailureCause::OutputTooLarge(_) => "output_too_large",
+            RenderFailureCause::TooManyCalls { .. } => "too_many_calls",
             RenderFailureCause::Client(_) => "client_gone",
             RenderFailureCause::InvalidOption(_) => "invalid_option",
             RenderFailureCause::UnknownFormat(_) | RenderFailureCause::Failed(_) => "failed",
@@ -90,39 +91,22 @@ pub struct RenderState {
     /// are captured and logged after the call.
     wasi: WasiCtx,
     table: ResourceTable,
-    stdio: Option<(MemoryOutputPipe, MemoryOutputPipe)>,
-    memory: MemoryCap,
+    stdio: Option<(CapturedStream, CapturedStream)>,
+    caps: StoreCaps,
     /// What `input.next-batch` reads; None outside `render`.
     input: Option<(Arc<Snapshot>, BatchCursor)>,
+    batch_calls: u64,
     /// Where `output.write` sends chunks; None for calls that may not write.
     output: Option<Box<dyn OutputSink>>,
+    /// Small writes gathered until [`OUTPUT_CHUNK_BYTES`].
+    pending: BytesMut,
     written: u64,
+    write_calls: u64,
     output_limit: u64,
-    /// Set when the host refused further output.
+    /// Set when the host refused further output or input.
     stopped: Option<RenderFailureCause>,
-    /// Guest execution time left.
+    /// Wall-clock time left.
     budget: GuestBudget,
-}
-
-/// Memory cap that remembers when it refused growth, so a trap that
-/// follows can be reported as "out of memory".
-struct MemoryCap {
-    limit: usize,
-    refused: bool,
-}
-
-impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.limit {
-            self.refused = true;
-            return Ok(false);
-        }
-        Ok(true)
-    }
-
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 1 << 20)
-    }
 }
 
 impl WasiView for RenderState {
@@ -131,41 +115,26 @@ impl WasiView for RenderState {
     }
 }
 
-/// Bytes of stdout and of stderr kept per call; beyond that writes fail.
-const STDIO_CAPTURE_BYTES: usize = 16 * 1024;
-/// Lines of a plugin's stdout/stderr logged per call.
-const STDIO_LOG_LINES: usize = 20;
-
 /// A WASI context without files, environment, arguments or network.
-fn sandboxed_wasi(uses_wasi: bool) -> (WasiCtx, Option<(MemoryOutputPipe, MemoryOutputPipe)>) {
+fn sandboxed_wasi(uses_wasi: bool) -> (WasiCtx, Option<(CapturedStream, CapturedStream)>) {
     let mut builder = WasiCtx::builder();
-    builder.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+    builder.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).max_random_size(MAX_RANDOM_BYTES);
     if !uses_wasi {
         return (builder.build(), None);
     }
-    let stdout = MemoryOutputPipe::new(STDIO_CAPTURE_BYTES);
-    let stderr = MemoryOutputPipe::new(STDIO_CAPTURE_BYTES);
+    let stdout = CapturedStream::default();
+    let stderr = CapturedStream::default();
     builder.stdout(stdout.clone()).stderr(stderr.clone());
     (builder.build(), Some((stdout, stderr)))
 }
 
-/// Logs what a plugin printed, tagged with its name, at most
-/// [`STDIO_LOG_LINES`] lines per call.
-fn log_plugin_stdio(plugin: &str, stdio: Option<(MemoryOutputPipe, MemoryOutputPipe)>) {
-    let Some((stdout, stderr)) = stdio else {
-        return;
-    };
-    for (stream, pipe) in [("stdout", stdout), ("stderr", stderr)] {
-        let contents = pipe.contents();
-        let text = String::from_utf8_lossy(&contents);
-        let lines: Vec<&str> = text.lines().collect();
-        for line in lines.iter().take(STDIO_LOG_LINES) {
-            tracing::info!(plugin, stream, "{line}");
-        }
-        if lines.len() > STDIO_LOG_LINES {
-            tracing::warn!(plugin, stream, dropped = lines.len() - STDIO_LOG_LINES, "plugin output rate-limited");
-        }
-    }
+/// Logs what a plugin printed, tagged with its name, and returns the last
+/// line of its stderr.
+fn log_plugin_stdio(plugin: &str, stdio: Option<(CapturedStream, CapturedStream)>) -> Option<String> {
+    let (stdout, stderr) = stdio?;
+    stdout.log(plugin, "stdout");
+    stderr.log(plugin, "stderr");
+    stderr.last_line()
 }
 
 /// Defines `metrics:renderer/input#next-batch` in `linker`. Building a
@@ -173,7 +142,14 @@ fn log_plugin_stdio(plugin: &str, stdio: Option<(MemoryOutputPipe, MemoryOutputP
 pub(crate) fn add_input_import(linker: &mut Linker<RenderState>) -> wasmtime::Result<()> {
     let mut input = linker.instance(&format!("metrics:renderer/input@{WIT_VERSION}"))?;
     input.func_wrap("next-batch", |mut store: StoreContextMut<'_, RenderState>, (): ()| {
-        let batch = store.data_mut().input.as_mut().and_then(|(snapshot, cursor)| cursor.next(snapshot));
+        let state = store.data_mut();
+        state.batch_calls += 1;
+        if state.batch_calls > MAX_BATCH_CALLS {
+            let cause = RenderFailureCause::TooManyCalls { call: "input.next-batch", limit: MAX_BATCH_CALLS };
+            state.stopped.get_or_insert(cause);
+            return Err(wasmtime::format_err!("too many input.next-batch calls"));
+        }
+        let batch = state.input.as_mut().and_then(|(snapshot, cursor)| cursor.next(snapshot));
         Ok((batch,))
     })?;
     Ok(())
@@ -184,31 +160,69 @@ pub(crate) fn add_output_import(linker: &mut Linker<RenderState>) -> wasmtime::R
     let mut output = linker.instance(&format!("metrics:renderer/output@{WIT_VERSION}"))?;
     output.func_wrap_async("write", |mut store: StoreContextMut<'_, RenderState>, (chunk,): (WasmList<u8>,)| {
         Box::new(async move {
+            let state = store.data();
+            if !accepts_write(state, chunk.len()) {
+                refuse_write(store.data_mut());
+                return Ok((false,));
+            }
             let chunk = Bytes::copy_from_slice(chunk.as_le_slice(store.as_context()));
-            let state = store.data_mut();
-            state.budget.pause();
-            let accepted = write_chunk(state, chunk).await;
-            state.budget.resume();
-            Ok((accepted,))
+            Ok((write_chunk(store.data_mut(), chunk).await,))
         })
     })?;
     Ok(())
 }
 
-async fn write_chunk(state: &mut RenderState, chunk: Bytes) -> bool {
+/// Whether a write of `len` bytes is within the render's caps.
+fn accepts_write(state: &RenderState, len: usize) -> bool {
+    state.stopped.is_none()
+        && state.write_calls < MAX_WRITE_CALLS
+        && state.written.saturating_add(len as u64) <= state.output_limit
+        && state.output.is_some()
+}
+
+/// Records why a write was refused (the first reason sticks).
+fn refuse_write(state: &mut RenderState) {
+    state.write_calls += 1;
     if state.stopped.is_some() {
-        return false;
+        return;
     }
+    let cause = if state.output.is_none() {
+        RenderFailureCause::Failed("wrote output outside render".into())
+    } else if state.write_calls > MAX_WRITE_CALLS {
+        RenderFailureCause::TooManyCalls { call: "output.write", limit: MAX_WRITE_CALLS }
+    } else {
+        RenderFailureCause::OutputTooLarge(state.output_limit)
+    };
+    state.stopped = Some(cause);
+}
+
+/// Takes one accepted guest write: gathers small ones, hands full chunks to
+/// the sink. Only the time blocked in the sink (a client not reading) is
+/// left out of the budget.
+async fn write_chunk(state: &mut RenderState, chunk: Bytes) -> bool {
+    state.write_calls += 1;
     state.written += chunk.len() as u64;
-    if state.written > state.output_limit {
-        state.stopped = Some(RenderFailureCause::OutputTooLarge(state.output_limit));
-        return false;
-    }
+    let to_send = if state.pending.is_empty() && chunk.len() >= OUTPUT_CHUNK_BYTES {
+        chunk
+    } else {
+        state.pending.extend_from_slice(&chunk);
+        if state.pending.len() < OUTPUT_CHUNK_BYTES {
+            return true;
+        }
+        state.pending.split().freeze()
+    };
+    send(state, to_send).await
+}
+
+/// Hands `chunk` to the sink, with the budget paused while it waits.
+async fn send(state: &mut RenderState, chunk: Bytes) -> bool {
     let Some(output) = state.output.as_mut() else {
-        state.stopped = Some(RenderFailureCause::Failed("wrote output outside render".into()));
         return false;
     };
-    match output.write(chunk).await {
+    state.budget.pause();
+    let result = output.write(chunk).await;
+    state.budget.resume();
+    match result {
         Ok(()) => true,
         Err(closed) => {
             state.stopped = Some(RenderFailureCause::Client(closed));
@@ -224,20 +238,25 @@ fn new_store(
     output: Option<Box<dyn OutputSink>>,
 ) -> Store<RenderState> {
     let (wasi, stdio) = sandboxed_wasi(renderer.uses_wasi);
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(MAX_WASI_RESOURCES);
     let state = RenderState {
         wasi,
-        table: ResourceTable::new(),
+        table,
         stdio,
-        memory: MemoryCap { limit: limits.memory_bytes, refused: false },
+        caps: StoreCaps::new(limits.memory_bytes),
         input: input.map(|snapshot| (snapshot, BatchCursor::default())),
+        batch_calls: 0,
         output,
+        pending: BytesMut::new(),
         written: 0,
+        write_calls: 0,
         output_limit: limits.output_bytes,
         stopped: None,
         budget: GuestBudget::new(limits.deadline),
     };
     let mut store = Store::new(&renderer.engine.engine, state);
-    store.limiter(|state| &mut state.memory);
+    store.limiter(|state| &mut state.caps);
     // Every epoch tick: trap once the budget is spent, else yield so the
     // watchdog and other tasks get to run.
     store.epoch_deadline_callback(|store| {
@@ -252,15 +271,15 @@ fn new_store(
 }
 
 /// Explains a trap or host error from a call.
-fn trap_cause(store: &Store<RenderState>, limits: &RenderLimits, error: wasmtime::Error) -> RenderFailureCause {
+fn trap_cause(store: &Store<RenderState>, limits: &RenderLimits, error: wasmtime::Error, last_stderr: Option<String>) -> RenderFailureCause {
     let state = store.data();
-    if state.memory.refused {
+    if state.caps.refused {
         return RenderFailureCause::OutOfMemory(limits.memory_bytes);
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => RenderFailureCause::TimedOut(limits.deadline),
-        Some(trap) => RenderFailureCause::Trapped(trap.to_string()),
-        None => RenderFailureCause::Trapped(format!("{error:#}")),
+        Some(trap) => RenderFailureCause::Trapped { trap: bounded(&trap.to_string()), last_stderr },
+        None => RenderFailureCause::Trapped { trap: bounded(&format!("{error:#}")), last_stderr },
     }
 }
 
@@ -288,10 +307,20 @@ pub(crate) async fn call_formats(renderer: &RendererComponent, limits: &RenderLi
         Ok(formats)
     };
     let result = with_watchdog(budget.clone(), call).await;
-    log_plugin_stdio(&renderer.name, store.data_mut().stdio.take());
+    let last_stderr = log_plugin_stdio(&renderer.name, store.data_mut().stdio.take());
     match result {
-        Some(result) => result.map_err(|e| trap_cause(&store, limits, e).to_string()),
+        Some(result) => result.map_err(|e| trap_cause(&store, limits, e, last_stderr).to_string()),
         None => Err(RenderFailureCause::TimedOut(limits.deadline).to_string()),
+    }
+}
+
+/// The cause a guest's `render-error` stands for.
+fn guest_error_cause(error: RenderErrorWit) -> RenderFailureCause {
+    match error {
+        RenderErrorWit::UnknownFormat(name) => RenderFailureCause::UnknownFormat(bounded(&name)),
+        RenderErrorWit::InvalidOption(why) => RenderFailureCause::InvalidOption(bounded(&why)),
+        RenderErrorWit::OutputClosed => RenderFailureCause::Failed("stopped with output-closed while the host was accepting".into()),
+        RenderErrorWit::Failed(why) => RenderFailureCause::Failed(bounded(&why)),
     }
 }
 
@@ -318,6 +347,12 @@ impl RendererComponent {
             type Params<'a> = (SnapshotArg<'a>, &'a str, RenderOptionsArg<'a>);
             let func = instance.get_typed_func::<Params<'_>, (Result<(), RenderErrorWit>,)>(&mut store, &self.render_export)?;
             let (result,) = func.call_async(&mut store, (arg, format, RenderOptionsArg { prefix })).await?;
+            // The last gathered output goes out before the render counts as done.
+            let state = store.data_mut();
+            if result.is_ok() && state.stopped.is_none() && !state.pending.is_empty() {
+                let rest = state.pending.split().freeze();
+                send(state, rest).await;
+            }
             Ok(result)
         };
         let result = with_watchdog(budget.clone(), call).await;
@@ -326,9 +361,10 @@ impl RendererComponent {
             let state = store.data_mut();
             state.output = None;
             state.input = None;
+            state.pending = BytesMut::new();
             (state.stopped.take(), state.stdio.take())
         };
-        log_plugin_stdio(&self.name, stdio);
+        let last_stderr = log_plugin_stdio(&self.name, stdio);
         let Some(result) = result else {
             return Err(fail(RenderFailureCause::TimedOut(limits.deadline)));
         };
@@ -337,16 +373,8 @@ impl RendererComponent {
                 Some(cause) => Err(fail(cause)),
                 None => Ok(()),
             },
-            Ok(Err(error)) => Err(fail(match (error, stopped) {
-                (_, Some(cause)) => cause,
-                (RenderErrorWit::UnknownFormat(name), None) => RenderFailureCause::UnknownFormat(name),
-                (RenderErrorWit::InvalidOption(why), None) => RenderFailureCause::InvalidOption(why),
-                (RenderErrorWit::OutputClosed, None) => {
-                    RenderFailureCause::Failed("stopped with output-closed while the host was accepting".into())
-                }
-                (RenderErrorWit::Failed(why), None) => RenderFailureCause::Failed(why),
-            })),
-            Err(error) => Err(fail(stopped.unwrap_or_else(|| trap_cause(&store, limits, error)))),
+            Ok(Err(error)) => Err(fail(stopped.unwrap_or_else(|| guest_error_cause(error)))),
+            Err(error) => Err(fail(stopped.unwrap_or_else(|| trap_cause(&store, limits, error, last_stderr)))),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Loading a renderer component: compile, check the contract, pre-link, and
 //! ask it which formats it offers.
+use super::bounded_text::bounded;
 use super::call::{self, RenderLimits};
 use super::engine::RendererEngine;
+use super::format_rules::check_formats;
 use super::wit_types::FormatInfoWit;
 use super::SUPPORTED_WIT_VERSIONS;
 use std::sync::Arc;
@@ -34,6 +36,8 @@ pub enum LoadError {
     Contract { plugin: String, version: String, detail: String },
     #[error("plugin {plugin:?} {version}: formats() failed: {detail}")]
     Formats { plugin: String, version: String, detail: String },
+    #[error("plugin {plugin:?} {version}: formats() breaks the host's rules: {detail}")]
+    FormatRules { plugin: String, version: String, detail: String },
 }
 
 /// A format a component offers.
@@ -52,6 +56,9 @@ pub struct RendererComponent {
     /// WIT version of the `renderer` interface it exports.
     pub wit_version: String,
     pub formats: Vec<FormatInfo>,
+    /// True for the renderers embedded in the host, whose output the host
+    /// knows (content negotiation relies on it).
+    pub builtin: bool,
     pub(crate) engine: Arc<RendererEngine>,
     pub(crate) pre: InstancePre<call::RenderState>,
     pub(crate) formats_export: ComponentExportIndex,
@@ -63,11 +70,6 @@ pub struct RendererComponent {
 }
 
 impl RendererComponent {
-    /// Compiles `bytes`; the compiled component is not yet checked.
-    pub(crate) fn compile(engine: &RendererEngine, name: &str, bytes: &[u8]) -> Result<Component, LoadError> {
-        Component::new(&engine.engine, bytes).map_err(|e| LoadError::NotAComponent { plugin: name.to_string(), detail: format!("{e:#}") })
-    }
-
     /// Checks a compiled component against the contract and pre-links it.
     pub(crate) async fn from_component(engine: &Arc<RendererEngine>, name: &str, component: Component) -> Result<Self, LoadError> {
         let plugin = name.to_string();
@@ -76,10 +78,10 @@ impl RendererComponent {
         let Some(export_name) = exports.iter().find(|n| n.starts_with(RENDERER_EXPORT)) else {
             return Err(LoadError::MissingExport {
                 plugin,
-                exports: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
+                exports: if exports.is_empty() { "nothing".into() } else { bounded(&exports.join(", ")) },
             });
         };
-        let version = export_name[RENDERER_EXPORT.len()..].to_string();
+        let version = bounded(&export_name[RENDERER_EXPORT.len()..]);
         if !SUPPORTED_WIT_VERSIONS.contains(&version.as_str()) {
             return Err(LoadError::UnsupportedVersion { plugin, found: version, supported: SUPPORTED_WIT_VERSIONS.join(", ") });
         }
@@ -89,10 +91,10 @@ impl RendererComponent {
                 || (import == format!("{TYPES_IMPORT}{version}") && is_types_only(&engine.engine, &item.ty))
                 || WASI_IMPORTS.iter().any(|prefix| import.starts_with(prefix));
             if !allowed {
-                return Err(LoadError::ForbiddenImport { plugin, version, import: import.to_string() });
+                return Err(LoadError::ForbiddenImport { plugin, version, import: bounded(import) });
             }
         }
-        let contract = |detail: String| LoadError::Contract { plugin: plugin.clone(), version: version.clone(), detail };
+        let contract = |detail: String| LoadError::Contract { plugin: plugin.clone(), version: version.clone(), detail: bounded(&detail) };
         let pre = engine.linker.instantiate_pre(&component).map_err(|e| contract(format!("{e:#}")))?;
         let (_, interface) = component.get_export(None, export_name).ok_or_else(|| contract(format!("export {export_name} not found")))?;
         let lookup = |func: &str| {
@@ -103,6 +105,7 @@ impl RendererComponent {
         let uses_wasi = ty.imports(&engine.engine).any(|(import, _)| import.starts_with("wasi:"));
         let mut loaded = RendererComponent {
             uses_wasi,
+            builtin: false,
             breaker: Default::default(),
             name: plugin.clone(),
             wit_version: version.clone(),
@@ -116,10 +119,12 @@ impl RendererComponent {
         let formats: Vec<FormatInfoWit> = call::call_formats(&loaded, &limits).await.map_err(|detail| LoadError::Formats {
             plugin: plugin.clone(),
             version: version.clone(),
-            detail,
+            detail: bounded(&detail),
         })?;
-        loaded.formats =
+        let formats: Vec<FormatInfo> =
             formats.into_iter().map(|f| FormatInfo { name: f.name, content_type: f.content_type, description: f.description }).collect();
+        check_formats(&formats).map_err(|detail| LoadError::FormatRules { plugin: plugin.clone(), version: version.clone(), detail })?;
+        loaded.formats = formats;
         Ok(loaded)
     }
 

@@ -4,8 +4,15 @@
 //!
 //! Deadlines use epoch interruption: a background thread advances the epoch
 //! every [`EPOCH_TICK`]; a store traps once its deadline (in ticks) passes.
+//!
+//! Loading a plugin (compiling it, checking it, calling its `formats()`)
+//! never runs on the async workers: compiles run one at a time, in a child
+//! process or on a blocking thread (see [`super::compiler`]), and the checks
+//! run on a blocking thread.
 use super::artifact_cache::ArtifactCache;
+use super::bounded_text::bounded;
 use super::call::{self, RenderState};
+use super::compiler::{compile_in_child, CompileLimits, CompileMode};
 use super::component::{LoadError, RendererComponent};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,25 +26,40 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 pub struct RendererEngine {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<RenderState>,
+    /// How and within what bounds plugins are compiled.
+    compile_limits: CompileLimits,
+    /// One compile at a time: each can take a core and gigabytes.
+    compile_lock: tokio::sync::Mutex<()>,
+}
+
+/// The engine settings; the `compile-plugin` child uses the same, so its
+/// artifacts deserialize here.
+pub fn engine_config() -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    // Profiling builds: a perf map (function names) by default, a jitdump
+    // (instruction-level `perf annotate` after `perf inject -j`) when
+    // METRICS_JITDUMP is set.
+    #[cfg(feature = "wasm-profiling")]
+    config.profiler(if std::env::var_os("METRICS_JITDUMP").is_some() {
+        wasmtime::ProfilingStrategy::JitDump
+    } else {
+        wasmtime::ProfilingStrategy::PerfMap
+    });
+    config
 }
 
 impl RendererEngine {
-    /// Creates the engine and starts its epoch ticker, which stops when the
-    /// engine is dropped.
+    /// Creates the engine (compiling in process) and starts its epoch
+    /// ticker, which stops when the engine is dropped.
     pub fn new() -> anyhow::Result<Arc<Self>> {
-        let mut config = Config::new();
-        config.wasm_component_model(true);
-        config.epoch_interruption(true);
-        // Profiling builds: a perf map (function names) by default, a jitdump
-        // (instruction-level `perf annotate` after `perf inject -j`) when
-        // METRICS_JITDUMP is set.
-        #[cfg(feature = "wasm-profiling")]
-        config.profiler(if std::env::var_os("METRICS_JITDUMP").is_some() {
-            wasmtime::ProfilingStrategy::JitDump
-        } else {
-            wasmtime::ProfilingStrategy::PerfMap
-        });
-        let engine = Engine::new(&config)?;
+        Self::with_compile_limits(CompileLimits::default())
+    }
+
+    /// Like [`RendererEngine::new`], compiling plugins within `compile_limits`.
+    pub fn with_compile_limits(compile_limits: CompileLimits) -> anyhow::Result<Arc<Self>> {
+        let engine = Engine::new(&engine_config())?;
         let mut linker = Linker::new(&engine);
         call::add_input_import(&mut linker)?;
         call::add_output_import(&mut linker)?;
@@ -50,22 +72,13 @@ impl RendererEngine {
                 std::thread::sleep(EPOCH_TICK);
             }
         })?;
-        Ok(Arc::new(RendererEngine { engine, linker }))
+        Ok(Arc::new(RendererEngine { engine, linker, compile_limits, compile_lock: tokio::sync::Mutex::new(()) }))
     }
 
     /// Compiles `bytes` as the component `name` and checks it against the
     /// contract.
     pub async fn load(self: &Arc<Self>, name: &str, bytes: &[u8]) -> Result<RendererComponent, LoadError> {
-        let component = self.compile(name, bytes).await?;
-        RendererComponent::from_component(self, name, component).await
-    }
-
-    /// Compiles on a blocking thread: it is CPU-heavy.
-    async fn compile(self: &Arc<Self>, name: &str, bytes: &[u8]) -> Result<Component, LoadError> {
-        let (engine, name_owned, bytes) = (Arc::clone(self), name.to_string(), bytes.to_vec());
-        tokio::task::spawn_blocking(move || RendererComponent::compile(&engine, &name_owned, &bytes))
-            .await
-            .unwrap_or_else(|e| Err(LoadError::NotAComponent { plugin: name.to_string(), detail: format!("compiler task failed: {e}") }))
+        self.load_cached(name, bytes, "", None).await
     }
 
     /// Like [`RendererEngine::load`], reusing (and filling) a cache of
@@ -77,17 +90,77 @@ impl RendererEngine {
         content_hash: &str,
         cache: Option<&ArtifactCache>,
     ) -> Result<RendererComponent, LoadError> {
-        let cached = cache.and_then(|c| c.get(&self.engine, content_hash));
-        let component = match cached {
-            Some(component) => component,
-            None => {
-                let component = self.compile(name, bytes).await?;
-                if let Some(cache) = cache {
-                    cache.put(&self.engine, content_hash, &component);
-                }
-                component
+        let cache = cache.filter(|_| !content_hash.is_empty()).cloned();
+        let component = {
+            let _one_at_a_time = self.compile_lock.lock().await;
+            let (engine, hash, lookup) = (Arc::clone(self), content_hash.to_string(), cache.clone());
+            let cached = tokio::task::spawn_blocking(move || lookup.and_then(|c| c.get(&engine.engine, &hash))).await.ok().flatten();
+            match cached {
+                Some(component) => component,
+                None => self.compile(name, bytes, content_hash, cache).await?,
             }
         };
-        RendererComponent::from_component(self, name, component).await
+        self.check(name, component).await
+    }
+
+    async fn compile(
+        self: &Arc<Self>,
+        name: &str,
+        bytes: &[u8],
+        content_hash: &str,
+        cache: Option<ArtifactCache>,
+    ) -> Result<Component, LoadError> {
+        let not_a_component = |detail: String| LoadError::NotAComponent { plugin: name.to_string(), detail: bounded(&detail) };
+        let engine = Arc::clone(self);
+        let hash = content_hash.to_string();
+        match &self.compile_limits.mode {
+            CompileMode::InProcess => {
+                let bytes = bytes.to_vec();
+                let compiled = tokio::task::spawn_blocking(move || {
+                    let component = Component::new(&engine.engine, &bytes).map_err(|e| format!("{e:#}"))?;
+                    if let Some(cache) = cache {
+                        cache.put(&engine.engine, &hash, &component);
+                    }
+                    Ok(component)
+                });
+                compiled.await.unwrap_or_else(|e| Err(format!("compiler task failed: {e}"))).map_err(not_a_component)
+            }
+            CompileMode::Subprocess { exe } => {
+                let artifact = compile_in_child(exe, bytes.to_vec(), &self.compile_limits).await.map_err(not_a_component)?;
+                let loaded = tokio::task::spawn_blocking(move || {
+                    // SAFETY: the artifact was just produced by our own
+                    // compile-plugin child from this engine's settings; its
+                    // compatibility is still checked by deserialize.
+                    let component = unsafe { Component::deserialize(&engine.engine, &artifact) }.map_err(|e| format!("{e:#}"))?;
+                    if let Some(cache) = cache {
+                        cache.put_serialized(&engine.engine, &hash, &artifact);
+                    }
+                    Ok(component)
+                });
+                let component = loaded.await.unwrap_or_else(|e| Err(format!("loading the compiled artifact failed: {e}")));
+                release_freed_memory();
+                component.map_err(not_a_component)
+            }
+        }
+    }
+
+    /// Checks a compiled component and asks for its formats, on a blocking
+    /// thread (the plugin's code runs there).
+    async fn check(self: &Arc<Self>, name: &str, component: Component) -> Result<RendererComponent, LoadError> {
+        let (engine, plugin) = (Arc::clone(self), name.to_string());
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || runtime.block_on(RendererComponent::from_component(&engine, &plugin, component)))
+            .await
+            .unwrap_or_else(|e| Err(LoadError::NotAComponent { plugin: name.to_string(), detail: format!("checking task failed: {e}") }))
+    }
+}
+
+/// Hands memory freed after a load back to the operating system, so the
+/// transient artifact buffer does not stay resident.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap pages.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -7,16 +7,26 @@
 //! - [`sink`]: where a render's output goes (HTTP body channel, a writer).
 //! - [`wit_types`]: Rust mirrors of the WIT records for lowering and lifting.
 //! - [`artifact_cache`]: compiled components on disk, keyed by content hash.
+//! - [`compiler`]: compiling in a limited child process, one at a time.
+//! - [`limits`]: the bounds of one render and the memory limiter.
+//! - [`format_rules`]: what a plugin's `formats()` answer must look like.
+//! - [`stdio_capture`], [`bounded_text`]: plugin text, kept bounded.
 pub mod artifact_cache;
+pub mod bounded_text;
 pub mod budget;
 pub mod call;
 pub mod circuit_breaker;
+pub mod compiler;
 pub mod component;
 pub mod engine;
+pub mod format_rules;
+pub mod limits;
 pub mod sink;
+pub mod stdio_capture;
 mod wit_types;
 
 pub use artifact_cache::ArtifactCache;
+pub use compiler::{CompileLimits, CompileMode};
 pub use call::{RenderFailure, RenderFailureCause, RenderLimits};
 pub use circuit_breaker::{BreakerStatus, CircuitBreaker};
 pub use component::{FormatInfo, LoadError, RendererComponent};

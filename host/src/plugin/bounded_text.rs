@@ -1,0 +1,40 @@
+//! Text that comes from a plugin (error messages, trap messages, log lines,
+//! format descriptions) is cut to a fixed size before it reaches an HTTP
+//! body, the plugin listing or a log line, so a plugin cannot make the host
+//! copy megabytes per request.
+
+/// Bytes of plugin-supplied text kept wherever it surfaces.
+pub const MAX_PLUGIN_TEXT: usize = 4096;
+
+/// `text` cut to at most `max` bytes (on a character boundary), with a note
+/// of how much was cut.
+pub fn truncate_text(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes cut)", &text[..end], text.len() - end)
+}
+
+/// [`truncate_text`] at [`MAX_PLUGIN_TEXT`].
+pub fn bounded(text: &str) -> String {
+    truncate_text(text, MAX_PLUGIN_TEXT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_kept_and_long_text_is_cut_on_a_char_boundary() {
+        assert_eq!(truncate_text("abc", 3), "abc");
+        assert_eq!(truncate_text("abcd", 3), "abc… (1 more bytes cut)");
+        // 'é' is two bytes: cutting at 2 would split it.
+        assert_eq!(truncate_text("aéb", 2), "a… (3 more bytes cut)");
+        let long = "x".repeat(10 << 20);
+        assert!(bounded(&long).len() < MAX_PLUGIN_TEXT + 64);
+    }
+}

@@ -1,0 +1,86 @@
+//! Components the Rust toolchain cannot produce, built in the test from
+//! WebAssembly text: the core module is written by hand and wrapped into a
+//! component against `wit/renderer.wit` with `wit-component`, the way
+//! wit-bindgen's output is.
+
+/// The contract, read from the repository (never a copy).
+fn renderer_wit() -> String {
+    let path = format!("{}/../wit/renderer.wit", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Wraps a core module that exports the canonical-ABI functions of the
+/// `renderer-plugin` world into a component.
+fn componentize(core_wat: &str) -> Vec<u8> {
+    let mut module = wat::parse_str(core_wat).expect("core module text");
+    let mut resolve = wit_parser::Resolve::default();
+    let package = resolve.push_str("renderer.wit", &renderer_wit()).expect("wit parses");
+    let world = resolve.select_world(&[package], Some("renderer-plugin")).expect("world");
+    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8, false).expect("embed");
+    wit_component::ComponentEncoder::default().module(&module).expect("module").validate(true).encode().expect("component")
+}
+
+/// One format `name` (content type `text/plain`) laid out in memory 0 at
+/// fixed addresses; `formats` returns the pointer 96.
+const FORMATS_DATA: &str = r#"
+  (data (memory 0) (i32.const 32) "grow")
+  (data (memory 0) (i32.const 40) "text/plain")
+  (data (memory 0) (i32.const 64) "\20\00\00\00\04\00\00\00\28\00\00\00\0a\00\00\00\00\00\00\00\00\00\00\00")
+  (data (memory 0) (i32.const 96) "\40\00\00\00\01\00\00\00")
+  (func (export "metrics:renderer/renderer@0.2.0#formats") (result i32) (i32.const 96))
+  (global $heap (mut i32) (i32.const 4096))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $p i32)
+    (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                           (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $heap (i32.add (local.get $p) (local.get 3)))
+    (block $fits
+      (br_if $fits (i32.le_u (global.get $heap) (i32.mul (memory.size 0) (i32.const 65536))))
+      (br_if $fits (i32.ne (i32.const -1)
+        (memory.grow 0 (i32.add (i32.const 1)
+          (i32.div_u (i32.sub (global.get $heap) (i32.mul (memory.size 0) (i32.const 65536))) (i32.const 65536))))))
+      (unreachable))
+    (local.get $p))
+"#;
+
+/// A renderer with `memories` linear memories besides its main one. Its
+/// format `grow` grows each extra memory 1 MiB at a time until refused and
+/// writes every byte of it, then reports success.
+pub fn multi_memory_component(memories: usize) -> Vec<u8> {
+    let mut wat = String::from("(module\n  (memory (export \"memory\") 1)\n");
+    for m in 1..=memories {
+        wat.push_str(&format!("  (memory $m{m} 0)\n"));
+    }
+    wat.push_str(FORMATS_DATA);
+    wat.push_str("  (func (export \"metrics:renderer/renderer@0.2.0#render\") (param i32 i32 i64 i32 i32 i32 i32) (result i32)\n");
+    for m in 1..=memories {
+        wat.push_str(&format!(
+            "    (block $done{m} (loop $grow{m}
+               (br_if $done{m} (i32.eq (memory.grow $m{m} (i32.const 16)) (i32.const -1)))
+               (br $grow{m})))
+             (memory.fill $m{m} (i32.const 0) (i32.const 90) (i32.mul (memory.size $m{m}) (i32.const 65536)))\n"
+        ));
+    }
+    // result<_, render-error> at address 16: discriminant 0 (ok), zeroed memory.
+    wat.push_str("    (i32.const 16))\n)\n");
+    componentize(&wat)
+}
+
+/// A component (exporting nothing useful) whose one core function has
+/// `blocks` blocks of arithmetic over many locals: valid, and slow and
+/// memory-hungry to compile.
+pub fn slow_to_compile_component(blocks: usize) -> Vec<u8> {
+    let mut body = String::with_capacity(blocks * 200);
+    for i in 0..blocks {
+        let (a, b, c) = (i % 200, (i * 7 + 3) % 200, (i * 13 + 5) % 200);
+        body.push_str(&format!(
+            "(local.set {c} (i64.add (i64.mul (local.get {a}) (local.get {b})) (i64.xor (local.get {c}) (i64.const {i}))))
+             (if (i64.gt_u (local.get {a}) (local.get {b})) (then (local.set {a} (i64.rotl (local.get {a}) (local.get {c})))))\n"
+        ));
+    }
+    let locals = "i64 ".repeat(200);
+    let text = format!(
+        "(component (core module (func (export \"f\") (param i64) (result i64) (local {locals}) {body} (local.get 1))))"
+    );
+    wat::parse_str(&text).expect("component text")
+}

@@ -1,0 +1,138 @@
+//! Guard rails of the `metrics-host` binary against plugins that are costly
+//! before they ever render: the server listens before plugins load, a compile
+//! runs in a limited child process (time and memory) that leaves nothing
+//! behind in the server, strange files never block it, and SIGTERM exits
+//! promptly while a compile is under way.
+mod common;
+
+use common::built_components::slow_to_compile_component;
+use common::served_process::Server;
+use common::{component_bytes, get, install_plugin};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// Blocks of the slow-to-compile fixture: some seconds and hundreds of MiB
+/// of compiler memory on this machine.
+const SLOW_BLOCKS: usize = 60_000;
+
+async fn listing(addr: std::net::SocketAddr) -> Value {
+    let started = Instant::now();
+    let r = get(addr, "/-/plugins", &[]).await;
+    assert_eq!(r.status, 200);
+    assert!(started.elapsed() < Duration::from_secs(1), "the listing took {:?}", started.elapsed());
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+fn state_of(listing: &Value, file: &str) -> (String, String) {
+    let entry = listing["plugins"].as_array().unwrap().iter().find(|p| p["file"] == file).unwrap_or_else(|| panic!("{file}: {listing}"));
+    (entry["state"].as_str().unwrap().to_string(), entry["last_error"].as_str().unwrap_or("").to_string())
+}
+
+/// The built-in answers `/metrics` within 1 s.
+async fn metrics_answer_fast(addr: std::net::SocketAddr) {
+    let started = Instant::now();
+    let r = get(addr, "/metrics", &[]).await;
+    assert_eq!(r.status, 200);
+    assert!(started.elapsed() < Duration::from_secs(1), "/metrics took {:?}", started.elapsed());
+}
+
+/// Polls the listing until no entry is `loading` (at most `limit`), checking
+/// the server stays responsive; returns the last listing and the highest
+/// resident memory seen.
+async fn wait_until_loaded(server: &Server, limit: Duration) -> (Value, u64) {
+    let addr = server.socket_addr();
+    let deadline = Instant::now() + limit;
+    let mut peak = 0;
+    loop {
+        peak = peak.max(server.rss_bytes());
+        metrics_answer_fast(addr).await;
+        let l = listing(addr).await;
+        if !l["plugins"].as_array().unwrap().iter().any(|p| p["state"] == "loading") {
+            return (l, peak);
+        }
+        assert!(Instant::now() < deadline, "plugins still loading after {limit:?}: {l}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_listens_at_once_and_costly_plugins_load_behind_it_within_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    for i in 0..10 {
+        install_plugin(dir.path(), &format!("spin{i}.wasm"), &component_bytes("test-plugins", "formats-spin.wasm"));
+    }
+    install_plugin(dir.path(), "slow.wasm", &slow_to_compile_component(SLOW_BLOCKS));
+    std::fs::File::create(dir.path().join("huge.wasm")).unwrap().set_len(3 << 29).unwrap();
+    install_plugin(dir.path(), "openmetrics.wasm", &component_bytes("plugins", "openmetrics.wasm"));
+    let started = Instant::now();
+    let server = Server::start(&[
+        "--plugins",
+        dir.path().to_str().unwrap(),
+        "--plugin-cache",
+        cache.path().to_str().unwrap(),
+        "--plugin-compile-timeout-ms",
+        "1500",
+    ]);
+    let addr = server.socket_addr();
+    assert!(started.elapsed() < Duration::from_secs(10), "listening took {:?}", started.elapsed());
+    let baseline = server.rss_bytes();
+    let first = listing(addr).await;
+    assert!(first["plugins"].as_array().unwrap().iter().any(|p| p["state"] == "loading"), "loading shows: {first}");
+    metrics_answer_fast(addr).await;
+
+    let (done, peak) = wait_until_loaded(&server, Duration::from_secs(90)).await;
+    let (state, error) = state_of(&done, "slow.wasm");
+    assert_eq!(state, "failed");
+    assert!(error.contains("longer than the limit of 1.5s"), "{error}");
+    for i in 0..10 {
+        let (state, error) = state_of(&done, &format!("spin{i}.wasm"));
+        assert_eq!(state, "failed");
+        assert!(error.contains("timed out"), "{error}");
+    }
+    assert_eq!(state_of(&done, "huge.wasm").0, "skipped");
+    assert_eq!(state_of(&done, "openmetrics.wasm").0, "serving");
+    assert_eq!(get(addr, "/metrics?format=openmetrics", &[]).await.status, 200);
+    assert!(peak < 1 << 30, "server peaked at {} MiB", peak >> 20);
+    let after = server.rss_bytes();
+    assert!(after < baseline + (64 << 20), "server resident memory {} MiB after loading, {} MiB before", after >> 20, baseline >> 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_compile_over_its_memory_limit_fails_in_the_child_and_the_server_stays_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    install_plugin(dir.path(), "slow.wasm", &slow_to_compile_component(SLOW_BLOCKS));
+    let server = Server::start(&[
+        "--plugins",
+        dir.path().to_str().unwrap(),
+        "--plugin-cache",
+        cache.path().to_str().unwrap(),
+        "--plugin-compile-memory-mb",
+        "256",
+    ]);
+    let baseline = server.rss_bytes();
+    let (done, peak) = wait_until_loaded(&server, Duration::from_secs(90)).await;
+    let (state, error) = state_of(&done, "slow.wasm");
+    assert_eq!(state, "failed");
+    assert!(error.contains("compile memory limit 256 MiB") || error.contains("memory allocation"), "{error}");
+    assert!(peak < baseline + (64 << 20), "server peaked at {} MiB from {} MiB", peak >> 20, baseline >> 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_exits_promptly_while_a_compile_is_under_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    install_plugin(dir.path(), "slow.wasm", &slow_to_compile_component(SLOW_BLOCKS * 4));
+    let mut server = Server::start(&["--plugins", dir.path().to_str().unwrap(), "--plugin-cache", cache.path().to_str().unwrap()]);
+    let addr = server.socket_addr();
+    assert_eq!(state_of(&listing(addr).await, "slow.wasm").0, "loading");
+    // A reload request waits behind the compile; the answer says so.
+    let reload = tokio::spawn(async move { common::post(addr, "/-/reload").await.status });
+    metrics_answer_fast(addr).await;
+    server.signal("TERM");
+    let started = Instant::now();
+    let status = server.wait_exit(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0), "exit status after {:?}", started.elapsed());
+    let _ = reload.await;
+}
