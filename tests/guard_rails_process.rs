@@ -173,3 +173,97 @@ fn compiler_children(parent: u32) -> Vec<u32> {
     }
     found
 }
+
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &std::path::Path) {
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());
+}
+
+/// One attack: while it runs, the built-in answers within 1 s, the listing
+/// and a reload answer, and the server's memory is sampled.
+async fn attack(server: &Server, format: &str, deadline: Duration) -> u64 {
+    let addr = server.socket_addr();
+    let target = format!("/metrics?format={format}");
+    let started = Instant::now();
+    let hostile = tokio::spawn(async move { get(addr, &target, &[]).await });
+    let mut peak = server.rss_bytes();
+    while !hostile.is_finished() {
+        peak = peak.max(server.rss_bytes());
+        let t = Instant::now();
+        assert_eq!(get(addr, "/metrics?format=json", &[]).await.status, 200, "{format}: built-in");
+        listing(addr).await;
+        let r = common::post(addr, "/-/reload").await;
+        assert_eq!(r.status, 200, "{format}: reload");
+        assert!(t.elapsed() < Duration::from_secs(3), "{format}: the server answered slowly during the attack: {:?}", t.elapsed());
+    }
+    let r = hostile.await.unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed < deadline + Duration::from_secs(1), "{format}: answered after {elapsed:?}");
+    assert!(r.status >= 400 || r.truncated, "{format}: status {} truncated {}", r.status, r.truncated);
+    assert!(r.body.len() < 16 << 20, "{format}: {} bytes", r.body.len());
+    peak.max(server.rss_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_folder_of_hostile_plugins_cannot_stall_bloat_or_keep_the_server_from_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    // Copies of the hostile plugin, each with its own circuit breaker, so
+    // every attack reaches a plugin rather than a tripped breaker.
+    for i in 0..4 {
+        install_plugin(dir.path(), &format!("hostile{i}.wasm"), &component_bytes("test-plugins", "hostile.wasm"));
+    }
+    install_plugin(dir.path(), "multi.wasm", &common::built_components::multi_memory_component(6));
+    for bad in ["formats-many", "formats-huge-name", "formats-bad-name"] {
+        install_plugin(dir.path(), &format!("{bad}.wasm"), &component_bytes("test-plugins", &format!("{bad}.wasm")));
+    }
+    std::fs::File::create(dir.path().join("sparse.wasm")).unwrap().set_len(3 << 29).unwrap();
+    mkfifo(&dir.path().join("fifo.wasm"));
+    let mut server = Server::start(&[
+        "--plugins",
+        dir.path().to_str().unwrap(),
+        "--plugin-cache",
+        cache.path().to_str().unwrap(),
+        "--render-timeout-ms",
+        "1000",
+        "--render-memory-mb",
+        "64",
+        "--render-output-mb",
+        "8",
+        "--client-timeout-ms",
+        "1000",
+    ]);
+    let addr = server.socket_addr();
+    let (loaded, _) = wait_until_loaded(&server, Duration::from_secs(120)).await;
+    assert!(serde_json::to_vec(&loaded).unwrap().len() < 64 << 10, "the listing stays small: {loaded}");
+    for (file, state, says) in [
+        ("formats-many.wasm", "failed", "offers 100000 formats"),
+        ("formats-huge-name.wasm", "failed", "must match"),
+        ("formats-bad-name.wasm", "failed", "must match"),
+        ("sparse.wasm", "skipped", "over the plugin size limit"),
+        ("fifo.wasm", "skipped", "a FIFO"),
+    ] {
+        let (found, error) = state_of(&loaded, file);
+        assert_eq!(found, state, "{file}: {error}");
+        assert!(error.contains(says) && error.len() < 512, "{file}: {error}");
+    }
+    // Warm up, then attack one channel at a time.
+    for _ in 0..3 {
+        assert_eq!(get(addr, "/metrics?format=json", &[]).await.status, 200);
+    }
+    let before = server.rss_bytes();
+    let deadline = Duration::from_secs(1);
+    let mut peak = before;
+    for format in
+        ["spin", "sleep", "oom", "grow", "panic", "flood", "trickle", "empty-writes", "batch-spin", "long-error", "chatty"]
+    {
+        peak = peak.max(attack(&server, format, deadline).await);
+    }
+    assert!(peak < 1 << 30, "server peaked at {} MiB", peak >> 20);
+    let after = server.rss_bytes();
+    assert!(after < before + (64 << 20), "resident memory {} MiB after the attacks, {} MiB before", after >> 20, before >> 20);
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(5)).code(), Some(0));
+}

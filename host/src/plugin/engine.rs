@@ -96,7 +96,10 @@ impl RendererEngine {
             let (engine, hash, lookup) = (Arc::clone(self), content_hash.to_string(), cache.clone());
             let cached = tokio::task::spawn_blocking(move || lookup.and_then(|c| c.get(&engine.engine, &hash))).await.ok().flatten();
             match cached {
-                Some(component) => component,
+                Some(component) => {
+                    release_freed_memory();
+                    component
+                }
                 None => self.compile(name, bytes, content_hash, cache).await?,
             }
         };
