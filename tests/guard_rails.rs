@@ -85,7 +85,7 @@ const PROMETHEUS_SCRAPE_ACCEPT: &str = "application/openmetrics-text;version=1.0
 async fn a_plain_text_plugin_sorting_first_never_takes_prometheus_scrapes() {
     let _serial = SERIAL.lock().await;
     // Its one format, `grow`, says only `text/plain` and sorts before `prometheus`.
-    let server = server_with(vec![("aaa", multi_memory_component(1))], ServeConfig::default()).await;
+    let server = server_with(vec![("aaa", multi_memory_component(1, false))], ServeConfig::default()).await;
     let addr = server.local_addr;
     assert_eq!(get(addr, "/metrics?format=grow", &[]).await.status, 200, "the plugin is loaded and serves on request");
     for accept in [PROMETHEUS_SCRAPE_ACCEPT, "text/plain;version=0.0.4", "*/*", "text/plain"] {
@@ -102,12 +102,13 @@ async fn one_memory_cap_covers_every_memory_of_a_render() {
     let _serial = SERIAL.lock().await;
     // Six extra memories, each grown until refused and written in full:
     // with a cap per memory this would be 6 x 64 MiB.
-    let server = server_with(vec![("multi", multi_memory_component(6))], ServeConfig::default()).await;
+    let server = server_with(vec![("multi", multi_memory_component(6, true))], ServeConfig::default()).await;
     let addr = server.local_addr;
     get(addr, "/metrics?format=json", &[]).await;
     let before = resident_bytes().unwrap();
     let (r, peak) = peak_rss_during(get(addr, "/metrics?format=grow", &[])).await;
-    assert_eq!(r.status, 200, "the plugin copes with refused growth: {}", r.text());
+    assert_eq!(r.status, 500);
+    assert!(r.text().contains("ran out of memory (limit 67108864 bytes)"), "{}", r.text());
     let grown = peak.saturating_sub(before);
     assert!(grown < (64 + 48) << 20, "memory grew {} MiB during one render capped at 64 MiB", grown >> 20);
     builtin_answers_fast(addr).await;

@@ -45,8 +45,9 @@ const FORMATS_DATA: &str = r#"
 
 /// A renderer with `memories` linear memories besides its main one. Its
 /// format `grow` grows each extra memory 1 MiB at a time until refused and
-/// writes every byte of it, then reports success.
-pub fn multi_memory_component(memories: usize) -> Vec<u8> {
+/// writes every byte of it; then it traps if `trap_at_end`, else reports
+/// success.
+pub fn multi_memory_component(memories: usize, trap_at_end: bool) -> Vec<u8> {
     let mut wat = String::from("(module\n  (memory (export \"memory\") 1)\n");
     for m in 1..=memories {
         wat.push_str(&format!("  (memory $m{m} 0)\n"));
@@ -60,6 +61,9 @@ pub fn multi_memory_component(memories: usize) -> Vec<u8> {
                (br $grow{m})))
              (memory.fill $m{m} (i32.const 0) (i32.const 90) (i32.mul (memory.size $m{m}) (i32.const 65536)))\n"
         ));
+    }
+    if trap_at_end {
+        wat.push_str("    (unreachable)\n");
     }
     // result<_, render-error> at address 16: discriminant 0 (ok), zeroed memory.
     wat.push_str("    (i32.const 16))\n)\n");
