@@ -182,12 +182,6 @@ async fn formats_that_break_the_rules_are_refused_with_a_short_reason() {
     server.stop().await.unwrap();
 }
 
-/// Makes a FIFO at `path`.
-fn mkfifo(path: &std::path::Path) {
-    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());
-}
 
 fn listed<'a>(listing: &'a Value, file: &str) -> &'a Value {
     listing["plugins"].as_array().unwrap().iter().find(|p| p["file"] == file).unwrap_or_else(|| panic!("{file} listed: {listing}"))
@@ -199,7 +193,7 @@ async fn strange_files_in_the_plugins_folder_are_listed_with_a_reason_and_never_
     let dir = tempfile::tempdir().unwrap();
     let before = resident_bytes().unwrap();
     std::fs::File::create(dir.path().join("huge.wasm")).unwrap().set_len(3 << 29).unwrap(); // 1.5 GiB, sparse
-    mkfifo(&dir.path().join("pipe.wasm"));
+    common::mkfifo(&dir.path().join("pipe.wasm"));
     std::fs::create_dir(dir.path().join("dir.wasm")).unwrap();
     std::os::unix::fs::symlink("/dev/zero", dir.path().join("dev.wasm")).unwrap();
     install_plugin(dir.path(), "openmetrics.wasm", &component_bytes("plugins", "openmetrics.wasm"));
@@ -216,7 +210,7 @@ async fn strange_files_in_the_plugins_folder_are_listed_with_a_reason_and_never_
 
     // The serving plugin's file becomes a FIFO: a reload neither blocks nor drops the serving version.
     std::fs::remove_file(dir.path().join("openmetrics.wasm")).unwrap();
-    mkfifo(&dir.path().join("openmetrics.wasm"));
+    common::mkfifo(&dir.path().join("openmetrics.wasm"));
     let started = Instant::now();
     let r = post(addr, "/-/reload").await;
     assert_eq!(r.status, 200, "{}", r.text());

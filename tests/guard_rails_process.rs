@@ -175,12 +175,6 @@ fn compiler_children(parent: u32) -> Vec<u32> {
     found
 }
 
-/// Makes a FIFO at `path`.
-fn mkfifo(path: &std::path::Path) {
-    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());
-}
 
 /// One attack: while it runs, the built-in answers within 1 s, the listing
 /// and a reload answer, and the server's memory is sampled.
@@ -221,7 +215,7 @@ async fn a_folder_of_hostile_plugins_cannot_stall_bloat_or_keep_the_server_from_
         install_plugin(dir.path(), &format!("{bad}.wasm"), &component_bytes("test-plugins", &format!("{bad}.wasm")));
     }
     std::fs::File::create(dir.path().join("sparse.wasm")).unwrap().set_len(3 << 29).unwrap();
-    mkfifo(&dir.path().join("fifo.wasm"));
+    common::mkfifo(&dir.path().join("fifo.wasm"));
     let mut server = Server::start(&[
         "--plugins",
         dir.path().to_str().unwrap(),

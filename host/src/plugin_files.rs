@@ -10,6 +10,12 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+/// `*.wasm` entries of the folder looked at (by name order); the rest are
+/// left out of the listing and counted in the reload report.
+pub const MAX_FOLDER_ENTRIES: usize = 1024;
+/// Plugin files loaded at most (by name order); further ones are skipped.
+pub const MAX_PLUGINS: usize = 256;
+
 /// A `*.wasm` entry of the plugins folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FolderEntry {
@@ -60,34 +66,52 @@ fn refusal(metadata: &std::fs::Metadata, max_bytes: u64) -> Option<String> {
     None
 }
 
+/// What a scan of the plugins folder found.
+#[derive(Debug, Default)]
+pub struct FolderScan {
+    /// The first [`MAX_FOLDER_ENTRIES`] `*.wasm` entries, sorted by name.
+    pub entries: Vec<FolderEntry>,
+    /// `*.wasm` entries beyond [`MAX_FOLDER_ENTRIES`], not looked at.
+    pub ignored: usize,
+}
+
 /// The `*.wasm` entries of `dir`, sorted by name. Hidden files (editors'
 /// and `cp`'s temporaries) are left out; names that are not UTF-8 are
 /// listed with the invalid bytes replaced, and skipped.
-pub fn scan(dir: &Path, max_bytes: u64) -> std::io::Result<Vec<FolderEntry>> {
-    let mut entries = Vec::new();
+pub fn scan(dir: &Path, max_bytes: u64) -> std::io::Result<FolderScan> {
+    let mut names = Vec::new();
     for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let raw_name = entry.file_name();
+        let raw_name = entry?.file_name();
         let name = raw_name.to_string_lossy().into_owned();
-        if name.starts_with('.') || !name.ends_with(".wasm") {
-            continue;
+        if !name.starts_with('.') && name.ends_with(".wasm") {
+            names.push((name, raw_name.to_str().is_some()));
         }
-        if raw_name.to_str().is_none() {
-            entries.push(FolderEntry::Skipped { file: name, reason: "not loaded: the file name is not UTF-8".into() });
-            continue;
-        }
-        // Follows a symlink; stat never opens the file, so a FIFO cannot block it.
-        let skipped = match std::fs::metadata(entry.path()) {
-            Ok(metadata) => refusal(&metadata, max_bytes),
-            Err(e) => Some(format!("not loaded: {e}")),
+    }
+    names.sort();
+    let ignored = names.len().saturating_sub(MAX_FOLDER_ENTRIES);
+    names.truncate(MAX_FOLDER_ENTRIES);
+    let mut entries = Vec::with_capacity(names.len());
+    let mut plugins = 0;
+    for (name, utf8) in names {
+        let skipped = if !utf8 {
+            Some("not loaded: the file name is not UTF-8".to_string())
+        } else {
+            // Follows a symlink; stat never opens the file, so a FIFO cannot block it.
+            match std::fs::metadata(dir.join(&name)) {
+                Ok(metadata) => refusal(&metadata, max_bytes),
+                Err(e) => Some(format!("not loaded: {e}")),
+            }
         };
+        let skipped = skipped.or_else(|| {
+            plugins += 1;
+            (plugins > MAX_PLUGINS).then(|| format!("not loaded: more than {MAX_PLUGINS} plugin files in the folder"))
+        });
         entries.push(match skipped {
             None => FolderEntry::Plugin { file: name },
             Some(reason) => FolderEntry::Skipped { file: name, reason },
         });
     }
-    entries.sort_by(|a, b| a.file().cmp(b.file()));
-    Ok(entries)
+    Ok(FolderScan { entries, ignored })
 }
 
 /// Reads a plugin file: non-blocking open, a regular file on the open
@@ -131,7 +155,7 @@ mod tests {
         std::fs::write(dir.path().join("notes.txt"), b"x").unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink("/dev/null", dir.path().join("null.wasm")).unwrap();
-        let found = scan(dir.path(), 10).unwrap();
+        let found = scan(dir.path(), 10).unwrap().entries;
         let files: Vec<&str> = found.iter().map(|e| e.file()).collect();
         assert_eq!(files, ["a.wasm", "big.wasm", "dir.wasm", "null.wasm"]);
         assert_eq!(found[0], FolderEntry::Plugin { file: "a.wasm".into() });
@@ -142,6 +166,20 @@ mod tests {
         assert!(reason(1).contains("over the plugin size limit"), "{}", reason(1));
         assert!(reason(2).contains("a directory"), "{}", reason(2));
         assert!(reason(3).contains("a device"), "{}", reason(3));
+    }
+
+    #[test]
+    fn the_number_of_entries_and_plugins_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..MAX_FOLDER_ENTRIES + 10 {
+            std::fs::write(dir.path().join(format!("p{i:05}.wasm")), b"x").unwrap();
+        }
+        let found = scan(dir.path(), 10).unwrap();
+        assert_eq!(found.entries.len(), MAX_FOLDER_ENTRIES);
+        assert_eq!(found.ignored, 10);
+        let plugins = found.entries.iter().filter(|e| matches!(e, FolderEntry::Plugin { .. })).count();
+        assert_eq!(plugins, MAX_PLUGINS);
+        assert!(matches!(&found.entries[MAX_PLUGINS], FolderEntry::Skipped { reason, .. } if reason.contains("more than 256")));
     }
 
     #[cfg(unix)]

@@ -173,7 +173,8 @@ pub struct ReloadReport {
     pub removed: Vec<String>,
     /// `*.wasm` entries that are not plugin files (see the listing for why).
     pub skipped: Vec<String>,
-    /// A problem with the folder itself (nothing was changed).
+    /// A problem with the folder itself: unreadable (nothing was changed),
+    /// or too many entries (the first ones by name were looked at).
     pub error: Option<String>,
 }
 
@@ -352,7 +353,17 @@ impl Renderers {
             tokio::task::spawn_blocking(move || scan(&dir, max_bytes)).await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
         };
         let listing = match listing {
-            Ok(listing) => listing,
+            Ok(found) => {
+                if found.ignored > 0 {
+                    report.error = Some(format!(
+                        "{} more *.wasm entries than the {} looked at were ignored",
+                        found.ignored,
+                        crate::plugin_files::MAX_FOLDER_ENTRIES
+                    ));
+                    tracing::warn!(ignored = found.ignored, "plugins folder has too many entries");
+                }
+                found.entries
+            }
             Err(e) => {
                 report.error = Some(format!("cannot read plugins folder {}: {e}", dir.display()));
                 tracing::error!(error = report.error.as_deref(), "plugin reload skipped");
@@ -378,7 +389,7 @@ impl Renderers {
         let removed: Vec<String> = entries.keys().filter(|k| !present.contains(k.as_str())).cloned().collect();
         for file in removed {
             entries.remove(&file);
-            tracing::info!(plugin = %file, "plugin removed");
+            tracing::info!(plugin = ?file, "plugin removed");
             report.removed.push(file);
         }
         for found in listing {
@@ -390,7 +401,7 @@ impl Renderers {
                 }
                 FolderEntry::Skipped { file, reason } => {
                     if entry.last_error.as_deref() != Some(reason.as_str()) {
-                        tracing::warn!(plugin = %file, %reason, "plugin file skipped");
+                        tracing::warn!(plugin = ?file, %reason, "plugin file skipped");
                     }
                     entry.skipped = true;
                     entry.loading = false;
@@ -444,7 +455,7 @@ impl Renderers {
         drop(bytes);
         match loaded {
             Ok(component) => {
-                tracing::info!(plugin = %file, version = %component.wit_version, formats = ?component.formats.iter().map(|f| &f.name).collect::<Vec<_>>(), "plugin loaded");
+                tracing::info!(plugin = ?file, version = %component.wit_version, formats = ?component.formats.iter().map(|f| &f.name).collect::<Vec<_>>(), "plugin loaded");
                 let component = Arc::new(component);
                 self.update(file, |entry| {
                     entry.component = Some(component);
@@ -459,7 +470,7 @@ impl Renderers {
             }
             Err(error) => {
                 let serving = if serving_hash.is_some() { "; the previous version keeps serving" } else { "" };
-                tracing::error!(plugin = %file, %error, "plugin failed to load{serving}");
+                tracing::error!(plugin = ?file, %error, "plugin failed to load{serving}");
                 self.update(file, |entry| {
                     entry.failed_hash = Some(hash);
                     entry.last_error = Some(error.to_string());

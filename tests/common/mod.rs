@@ -232,3 +232,10 @@ pub async fn start_with_plugins(
     let watcher = metrics_host::plugin_watcher::watch(Arc::clone(&renderers), dir).expect("watch");
     (server, renderers, watcher)
 }
+
+/// Makes a FIFO at `path` (a hostile "plugin file").
+pub fn mkfifo(path: &std::path::Path) {
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());
+}

@@ -24,9 +24,26 @@ pub fn bounded(text: &str) -> String {
     truncate_text(text, MAX_PLUGIN_TEXT)
 }
 
+/// One line of plugin output for a log: control characters (a carriage
+/// return, a terminal escape) are written as escapes, so a plugin cannot
+/// forge or hide log lines; then cut like [`bounded`].
+pub fn log_line(line: &str) -> String {
+    let cut = bounded(line);
+    if !cut.chars().any(|c| c.is_control() && c != '\t') {
+        return cut;
+    }
+    cut.chars().map(|c| if c.is_control() && c != '\t' { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_lines_escape_control_characters() {
+        assert_eq!(log_line("plain\ttext ✓"), "plain\ttext ✓");
+        assert_eq!(log_line("fake\r2026 INFO forged\x1b[2J"), "fake\\r2026 INFO forged\\u{1b}[2J");
+    }
 
     #[test]
     fn short_text_is_kept_and_long_text_is_cut_on_a_char_boundary() {

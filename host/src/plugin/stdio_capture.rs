@@ -2,7 +2,7 @@
 //! the last few KiB are kept (a panic message or a Python traceback comes at
 //! the end), everything between is counted and dropped. Writes always
 //! succeed, so a chatty plugin is never made to fail by its own logging.
-use super::bounded_text::bounded;
+use super::bounded_text::{bounded, log_line};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -54,10 +54,10 @@ impl CapturedStream {
     /// The first lines, the number of bytes dropped, and the last lines.
     fn lines(&self) -> (Vec<String>, u64, Vec<String>) {
         let c = self.lock();
-        let head = String::from_utf8_lossy(&c.head).lines().take(LOG_LINES).map(bounded).collect();
+        let head = String::from_utf8_lossy(&c.head).lines().take(LOG_LINES).map(log_line).collect();
         let tail_bytes: Vec<u8> = c.tail.iter().copied().collect();
         let tail_text = String::from_utf8_lossy(&tail_bytes);
-        let mut tail: Vec<String> = tail_text.lines().rev().take(LOG_LINES).map(bounded).collect();
+        let mut tail: Vec<String> = tail_text.lines().rev().take(LOG_LINES).map(log_line).collect();
         tail.reverse();
         (head, c.dropped, tail)
     }
