@@ -101,6 +101,27 @@ async fn the_server_listens_at_once_and_costly_plugins_load_behind_it_within_bou
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_large_plugin_compiles_outside_the_server_and_leaves_nothing_behind_when_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    // Compiles in about 7 s and 550 MB here; 3.5 MB of compiled code.
+    install_plugin(dir.path(), "large.wasm", &common::built_components::large_renderer_component(20_000));
+    let server = Server::start(&["--plugins", dir.path().to_str().unwrap(), "--plugin-cache", cache.path().to_str().unwrap()]);
+    let addr = server.socket_addr();
+    let baseline = server.rss_bytes();
+    let (loaded, peak) = wait_until_loaded(&server, Duration::from_secs(120)).await;
+    assert_eq!(state_of(&loaded, "large.wasm").0, "serving", "{loaded}");
+    assert_eq!(get(addr, "/metrics?format=grow", &[]).await.status, 200);
+    assert!(peak < baseline + (64 << 20), "server peaked at {} MiB from {} MiB while compiling", peak >> 20, baseline >> 20);
+    std::fs::remove_file(dir.path().join("large.wasm")).unwrap();
+    assert_eq!(common::post(addr, "/-/reload").await.status, 200);
+    let l = listing(addr).await;
+    assert!(!l["plugins"].as_array().unwrap().iter().any(|p| p["file"] == "large.wasm"), "removed: {l}");
+    let after = server.rss_bytes();
+    assert!(after < baseline + (64 << 20), "{} MiB after removal, {} MiB before", after >> 20, baseline >> 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_compile_over_its_memory_limit_fails_in_the_child_and_the_server_stays_small() {
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();

@@ -70,10 +70,9 @@ pub fn multi_memory_component(memories: usize, trap_at_end: bool) -> Vec<u8> {
     componentize(&wat)
 }
 
-/// A component (exporting nothing useful) whose one core function has
-/// `blocks` blocks of arithmetic over many locals: valid, and slow and
-/// memory-hungry to compile.
-pub fn slow_to_compile_component(blocks: usize) -> Vec<u8> {
+/// A core function `$big` of `blocks` blocks of arithmetic over many
+/// locals: valid, and slow and memory-hungry to compile.
+fn big_function(blocks: usize) -> String {
     let mut body = String::with_capacity(blocks * 200);
     for i in 0..blocks {
         let (a, b, c) = (i % 200, (i * 7 + 3) % 200, (i * 13 + 5) % 200);
@@ -83,8 +82,23 @@ pub fn slow_to_compile_component(blocks: usize) -> Vec<u8> {
         ));
     }
     let locals = "i64 ".repeat(200);
-    let text = format!(
-        "(component (core module (func (export \"f\") (param i64) (result i64) (local {locals}) {body} (local.get 1))))"
+    format!("(func $big (export \"big\") (param i64) (result i64) (local {locals}) {body} (local.get 1))")
+}
+
+/// A component exporting nothing useful around [`big_function`].
+pub fn slow_to_compile_component(blocks: usize) -> Vec<u8> {
+    wat::parse_str(format!("(component (core module {}))", big_function(blocks))).expect("component text")
+}
+
+/// A working renderer (format `grow`, as [`multi_memory_component`] with no
+/// extra memory) that also carries [`big_function`], called only for a
+/// format name nobody asks for: a large plugin that loads and serves.
+pub fn large_renderer_component(blocks: usize) -> Vec<u8> {
+    let wat = format!(
+        "(module\n  (memory (export \"memory\") 1)\n{FORMATS_DATA}\n  {}\n  \
+         (func (export \"metrics:renderer/renderer@0.2.0#render\") (param i32 i32 i64 i32 i32 i32 i32) (result i32)\n    \
+         (if (i32.eq (local.get 4) (i32.const 12345)) (then (drop (call $big (i64.const 1)))))\n    (i32.const 16))\n)\n",
+        big_function(blocks).replace("(export \"big\") ", "")
     );
-    wat::parse_str(&text).expect("component text")
+    componentize(&wat)
 }
