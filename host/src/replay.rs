@@ -61,7 +61,7 @@ fn replay_family(registry: &Registry, name: &str, fields: &Map<String, Value>, a
         _ => return Err(shape(format!("{at}: type"), "expected \"counter\", \"gauge\" or \"histogram\"")),
     };
     let value = fields.get("value").ok_or_else(|| shape(at, "missing \"value\""))?;
-    let series = series_entries(value, kind, &format!("{at}: value"))?;
+    let series = series_entries(value, &format!("{at}: value"))?;
     let label_names: Vec<&str> = series.first().map(|s| s.labels.iter().map(|(n, _)| *n).collect()).unwrap_or_default();
     for s in &series {
         let names: Vec<&str> = s.labels.iter().map(|(n, _)| *n).collect();
@@ -95,7 +95,7 @@ fn replay_family(registry: &Registry, name: &str, fields: &Map<String, Value>, a
 }
 
 /// Flattens the three label shapes (none, one label, list) into entries.
-fn series_entries<'a>(value: &'a Value, kind: MetricKind, at: &str) -> Result<Vec<SeriesEntry<'a>>, ReplayError> {
+fn series_entries<'a>(value: &'a Value, at: &str) -> Result<Vec<SeriesEntry<'a>>, ReplayError> {
     let entry = |labels, value, at: String| SeriesEntry { labels, value, at };
     match value {
         Value::Null => Ok(Vec::new()),
@@ -118,7 +118,7 @@ fn series_entries<'a>(value: &'a Value, kind: MetricKind, at: &str) -> Result<Ve
                 Ok(entry(labels, value, at))
             })
             .collect(),
-        Value::Object(map) if is_single_label_map(map, kind) => {
+        Value::Object(map) if is_single_label_map(map) => {
             let (label, by_value) = map.iter().next().expect("one key");
             let Value::Object(by_value) = by_value else { unreachable!("checked by is_single_label_map") };
             Ok(by_value.iter().map(|(v, value)| entry(vec![(label.as_str(), v.as_str())], value, format!("{at}.{label}[{v:?}]"))).collect())
@@ -127,10 +127,11 @@ fn series_entries<'a>(value: &'a Value, kind: MetricKind, at: &str) -> Result<Ve
     }
 }
 
-/// `{"label": {...}}` is the one-label shape, except that a histogram value
-/// itself is an object with several keys.
-fn is_single_label_map(map: &Map<String, Value>, kind: MetricKind) -> bool {
-    map.len() == 1 && map.values().all(Value::is_object) && !(kind == MetricKind::Histogram && map.contains_key("bucket"))
+/// `{"label": {...}}` is the one-label shape. A histogram value is an
+/// object too, but never one whose only member is an object (its `bucket`
+/// is a list), so a label named `bucket` is read as a label.
+fn is_single_label_map(map: &Map<String, Value>) -> bool {
+    map.len() == 1 && map.values().all(Value::is_object)
 }
 
 fn number(value: &Value, at: &str) -> Result<f64, ReplayError> {
@@ -186,4 +187,28 @@ fn histogram_value(value: &Value, at: &str) -> Result<HistogramValue, ReplayErro
         }
     }
     Ok(HistogramValue { bounds, cumulative, count, sum })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics_render_core::RenderOptions;
+
+    fn json_of(registry: &Registry) -> String {
+        let mut out = Vec::new();
+        registry.snapshot().render_native("json", RenderOptions { prefix: "" }, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_histogram_whose_one_label_is_named_bucket_replays() {
+        let registry = Registry::new();
+        let family = registry.histogram_family("sizes", "by bucket", &["bucket"], &[1.0, 10.0]).unwrap();
+        family.with_label_values(&["small"]).unwrap().observe(0.5);
+        family.with_label_values(&["large"]).unwrap().observe(5.0);
+        let json = json_of(&registry);
+        assert!(json.contains("\"bucket\":{\"small\""), "{json}");
+        let replayed = registry_from_metrics_json(&json).unwrap();
+        assert_eq!(json_of(&replayed), json);
+    }
 }

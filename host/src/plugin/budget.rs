@@ -34,24 +34,36 @@ impl GuestBudget {
 
     /// Starts counting.
     pub fn resume(&self) {
+        self.resume_at(Instant::now());
+    }
+
+    pub fn resume_at(&self, now: Instant) {
         let mut s = self.state();
         if s.running_since.is_none() {
-            s.running_since = Some(Instant::now());
+            s.running_since = Some(now);
         }
     }
 
     /// Stops counting (the guest waits for the client).
     pub fn pause(&self) {
+        self.pause_at(Instant::now());
+    }
+
+    pub fn pause_at(&self, now: Instant) {
         let mut s = self.state();
         if let Some(since) = s.running_since.take() {
-            s.used += since.elapsed();
+            s.used += now.saturating_duration_since(since);
         }
     }
 
     /// What is left of the budget now.
     pub fn remaining(&self) -> Duration {
+        self.remaining_at(Instant::now())
+    }
+
+    pub fn remaining_at(&self, now: Instant) -> Duration {
         let s = self.state();
-        let used = s.used + s.running_since.map(|since| since.elapsed()).unwrap_or_default();
+        let used = s.used + s.running_since.map(|since| now.saturating_duration_since(since)).unwrap_or_default();
         s.limit.saturating_sub(used)
     }
 
@@ -73,16 +85,16 @@ mod tests {
 
     #[test]
     fn paused_time_does_not_count() {
-        let budget = GuestBudget::new(Duration::from_millis(50));
-        std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(budget.remaining(), Duration::from_millis(50), "starts paused");
-        budget.resume();
-        std::thread::sleep(Duration::from_millis(20));
-        budget.pause();
-        let left = budget.remaining();
-        assert!(left <= Duration::from_millis(30) && left > Duration::ZERO, "{left:?}");
-        std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(budget.remaining(), left, "paused");
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let budget = GuestBudget::new(ms(50));
+        assert_eq!(budget.remaining_at(t0 + ms(60)), ms(50), "starts paused");
+        budget.resume_at(t0 + ms(60));
+        assert_eq!(budget.remaining_at(t0 + ms(70)), ms(40), "running time counts");
+        budget.pause_at(t0 + ms(80));
+        assert_eq!(budget.remaining_at(t0 + ms(500)), ms(30), "paused time does not");
+        budget.resume_at(t0 + ms(500));
+        assert_eq!(budget.remaining_at(t0 + ms(600)), Duration::ZERO, "spent");
     }
 
     #[tokio::test]
