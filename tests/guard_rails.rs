@@ -79,7 +79,8 @@ async fn peak_rss_during<F: std::future::Future>(work: F) -> (F::Output, u64) {
 }
 
 /// Prometheus 2.x's scrape Accept header, exactly.
-const PROMETHEUS_SCRAPE_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+const PROMETHEUS_SCRAPE_ACCEPT: &str =
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plain_text_plugin_sorting_first_never_takes_prometheus_scrapes() {
@@ -182,7 +183,6 @@ async fn formats_that_break_the_rules_are_refused_with_a_short_reason() {
     server.stop().await.unwrap();
 }
 
-
 fn listed<'a>(listing: &'a Value, file: &str) -> &'a Value {
     listing["plugins"].as_array().unwrap().iter().find(|p| p["file"] == file).unwrap_or_else(|| panic!("{file} listed: {listing}"))
 }
@@ -201,7 +201,9 @@ async fn strange_files_in_the_plugins_folder_are_listed_with_a_reason_and_never_
     let addr = server.local_addr;
 
     let listing: Value = serde_json::from_slice(&get(addr, "/-/plugins", &[]).await.body).unwrap();
-    for (file, reason) in [("huge.wasm", "over the plugin size limit"), ("pipe.wasm", "a FIFO"), ("dir.wasm", "a directory"), ("dev.wasm", "a device")] {
+    for (file, reason) in
+        [("huge.wasm", "over the plugin size limit"), ("pipe.wasm", "a FIFO"), ("dir.wasm", "a directory"), ("dev.wasm", "a device")]
+    {
         let entry = listed(&listing, file);
         assert_eq!(entry["state"], "skipped", "{file}: {entry}");
         assert!(entry["last_error"].as_str().unwrap().contains(reason), "{file}: {entry}");

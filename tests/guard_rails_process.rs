@@ -196,7 +196,6 @@ fn compiler_children(parent: u32) -> Vec<u32> {
     found
 }
 
-
 /// One attack: while it runs, the built-in answers within 1 s, the listing
 /// and a reload answer, and the server's memory is sampled.
 async fn attack(server: &Server, format: &str, deadline: Duration) -> u64 {
@@ -272,9 +271,7 @@ async fn a_folder_of_hostile_plugins_cannot_stall_bloat_or_keep_the_server_from_
     let before = server.rss_bytes();
     let deadline = Duration::from_secs(1);
     let mut peak = before;
-    for format in
-        ["spin", "sleep", "oom", "grow", "panic", "flood", "trickle", "empty-writes", "batch-spin", "long-error", "chatty"]
-    {
+    for format in ["spin", "sleep", "oom", "grow", "panic", "flood", "trickle", "empty-writes", "batch-spin", "long-error", "chatty"] {
         peak = peak.max(attack(&server, format, deadline).await);
     }
     assert!(peak < 1 << 30, "server peaked at {} MiB", peak >> 20);

@@ -24,6 +24,8 @@ impl Drop for Server {
 impl Server {
     /// Starts `metrics-host serve ARGS --listen 127.0.0.1:0` and reads the
     /// bound address from its log.
+    // The child is killed and waited for in `Drop`.
+    #[allow(clippy::zombie_processes)]
     pub fn start(args: &[&str]) -> Server {
         let mut child = Command::new(BINARY)
             .arg("serve")
@@ -68,7 +70,6 @@ impl Server {
         }
     }
 }
-
 
 impl Server {
     /// Resident memory of the server process, from `/proc/PID/status`.

@@ -183,7 +183,7 @@ mod tests {
                 for (special, label, json) in
                     [('\\', "\\\\", "\\\\"), ('"', "\\\"", "\\\""), ('\n', "\\n", "\\n"), ('\u{1f}', "\u{1f}", "\\u001f")]
                 {
-                    let mut text: alloc::string::String = core::iter::repeat('a').take(len).collect();
+                    let mut text = "a".repeat(len);
                     text.replace_range(at..at + 1, special.encode_utf8(&mut [0; 4]));
                     let (before, after) = (&text[..at], &text[at + special.len_utf8()..]);
                     assert_eq!(run(push_label_value, &text), alloc::format!("{before}{label}{after}"), "{text:?}");

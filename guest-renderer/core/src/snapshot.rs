@@ -90,11 +90,13 @@ pub(crate) fn validate_families(families: &[Family<'_>]) -> Result<(), RenderErr
             }
         }
         match family.kind {
-            MetricKind::Histogram => {
-                if family.bounds.windows(2).any(|w| !(w[0] < w[1])) || family.bounds.iter().any(|b| b.is_nan()) {
-                    return Err(inconsistent(format!("family {name}: bucket bounds are not strictly ascending")));
-                }
+            MetricKind::Histogram
+                if family.bounds.windows(2).any(|w| w[0].partial_cmp(&w[1]) != Some(core::cmp::Ordering::Less))
+                    || family.bounds.iter().any(|b| b.is_nan()) =>
+            {
+                return Err(inconsistent(format!("family {name}: bucket bounds are not strictly ascending")));
             }
+            MetricKind::Histogram => {}
             _ if !family.bounds.is_empty() => {
                 return Err(inconsistent(format!("family {name}: bucket bounds on a {}", family.kind.as_str())));
             }

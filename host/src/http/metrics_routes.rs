@@ -47,7 +47,12 @@ pub async fn metrics(State(app): State<AppState>, Query(query): Query<MetricsQue
                 None => {
                     return Err(AppError::NotAcceptable {
                         accept: accept.unwrap_or_default().to_string(),
-                        available: renderers.formats().iter().map(|f| format!("{} ({})", f.name, f.content_type)).collect::<Vec<_>>().join(", "),
+                        available: renderers
+                            .formats()
+                            .iter()
+                            .map(|f| format!("{} ({})", f.name, f.content_type))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                     })
                 }
             }

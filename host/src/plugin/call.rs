@@ -271,7 +271,12 @@ fn new_store(
 }
 
 /// Explains a trap or host error from a call.
-fn trap_cause(store: &Store<RenderState>, limits: &RenderLimits, error: wasmtime::Error, last_stderr: Option<String>) -> RenderFailureCause {
+fn trap_cause(
+    store: &Store<RenderState>,
+    limits: &RenderLimits,
+    error: wasmtime::Error,
+    last_stderr: Option<String>,
+) -> RenderFailureCause {
     let state = store.data();
     if state.caps.refused {
         return RenderFailureCause::OutOfMemory(limits.memory_bytes);

@@ -78,8 +78,7 @@ pub async fn compile_in_child(exe: &PathBuf, bytes: Vec<u8>, limits: &CompileLim
         let mut message = Vec::new();
         let mut artifact_reader = (&mut stdout).take(MAX_ARTIFACT_BYTES + 1);
         let mut message_reader = (&mut stderr).take(MAX_CHILD_STDERR);
-        let (read_artifact, _) =
-            tokio::join!(artifact_reader.read_to_end(&mut artifact), message_reader.read_to_end(&mut message));
+        let (read_artifact, _) = tokio::join!(artifact_reader.read_to_end(&mut artifact), message_reader.read_to_end(&mut message));
         read_artifact.map_err(|e| format!("reading the compiled artifact: {e}"))?;
         Ok::<_, String>((artifact, message))
     };

@@ -67,7 +67,11 @@ pub fn check_formats(formats: &[FormatInfo]) -> Result<(), String> {
             return Err(format!("format {:?} content type {} {why}", f.name, quote(&f.content_type)));
         }
         if f.description.len() > MAX_DESCRIPTION_LEN {
-            return Err(format!("format {:?} description is {} bytes; at most {MAX_DESCRIPTION_LEN} are allowed", f.name, f.description.len()));
+            return Err(format!(
+                "format {:?} description is {} bytes; at most {MAX_DESCRIPTION_LEN} are allowed",
+                f.name,
+                f.description.len()
+            ));
         }
     }
     Ok(())

@@ -26,9 +26,9 @@ pub mod stdio_capture;
 mod wit_types;
 
 pub use artifact_cache::ArtifactCache;
-pub use compiler::{CompileLimits, CompileMode};
 pub use call::{RenderFailure, RenderFailureCause, RenderLimits};
 pub use circuit_breaker::{BreakerStatus, CircuitBreaker};
+pub use compiler::{CompileLimits, CompileMode};
 pub use component::{FormatInfo, LoadError, RendererComponent};
 pub use engine::RendererEngine;
 pub use sink::{ChannelSink, OutputSink, SinkClosed, WriteFuture, WriterSink};

@@ -66,7 +66,7 @@ impl CapturedStream {
     pub fn last_line(&self) -> Option<String> {
         let c = self.lock();
         let bytes: Vec<u8> = if c.tail.is_empty() { c.head.clone() } else { c.tail.iter().copied().collect() };
-        String::from_utf8_lossy(&bytes).lines().rev().map(str::trim).find(|l| !l.is_empty()).map(|l| bounded(l))
+        String::from_utf8_lossy(&bytes).lines().rev().map(str::trim).find(|l| !l.is_empty()).map(bounded)
     }
 
     /// Logs what was captured, tagged with the plugin and the stream.
