@@ -265,7 +265,9 @@ impl Renderers {
     }
 
     /// The built-ins, with plugins to come from `dir` (which must be
-    /// readable); nothing is loaded until [`Renderers::request_reload`].
+    /// readable). The folder is listed now (names and file types only, so
+    /// the listing shows every file as `loading` or `skipped` from the
+    /// start); nothing is read or loaded until [`Renderers::request_reload`].
     pub fn for_plugin_dir(
         engine: Arc<RendererEngine>,
         builtins: RendererSet,
@@ -273,8 +275,10 @@ impl Renderers {
         cache: Option<ArtifactCache>,
         plugin_max_bytes: u64,
     ) -> Result<Arc<Self>, std::io::Error> {
-        std::fs::read_dir(&dir)?;
-        Ok(Arc::new(Renderers { dir: Some(dir), cache, plugin_max_bytes, ..Renderers::fixed(engine, builtins) }))
+        let found = scan(&dir, plugin_max_bytes)?;
+        let renderers = Renderers { dir: Some(dir), cache, plugin_max_bytes, ..Renderers::fixed(engine, builtins) };
+        renderers.note_listing(&found.entries, &mut ReloadReport::default());
+        Ok(Arc::new(renderers))
     }
 
     /// The built-ins plus every plugin in `dir`, loaded before this returns.

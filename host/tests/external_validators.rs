@@ -90,7 +90,7 @@ fn same_value(a: f64, b: f64) -> bool {
 /// Parses `text` with prometheus_client's `parser` (`text` or `openmetrics`)
 /// and checks every sample, label and value against `expected`.
 fn assert_client_reads_back(parser: &str, text: &str, expected: &[ExpectedSample]) -> Vec<serde_json::Value> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/prometheus_client_parse.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/prometheus_client_parse.py");
     let (code, stdout, stderr) = run_with_stdin(&python(), &[script, parser], text.as_bytes());
     let head: String = text.chars().take(2000).collect();
     assert_eq!(code, 0, "prometheus_client ({parser}) failed: {stderr}\n{head}");
@@ -165,7 +165,7 @@ async fn strict_openmetrics_parser_reads_back_the_openmetrics_plugin() {
     let server = metrics_host::server::start(&config, demo, renderers).await.unwrap();
     for target in ["/metrics?format=openmetrics", "/metrics?format=openmetrics&prefix=kumomta_"] {
         let text = get(server.local_addr, target, &[]).await.text();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/prometheus_client_parse.py");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/prometheus_client_parse.py");
         let (code, stdout, stderr) = run_with_stdin(&python(), &[script, "openmetrics"], text.as_bytes());
         assert_eq!(code, 0, "strict OpenMetrics parse of the demo failed: {stderr}");
         assert!(stdout.contains("total_messages_delivered_total"));
@@ -225,7 +225,7 @@ async fn series_spread_over_many_batches_read_back_exactly() {
 
     // metrics.json: strict JSON, and every queue_depth entry in order.
     let json = scrape(registry, "/metrics.json").await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/strict_json_check.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/strict_json_check.py");
     let (code, _, stderr) = run_with_stdin(&python(), &[script], json.as_bytes());
     assert_eq!(code, 0, "strict JSON parse failed: {stderr}");
     let document: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -251,7 +251,7 @@ async fn metrics_json_is_strictly_valid_json() {
         for target in ["/metrics.json", "/metrics.json?prefix=kumomta_"] {
             let text = scrape(registry.clone(), target).await;
             let (code, stdout, stderr) =
-                run_with_stdin(&python(), &[concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/strict_json_check.py")], text.as_bytes());
+                run_with_stdin(&python(), &[concat!(env!("CARGO_MANIFEST_DIR"), "/tests/strict_json_check.py")], text.as_bytes());
             assert_eq!(code, 0, "strict JSON parse failed: {stderr}\n{text}");
             let names: Vec<String> = serde_json::from_str(&stdout).unwrap();
             let prefix = if target.contains("prefix") { "kumomta_" } else { "" };

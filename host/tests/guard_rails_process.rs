@@ -40,7 +40,7 @@ async fn metrics_answer_fast(addr: std::net::SocketAddr) {
 
 /// Polls the listing until no entry is `loading` (at most `limit`), checking
 /// the server stays responsive; returns the last listing and the highest
-/// resident memory seen.
+/// resident memory seen. Every file of the folder is listed from the start.
 async fn wait_until_loaded(server: &Server, limit: Duration) -> (Value, u64) {
     let addr = server.socket_addr();
     let deadline = Instant::now() + limit;
@@ -80,6 +80,7 @@ async fn the_server_listens_at_once_and_costly_plugins_load_behind_it_within_bou
     assert!(started.elapsed() < Duration::from_secs(10), "listening took {:?}", started.elapsed());
     let baseline = server.rss_bytes();
     let first = listing(addr).await;
+    assert_eq!(first["plugins"].as_array().unwrap().len(), 14, "the built-in and every file, from the start: {first}");
     assert!(first["plugins"].as_array().unwrap().iter().any(|p| p["state"] == "loading"), "loading shows: {first}");
     metrics_answer_fast(addr).await;
 
