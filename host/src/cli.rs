@@ -6,10 +6,11 @@ use crate::plugin::engine::engine_config;
 use crate::plugin::{ArtifactCache, CompileLimits, CompileMode, RenderLimits, RendererEngine, WriterSink};
 use crate::plugin_watcher;
 use crate::registry::Registry;
+use crate::render_service::RenderService;
 use crate::renderers::{RendererSet, Renderers};
 use crate::replay::registry_from_metrics_json;
 use crate::server;
-use anyhow::{bail, Context};
+use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -189,13 +190,10 @@ async fn render(args: &RenderArgs) -> anyhow::Result<()> {
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
         renderers = renderers.with_plugin(Arc::new(engine.load(&name, &bytes).await?));
     }
-    let Some((renderer, _)) = renderers.find(&args.format) else {
-        bail!("unknown format {:?}; available formats: {}", args.format, renderers.format_names().join(", "));
-    };
-    let snapshot = Arc::new(registry.snapshot());
-    let limits = RenderLimits::default();
+    let service = RenderService::new(registry, Arc::new(Renderers::fixed(engine, renderers)), RenderLimits::default(), 1, None);
     let stdout = std::io::BufWriter::new(std::io::stdout());
-    renderer.render(&snapshot, &args.format, &args.prefix, &limits, Box::new(WriterSink(stdout))).await?;
+    let started = service.start(&args.format, &args.prefix, Box::new(WriterSink(stdout)))?;
+    started.task.await.context("render task")??;
     std::io::stdout().flush()?;
     Ok(())
 }

@@ -11,14 +11,17 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Flags of `metrics-host serve`.
-#[derive(Debug, Default, Clone, clap::Args)]
+/// Settings of `metrics-host serve`. This one struct is both the command
+/// line (clap: `--render-timeout-ms`) and the config file (serde:
+/// `render_timeout_ms`), so a setting is declared once; a test checks the
+/// README's table against it.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServeArgs {
-    /// TOML file with the same settings (keys: listen, trusted_hosts, demo,
-    /// demo_queues, render_timeout_ms, render_memory_mb, render_output_mb,
-    /// client_timeout_ms, max_concurrent_renders, plugins, plugin_cache,
-    /// plugin_max_mb, plugin_compile_timeout_ms, plugin_compile_memory_mb).
+    /// TOML file with the same settings: each key is a flag's name with
+    /// underscores (`render_timeout_ms`); `trusted_hosts` is a list.
     #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8000].
     #[arg(long, value_name = "ADDR")]
@@ -26,17 +29,18 @@ pub struct ServeArgs {
     /// A peer allowed to read metrics: an IP address or CIDR mask.
     /// Repeatable; replaces the default (127.0.0.1 and ::1).
     #[arg(long = "trusted-host", value_name = "IP_OR_CIDR")]
-    pub trusted_hosts: Vec<String>,
+    pub trusted_hosts: Option<Vec<String>>,
     /// Publish KumoMTA-like demo metrics that change over time.
     #[arg(long)]
+    #[serde(default)]
     pub demo: bool,
     /// Number of simulated queues in the demo data [default: 100].
     #[arg(long, value_name = "N")]
     pub demo_queues: Option<u64>,
-    /// Guest execution time allowed per render, in ms [default: 30000].
+    /// Wall-clock time allowed per render, in ms [default: 30000].
     #[arg(long, value_name = "MS")]
     pub render_timeout_ms: Option<u64>,
-    /// Guest memory cap per render in MiB [default: 256].
+    /// Memory cap per render over all its memories and tables, in MiB [default: 256].
     #[arg(long, value_name = "MIB")]
     pub render_memory_mb: Option<u64>,
     /// Output cap per render in MiB [default: 2048].
@@ -45,16 +49,16 @@ pub struct ServeArgs {
     /// How long a render waits for a client that stopped reading, in ms [default: 30000].
     #[arg(long, value_name = "MS")]
     pub client_timeout_ms: Option<u64>,
-    /// Folder of renderer plugins (*.wasm), loaded at start and reloaded on
-    /// change, SIGHUP or POST /-/reload.
+    /// Renders that may run at once; beyond it requests get 503 [default: 8].
+    #[arg(long, value_name = "N")]
+    pub max_concurrent_renders: Option<u64>,
+    /// Folder of renderer plugins (*.wasm), loaded in the background at
+    /// start and reloaded on change, SIGHUP or POST /-/reload.
     #[arg(long, value_name = "DIR")]
     pub plugins: Option<PathBuf>,
     /// Folder for compiled plugins [default: ~/.cache/metrics-host].
     #[arg(long, value_name = "DIR")]
     pub plugin_cache: Option<PathBuf>,
-    /// Renders that may run at once; beyond it requests get 503 [default: 8].
-    #[arg(long, value_name = "N")]
-    pub max_concurrent_renders: Option<u64>,
     /// Largest plugin file loaded, in MiB [default: 64].
     #[arg(long, value_name = "MIB")]
     pub plugin_max_mb: Option<u64>,
@@ -66,24 +70,27 @@ pub struct ServeArgs {
     pub plugin_compile_memory_mb: Option<u64>,
 }
 
-/// The config file; keys are the flags' names with underscores.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<String>,
-    trusted_hosts: Option<Vec<String>>,
-    demo: Option<bool>,
-    demo_queues: Option<u64>,
-    render_timeout_ms: Option<u64>,
-    render_memory_mb: Option<u64>,
-    render_output_mb: Option<u64>,
-    client_timeout_ms: Option<u64>,
-    plugins: Option<PathBuf>,
-    plugin_cache: Option<PathBuf>,
-    max_concurrent_renders: Option<u64>,
-    plugin_max_mb: Option<u64>,
-    plugin_compile_timeout_ms: Option<u64>,
-    plugin_compile_memory_mb: Option<u64>,
+impl ServeArgs {
+    /// These settings, with `file`'s filling in what was not given here.
+    fn over(self, file: ServeArgs) -> ServeArgs {
+        ServeArgs {
+            config: self.config,
+            listen: self.listen.or(file.listen),
+            trusted_hosts: self.trusted_hosts.or(file.trusted_hosts),
+            demo: self.demo || file.demo,
+            demo_queues: self.demo_queues.or(file.demo_queues),
+            render_timeout_ms: self.render_timeout_ms.or(file.render_timeout_ms),
+            render_memory_mb: self.render_memory_mb.or(file.render_memory_mb),
+            render_output_mb: self.render_output_mb.or(file.render_output_mb),
+            client_timeout_ms: self.client_timeout_ms.or(file.client_timeout_ms),
+            max_concurrent_renders: self.max_concurrent_renders.or(file.max_concurrent_renders),
+            plugins: self.plugins.or(file.plugins),
+            plugin_cache: self.plugin_cache.or(file.plugin_cache),
+            plugin_max_mb: self.plugin_max_mb.or(file.plugin_max_mb),
+            plugin_compile_timeout_ms: self.plugin_compile_timeout_ms.or(file.plugin_compile_timeout_ms),
+            plugin_compile_memory_mb: self.plugin_compile_memory_mb.or(file.plugin_compile_memory_mb),
+        }
+    }
 }
 
 /// Checked settings of a running server.
@@ -142,70 +149,63 @@ impl ServeConfig {
     pub fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
         let file = match &args.config {
             Some(path) => read_file(path)?,
-            None => FileConfig::default(),
+            None => ServeArgs::default(),
         };
+        let args = args.clone().over(file);
         let defaults = ServeConfig::default();
-        let listen_text = args.listen.clone().or(file.listen);
-        let listen = match listen_text {
+        let listen = match &args.listen {
             Some(text) => {
                 text.parse().with_context(|| format!("listen = {text:?} is not a socket address like 127.0.0.1:8000 or [::1]:8000"))?
             }
             None => defaults.listen,
         };
-        let trusted: Vec<String> = if !args.trusted_hosts.is_empty() {
-            args.trusted_hosts.clone()
-        } else {
-            file.trusted_hosts.unwrap_or_else(|| DEFAULT_TRUSTED_HOSTS.iter().map(|s| s.to_string()).collect())
-        };
+        let trusted: Vec<String> =
+            args.trusted_hosts.clone().unwrap_or_else(|| DEFAULT_TRUSTED_HOSTS.iter().map(|s| s.to_string()).collect());
         if trusted.is_empty() {
             bail!("trusted_hosts is empty: nobody could read the metrics; list at least one address");
         }
         let trusted_hosts = TrustedHosts::parse(&trusted)?;
-        let demo_queues = in_range("demo_queues", args.demo_queues.or(file.demo_queues).unwrap_or(defaults.demo_queues), 0, 10_000_000)?;
+        let demo_queues = in_range("demo_queues", args.demo_queues.unwrap_or(defaults.demo_queues), 0, 10_000_000)?;
         let d = &defaults.render_limits;
-        let timeout_ms = args.render_timeout_ms.or(file.render_timeout_ms).unwrap_or(d.deadline.as_millis() as u64);
-        let memory_mb = args.render_memory_mb.or(file.render_memory_mb).unwrap_or((d.memory_bytes >> 20) as u64);
-        let output_mb = args.render_output_mb.or(file.render_output_mb).unwrap_or(d.output_bytes >> 20);
+        let timeout_ms = args.render_timeout_ms.unwrap_or(d.deadline.as_millis() as u64);
+        let memory_mb = args.render_memory_mb.unwrap_or((d.memory_bytes >> 20) as u64);
+        let output_mb = args.render_output_mb.unwrap_or(d.output_bytes >> 20);
         let render_limits = RenderLimits {
             deadline: Duration::from_millis(in_range("render_timeout_ms", timeout_ms, 10, 600_000)?),
             memory_bytes: (in_range("render_memory_mb", memory_mb, 16, 4096)? as usize) << 20,
             output_bytes: in_range("render_output_mb", output_mb, 1, 65_536)? << 20,
         };
-        let client_ms = args.client_timeout_ms.or(file.client_timeout_ms).unwrap_or(defaults.client_stall_timeout.as_millis() as u64);
+        let client_ms = args.client_timeout_ms.unwrap_or(defaults.client_stall_timeout.as_millis() as u64);
         let client_stall_timeout = Duration::from_millis(in_range("client_timeout_ms", client_ms, 100, 600_000)?);
-        let max_concurrent_renders = in_range(
-            "max_concurrent_renders",
-            args.max_concurrent_renders.or(file.max_concurrent_renders).unwrap_or(defaults.max_concurrent_renders as u64),
-            1,
-            1024,
-        )? as usize;
-        let plugin_max_mb =
-            in_range("plugin_max_mb", args.plugin_max_mb.or(file.plugin_max_mb).unwrap_or(defaults.plugin_max_bytes >> 20), 1, 1024)?;
+        let max_concurrent_renders =
+            in_range("max_concurrent_renders", args.max_concurrent_renders.unwrap_or(defaults.max_concurrent_renders as u64), 1, 1024)?
+                as usize;
+        let plugin_max_mb = in_range("plugin_max_mb", args.plugin_max_mb.unwrap_or(defaults.plugin_max_bytes >> 20), 1, 1024)?;
         let compile_ms = in_range(
             "plugin_compile_timeout_ms",
-            args.plugin_compile_timeout_ms.or(file.plugin_compile_timeout_ms).unwrap_or(defaults.plugin_compile_timeout.as_millis() as u64),
+            args.plugin_compile_timeout_ms.unwrap_or(defaults.plugin_compile_timeout.as_millis() as u64),
             100,
             3_600_000,
         )?;
         let compile_mb = in_range(
             "plugin_compile_memory_mb",
-            args.plugin_compile_memory_mb.or(file.plugin_compile_memory_mb).unwrap_or(defaults.plugin_compile_memory_bytes >> 20),
+            args.plugin_compile_memory_mb.unwrap_or(defaults.plugin_compile_memory_bytes >> 20),
             256,
             65_536,
         )?;
-        let plugins = args.plugins.clone().or(file.plugins);
+        let plugins = args.plugins.clone();
         if let Some(dir) = &plugins {
             std::fs::read_dir(dir).with_context(|| format!("plugins = {:?} is not a readable folder", dir.display().to_string()))?;
         }
         Ok(ServeConfig {
             listen,
             trusted_hosts,
-            demo: args.demo || file.demo.unwrap_or(false),
+            demo: args.demo,
             demo_queues,
             render_limits,
             client_stall_timeout,
             plugins,
-            plugin_cache: args.plugin_cache.clone().or(file.plugin_cache),
+            plugin_cache: args.plugin_cache.clone(),
             max_concurrent_renders,
             plugin_max_bytes: plugin_max_mb << 20,
             plugin_compile_timeout: Duration::from_millis(compile_ms),
@@ -214,7 +214,7 @@ impl ServeConfig {
     }
 }
 
-fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+fn read_file(path: &Path) -> anyhow::Result<ServeArgs> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
 }
@@ -232,6 +232,44 @@ mod tests {
 
     fn error_of(args: ServeArgs) -> String {
         format!("{:#}", ServeConfig::from_args(&args).unwrap_err())
+    }
+
+    /// The text between the first pair of backticks of a table cell.
+    fn code_in(cell: &str) -> Option<&str> {
+        cell.split('`').nth(1)
+    }
+
+    #[test]
+    fn the_readme_table_lists_every_setting_with_its_flag_and_key() {
+        use clap::Args;
+        let readme = include_str!("../../README.md");
+        let documented: std::collections::BTreeSet<(String, String)> = readme
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let flag = code_in(cells.get(1)?)?.strip_prefix("--")?;
+                Some((flag.to_string(), code_in(cells.get(2)?)?.to_string()))
+            })
+            .collect();
+        let command = ServeArgs::augment_args(clap::Command::new("serve"));
+        let declared: std::collections::BTreeSet<(String, String)> = command
+            .get_arguments()
+            .filter(|a| a.get_id() != "config")
+            .filter_map(|a| Some((a.get_long()?.to_string(), a.get_id().to_string())))
+            .collect();
+        assert_eq!(documented, declared, "README's settings table against ServeArgs (flag, config key)");
+        // And every key the file accepts is a key of that table.
+        for (_, key) in &declared {
+            let text = match key.as_str() {
+                "trusted_hosts" => "trusted_hosts = [\"127.0.0.1\"]".to_string(),
+                "listen" => "listen = \"127.0.0.1:1\"".to_string(),
+                "demo" => "demo = true".to_string(),
+                "plugins" | "plugin_cache" => format!("{key} = \"/tmp\""),
+                _ => format!("{key} = 100"),
+            };
+            let parsed: Result<ServeArgs, _> = toml::from_str(&text);
+            assert!(parsed.is_ok(), "{text}: {parsed:?}");
+        }
     }
 
     #[test]
@@ -263,7 +301,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let msg = error_of(ServeArgs { trusted_hosts: vec!["10.0.0.0/33".into()], ..Default::default() });
+        let msg = error_of(ServeArgs { trusted_hosts: Some(vec!["10.0.0.0/33".into()]), ..Default::default() });
         assert!(msg.contains("10.0.0.0/33"), "{msg}");
         let msg = error_of(ServeArgs { listen: Some("localhost".into()), ..Default::default() });
         assert!(msg.contains("localhost"), "{msg}");

@@ -13,6 +13,7 @@ pub mod plugin_files;
 pub mod plugin_watcher;
 pub mod process_memory;
 pub mod registry;
+pub mod render_service;
 pub mod renderers;
 pub mod replay;
 pub mod self_metrics;

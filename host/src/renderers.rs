@@ -318,16 +318,20 @@ impl Renderers {
         let (tx, rx) = watch::channel(None);
         *queued = Some(rx.clone());
         let this = Arc::clone(self);
-        tokio::spawn(async move {
-            let _one_at_a_time = this.reload_lock.lock().await;
-            // From here on, changes need a new rescan.
-            lock(&this.queued).take();
-            let report = this.rescan().await;
-            if let Some(observe) = lock(&this.observer).as_ref() {
-                observe(&report);
-            }
-            let _ = tx.send(Some(Arc::new(report)));
-        });
+        let span = tracing::info_span!("reload");
+        tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let _one_at_a_time = this.reload_lock.lock().await;
+                // From here on, changes need a new rescan.
+                lock(&this.queued).take();
+                let report = this.rescan().await;
+                if let Some(observe) = lock(&this.observer).as_ref() {
+                    observe(&report);
+                }
+                let _ = tx.send(Some(Arc::new(report)));
+            },
+            span,
+        ));
         rx
     }
 
@@ -455,7 +459,8 @@ impl Renderers {
             return;
         }
         let name = Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let loaded = self.engine.load_cached(&name, &bytes, &hash, self.cache.as_ref()).await;
+        let span = tracing::info_span!("load", plugin = ?file);
+        let loaded = tracing::Instrument::instrument(self.engine.load_cached(&name, &bytes, &hash, self.cache.as_ref()), span).await;
         drop(bytes);
         match loaded {
             Ok(component) => {

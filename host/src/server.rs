@@ -49,16 +49,7 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
     renderers.observe_reloads(Box::new(move |report| observer.record_reload(report)));
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let local_addr = listener.local_addr()?;
-    let state = AppState {
-        registry,
-        renderers,
-        render_limits: config.render_limits.clone(),
-        trusted_hosts: Arc::new(config.trusted_hosts.clone()),
-        host_metrics: Arc::clone(&host_metrics),
-        client_stall_timeout: config.client_stall_timeout,
-        render_permits: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_renders)),
-        max_concurrent_renders: config.max_concurrent_renders,
-    };
+    let state = AppState::new(registry, renderers, Arc::clone(&host_metrics), config);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, state, async {
         let _ = rx.await;

@@ -6,11 +6,10 @@ use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode};
 use common::renderers;
+use metrics_host::config::ServeConfig;
 use metrics_host::http::{app, AppState};
-use metrics_host::plugin::RenderLimits;
 use metrics_host::registry::Registry;
 use metrics_host::self_metrics::HostMetrics;
-use metrics_host::trusted_hosts::TrustedHosts;
 use proptest::prelude::*;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,16 +18,8 @@ use tower::ServiceExt;
 async fn state() -> AppState {
     let registry = Registry::new();
     registry.gauge_family("ready_count", "ready", &["service"]).unwrap().with_label_values(&["smtp"]).unwrap().set(1.0);
-    AppState {
-        host_metrics: Arc::new(HostMetrics::register(&registry).unwrap()),
-        registry,
-        renderers: renderers().await,
-        render_limits: RenderLimits::default(),
-        trusted_hosts: Arc::new(TrustedHosts::default()),
-        client_stall_timeout: std::time::Duration::from_secs(5),
-        render_permits: Arc::new(tokio::sync::Semaphore::new(8)),
-        max_concurrent_renders: 8,
-    }
+    let config = ServeConfig { client_stall_timeout: std::time::Duration::from_secs(5), ..ServeConfig::default() };
+    AppState::new(registry.clone(), renderers().await, Arc::new(HostMetrics::register(&registry).unwrap()), &config)
 }
 
 /// Sends `request` from a trusted peer; checks the answer is well formed.

@@ -7,8 +7,8 @@ use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode};
 use common::{get, renderers, start};
+use metrics_host::config::ServeConfig;
 use metrics_host::http::{app, AppState};
-use metrics_host::plugin::RenderLimits;
 use metrics_host::registry::Registry;
 use metrics_host::self_metrics::HostMetrics;
 use metrics_host::trusted_hosts::TrustedHosts;
@@ -35,16 +35,9 @@ fn registry() -> Registry {
 
 async fn status_for(trusted: &TrustedHosts, peer: &str, path: &str, header: Option<(&str, &str)>) -> (StatusCode, String) {
     let registry = registry();
-    let state = AppState {
-        host_metrics: Arc::new(HostMetrics::register(&registry).unwrap()),
-        registry,
-        renderers: renderers().await,
-        render_limits: RenderLimits::default(),
-        trusted_hosts: Arc::new(trusted.clone()),
-        client_stall_timeout: std::time::Duration::from_secs(5),
-        render_permits: Arc::new(tokio::sync::Semaphore::new(8)),
-        max_concurrent_renders: 8,
-    };
+    let config =
+        ServeConfig { trusted_hosts: trusted.clone(), client_stall_timeout: std::time::Duration::from_secs(5), ..ServeConfig::default() };
+    let state = AppState::new(registry.clone(), renderers().await, Arc::new(HostMetrics::register(&registry).unwrap()), &config);
     let peer: SocketAddr = peer.parse().unwrap();
     let mut request = Request::get(path);
     if let Some((name, value)) = header {

@@ -1,5 +1,6 @@
 //! Trusted-IP enforcement for every route. The peer's socket address is the
 //! only input: `Authorization` and forwarding headers never grant access.
+use super::log_limiter::LogLimiter;
 use crate::self_metrics::HostMetrics;
 use crate::trusted_hosts::TrustedHosts;
 use axum::extract::{ConnectInfo, Request, State};
@@ -14,6 +15,8 @@ use std::sync::Arc;
 pub struct AccessPolicy {
     pub trusted: Arc<TrustedHosts>,
     pub metrics: Arc<HostMetrics>,
+    /// Refusals are logged at most once a second (all are counted in the metrics).
+    pub log: Arc<LogLimiter>,
 }
 
 /// Middleware: 401 with a plain-text reason for peers outside the list.
@@ -27,7 +30,9 @@ pub async fn require_trusted_peer(
         return next.run(request).await;
     }
     policy.metrics.record_denied();
-    tracing::warn!(peer = %peer.ip(), path = %request.uri().path(), "refused untrusted peer");
+    if let Some(left_out) = policy.log.admit() {
+        tracing::warn!(peer = %peer.ip(), path = %request.uri().path(), refusals_not_logged = left_out, "refused untrusted peer");
+    }
     (
         StatusCode::UNAUTHORIZED,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

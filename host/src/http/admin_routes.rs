@@ -22,7 +22,10 @@ pub struct PluginListing {
 }
 
 pub async fn list_plugins(State(app): State<AppState>) -> Json<PluginListing> {
-    Json(PluginListing { plugin_dir: app.renderers.plugin_dir().map(|d| d.display().to_string()), plugins: app.renderers.statuses().await })
+    Json(PluginListing {
+        plugin_dir: app.renders.renderers().plugin_dir().map(|d| d.display().to_string()),
+        plugins: app.renders.renderers().statuses().await,
+    })
 }
 
 /// Answer of a reload that is still going on.
@@ -33,7 +36,7 @@ struct ReloadInProgress {
 }
 
 pub async fn reload(State(app): State<AppState>) -> Response {
-    match app.renderers.reload_within(RELOAD_ANSWER_WAIT).await {
+    match app.renders.renderers().reload_within(RELOAD_ANSWER_WAIT).await {
         Some(report) => Json::<ReloadReport>(report).into_response(),
         _ => (
             StatusCode::ACCEPTED,

@@ -1,5 +1,6 @@
 //! One error type for every handler, answered as plain text.
 use crate::plugin::{RenderFailure, RenderFailureCause};
+use crate::render_service::RenderRefused;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -8,14 +9,10 @@ use axum::response::{IntoResponse, Response};
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
-    #[error("unknown format {requested:?}; available formats: {available}")]
-    UnknownFormat { requested: String, available: String },
     #[error("no available format matches Accept: {accept:?}; available formats: {available}")]
     NotAcceptable { accept: String, available: String },
-    #[error("renderer {plugin:?} for format {format:?} is backed off after repeated failures; retry in {}s", retry_in.as_secs() + 1)]
-    BackedOff { plugin: String, format: String, retry_in: std::time::Duration },
-    #[error("{limit} renders are already running; retry in 1s")]
-    Busy { limit: usize },
+    #[error("{0}")]
+    Refused(#[from] RenderRefused),
     #[error("{0}")]
     Render(#[from] RenderFailure),
     #[error("render task failed: {0}")]
@@ -26,9 +23,9 @@ impl AppError {
     fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::UnknownFormat { .. } => StatusCode::BAD_REQUEST,
             AppError::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
-            AppError::BackedOff { .. } | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Refused(RenderRefused::BadPrefix(_) | RenderRefused::UnknownFormat { .. }) => StatusCode::BAD_REQUEST,
+            AppError::Refused(RenderRefused::BackedOff { .. } | RenderRefused::Busy { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Render(failure) => match failure.cause {
                 RenderFailureCause::InvalidOption(_) => StatusCode::BAD_REQUEST,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -42,15 +39,15 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         // Render failures are logged where they happen, with the outcome.
-        if status.is_server_error() && !matches!(self, AppError::Render(_) | AppError::Busy { .. }) {
+        if status.is_server_error() && !matches!(self, AppError::Render(_) | AppError::Refused(_)) {
             tracing::error!(error = %self, "request failed");
         }
         let mut response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{self}\n")).into_response();
         match &self {
-            AppError::BackedOff { retry_in, .. } => {
+            AppError::Refused(RenderRefused::BackedOff { retry_in, .. }) => {
                 response.headers_mut().insert(header::RETRY_AFTER, (retry_in.as_secs() + 1).into());
             }
-            AppError::Busy { .. } => {
+            AppError::Refused(RenderRefused::Busy { .. }) => {
                 response.headers_mut().insert(header::RETRY_AFTER, 1.into());
             }
             _ => {}

@@ -1,5 +1,6 @@
-//! `GET /metrics` and `GET /metrics.json`: snapshot, render in the sandbox
-//! off the async runtime, and stream the output as the body.
+//! `GET /metrics` and `GET /metrics.json`: choose the format, start a
+//! render through the [`RenderService`](crate::render_service::RenderService),
+//! and stream its output as the body.
 //!
 //! The response head waits for the first output chunk (or the end of the
 //! render), so a render that fails before writing anything is answered with
@@ -9,17 +10,12 @@ use super::error::AppError;
 use super::negotiate::choose_format;
 use super::AppState;
 use crate::plugin::{ChannelSink, RenderFailure};
-use crate::renderers::Selection;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use metrics_render_core::is_valid_metric_name;
 use serde::Deserialize;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -41,7 +37,7 @@ pub async fn metrics(State(app): State<AppState>, Query(query): Query<MetricsQue
         Some(format) => format,
         None => {
             let accept = headers.get(header::ACCEPT).map(|v| v.to_str().unwrap_or(""));
-            let renderers = app.renderers.current();
+            let renderers = app.renders.renderers().current();
             match choose_format(accept, renderers.offered()) {
                 Some(format) => format.name.clone(),
                 None => {
@@ -66,60 +62,17 @@ pub async fn metrics_json(State(app): State<AppState>, Query(query): Query<Metri
 }
 
 async fn render_response(app: &AppState, format: String, prefix: String) -> Result<Response, AppError> {
-    if !prefix.is_empty() && !is_valid_metric_name(&prefix) {
-        return Err(AppError::BadRequest(format!("invalid prefix {prefix:?}: prefixed metric names must match [a-zA-Z_:][a-zA-Z0-9_:]*")));
-    }
-    let started = Instant::now();
-    // Refuse at once beyond the concurrency bound rather than queue.
-    let Ok(permit) = Arc::clone(&app.render_permits).try_acquire_owned() else {
-        app.host_metrics.record_render(&format, "busy", started.elapsed(), 0);
-        return Err(AppError::Busy { limit: app.max_concurrent_renders });
-    };
-    let renderers = app.renderers.current();
-    let (renderer, info) = match renderers.select(&format) {
-        Selection::Ready(renderer, info) => (renderer, info),
-        Selection::BackedOff { plugin, retry_in } => {
-            app.host_metrics.record_render(&format, "backed_off", started.elapsed(), 0);
-            return Err(AppError::BackedOff { plugin, format, retry_in });
-        }
-        Selection::Unknown => return Err(AppError::UnknownFormat { requested: format, available: renderers.format_names().join(", ") }),
-    };
     let (tx, mut rx) = mpsc::channel(BODY_CHANNEL_CHUNKS);
-    let sent = Arc::new(AtomicU64::new(0));
-    let sink = ChannelSink::new(tx, app.client_stall_timeout, Arc::clone(&sent));
-    let registry = app.registry.clone();
-    let limits = app.render_limits.clone();
-    let runtime = tokio::runtime::Handle::current();
-    let metrics = Arc::clone(&app.host_metrics);
-    // The snapshot and the guest's work are CPU-bound: keep them off the
-    // async workers. The render future is driven on this blocking thread.
-    let task = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let snapshot = Arc::new(registry.snapshot());
-        let result = runtime.block_on(renderer.render(&snapshot, &format, &prefix, &limits, Box::new(sink)));
-        let outcome = match &result {
-            Ok(()) => {
-                renderer.breaker.record_success();
-                "ok"
-            }
-            Err(failure) => {
-                if failure.cause.is_renderer_fault() {
-                    renderer.breaker.record_failure();
-                }
-                tracing::warn!(error = %failure, "render failed");
-                failure.cause.outcome()
-            }
-        };
-        metrics.record_render(&format, outcome, started.elapsed(), sent.load(Ordering::Relaxed));
-        result
-    });
-    let content_type = HeaderValue::from_str(&info.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let sink = ChannelSink::new(tx, app.client_stall_timeout);
+    let started = app.renders.start(&format, &prefix, Box::new(sink))?;
+    let content_type =
+        HeaderValue::from_str(&started.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     let body = match rx.recv().await {
         None => {
-            outcome(task).await?;
+            outcome(started.task).await?;
             Body::empty()
         }
-        Some(first) => Body::from_stream(body_stream(first, rx, task)),
+        Some(first) => Body::from_stream(body_stream(first, rx, started.task, tracing::Span::current())),
     };
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response())
 }
@@ -137,21 +90,25 @@ fn body_stream(
     first: Bytes,
     rx: mpsc::Receiver<Bytes>,
     task: JoinHandle<Result<(), RenderFailure>>,
+    span: tracing::Span,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     use futures_util::StreamExt;
     // Fused: compression layers may poll again after the end.
-    futures_util::stream::unfold((Some(first), rx, Some(task)), |(mut first, mut rx, mut task)| async move {
-        if let Some(chunk) = first.take() {
-            return Some((Ok(chunk), (None, rx, task)));
-        }
-        if let Some(chunk) = rx.recv().await {
-            return Some((Ok(chunk), (None, rx, task)));
-        }
-        match outcome(task.take()?).await {
-            Ok(()) => None,
-            Err(error) => {
-                tracing::error!(%error, "render failed after the response started; aborting the body");
-                Some((Err(std::io::Error::other(error.to_string())), (None, rx, None)))
+    futures_util::stream::unfold((Some(first), rx, Some(task)), move |(mut first, mut rx, mut task)| {
+        let span = span.clone();
+        async move {
+            if let Some(chunk) = first.take() {
+                return Some((Ok(chunk), (None, rx, task)));
+            }
+            if let Some(chunk) = rx.recv().await {
+                return Some((Ok(chunk), (None, rx, task)));
+            }
+            match outcome(task.take()?).await {
+                Ok(()) => None,
+                Err(error) => {
+                    span.in_scope(|| tracing::error!(%error, "render failed after the response started; aborting the body"));
+                    Some((Err(std::io::Error::other(error.to_string())), (None, rx, None)))
+                }
             }
         }
     })

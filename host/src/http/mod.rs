@@ -3,13 +3,16 @@
 mod access;
 mod admin_routes;
 mod error;
+mod log_limiter;
 mod metrics_routes;
 pub mod negotiate;
+mod request_span;
 
 pub use error::AppError;
 
-use crate::plugin::RenderLimits;
+use crate::config::ServeConfig;
 use crate::registry::Registry;
+use crate::render_service::RenderService;
 use crate::renderers::Renderers;
 use crate::self_metrics::HostMetrics;
 use crate::trusted_hosts::TrustedHosts;
@@ -25,28 +28,43 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 /// What every handler needs.
 #[derive(Clone)]
 pub struct AppState {
-    /// Where the metrics live.
-    pub registry: Registry,
-    /// Which renderer serves which format; swapped on plugin reloads.
-    pub renderers: Arc<Renderers>,
-    /// Bounds applied to every render.
-    pub render_limits: RenderLimits,
+    /// Runs renders (selection, breaker, limits, concurrency, self-metrics).
+    pub renders: Arc<RenderService>,
     /// Who may read.
     pub trusted_hosts: Arc<TrustedHosts>,
-    /// The host's own metrics (renders, reloads, refusals).
+    /// The host's own metrics (refusals here; renders and reloads elsewhere).
     pub host_metrics: Arc<HostMetrics>,
     /// How long a render waits for a client that does not read.
     pub client_stall_timeout: Duration,
-    /// One permit per render that may run at once.
-    pub render_permits: Arc<tokio::sync::Semaphore>,
-    /// The number of permits, for messages.
-    pub max_concurrent_renders: usize,
+}
+
+impl AppState {
+    /// The state for serving `registry` with `renderers` under `config`.
+    pub fn new(registry: Registry, renderers: Arc<Renderers>, host_metrics: Arc<HostMetrics>, config: &ServeConfig) -> Self {
+        let renders = RenderService::new(
+            registry,
+            renderers,
+            config.render_limits.clone(),
+            config.max_concurrent_renders,
+            Some(Arc::clone(&host_metrics)),
+        );
+        AppState {
+            renders: Arc::new(renders),
+            trusted_hosts: Arc::new(config.trusted_hosts.clone()),
+            host_metrics,
+            client_stall_timeout: config.client_stall_timeout,
+        }
+    }
 }
 
 /// The router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
 /// (as [`serve`] does): the trusted-IP check needs the peer address.
 pub fn app(state: AppState) -> Router {
-    let policy = access::AccessPolicy { trusted: Arc::clone(&state.trusted_hosts), metrics: Arc::clone(&state.host_metrics) };
+    let policy = access::AccessPolicy {
+        trusted: Arc::clone(&state.trusted_hosts),
+        metrics: Arc::clone(&state.host_metrics),
+        log: Arc::new(log_limiter::LogLimiter::new(std::time::Duration::from_secs(1))),
+    };
     Router::new()
         .route("/metrics", get(metrics_routes::metrics))
         .route("/metrics.json", get(metrics_routes::metrics_json))
@@ -55,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .with_state(state)
         .layer(middleware::from_fn_with_state(policy, access::require_trusted_peer))
+        .layer(middleware::from_fn(request_span::in_request_span))
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes

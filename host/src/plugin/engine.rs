@@ -152,9 +152,13 @@ impl RendererEngine {
     async fn check(self: &Arc<Self>, name: &str, component: Component) -> Result<RendererComponent, LoadError> {
         let (engine, plugin) = (Arc::clone(self), name.to_string());
         let runtime = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || runtime.block_on(RendererComponent::from_component(&engine, &plugin, component)))
-            .await
-            .unwrap_or_else(|e| Err(LoadError::NotAComponent { plugin: name.to_string(), detail: format!("checking task failed: {e}") }))
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _in_span = span.enter();
+            runtime.block_on(RendererComponent::from_component(&engine, &plugin, component))
+        })
+        .await
+        .unwrap_or_else(|e| Err(LoadError::NotAComponent { plugin: name.to_string(), detail: format!("checking task failed: {e}") }))
     }
 }
 

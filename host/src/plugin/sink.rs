@@ -4,8 +4,6 @@ use bytes::Bytes;
 use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -33,25 +31,19 @@ pub struct ChannelSink {
     tx: mpsc::Sender<Bytes>,
     /// How long one chunk may wait for the client before the render stops.
     stall_timeout: Duration,
-    /// Bytes handed to the channel, for the self-metrics.
-    sent: Arc<AtomicU64>,
 }
 
 impl ChannelSink {
-    pub fn new(tx: mpsc::Sender<Bytes>, stall_timeout: Duration, sent: Arc<AtomicU64>) -> Self {
-        ChannelSink { tx, stall_timeout, sent }
+    pub fn new(tx: mpsc::Sender<Bytes>, stall_timeout: Duration) -> Self {
+        ChannelSink { tx, stall_timeout }
     }
 }
 
 impl OutputSink for ChannelSink {
     fn write(&mut self, chunk: Bytes) -> WriteFuture<'_> {
         Box::pin(async move {
-            let len = chunk.len() as u64;
             match tokio::time::timeout(self.stall_timeout, self.tx.send(chunk)).await {
-                Ok(Ok(())) => {
-                    self.sent.fetch_add(len, Ordering::Relaxed);
-                    Ok(())
-                }
+                Ok(Ok(())) => Ok(()),
                 Ok(Err(_)) => Err(SinkClosed::Gone),
                 Err(_) => Err(SinkClosed::Stalled(self.stall_timeout)),
             }
