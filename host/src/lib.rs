@@ -2,22 +2,23 @@
 //! renderers that format them, and the HTTP server that serves the result to
 //! trusted peers.
 //!
-//! Data flows one way: [`registry`] -> [`snapshot`] -> [`plugin`] (wasm) ->
-//! [`http`] body.
-pub mod cli;
-pub mod config;
-pub mod demo;
+//! Data flows one way: [`registry`] -> [`snapshot`] -> [`render_service`]
+//! (which runs a [`plugin`] renderer in the sandbox) -> [`http`] body.
+//!
+//! - [`registry`], [`snapshot`]: the metrics and a consistent copy of them;
+//!   no wasm in sight.
+//! - [`plugin`]: everything about renderers: the catalog of loaded ones and
+//!   the plugins folder it watches, compiling, checking, one sandboxed render
+//!   and its limits, the circuit breaker, the compiled-plugin cache.
+//! - [`render_service`]: the one place a render is decided and run.
+//! - [`http`]: routes, content negotiation, trusted hosts.
+//! - [`self_metrics`]: the host's own metrics.
+//! - [`app`]: the program around it: command line, settings, server
+//!   lifecycle, demo data, metrics.json replay.
+pub mod app;
 pub mod http;
 pub mod plugin;
-pub mod plugin_files;
-pub mod plugin_watcher;
-pub mod process_memory;
 pub mod registry;
 pub mod render_service;
-pub mod renderers;
-pub mod replay;
 pub mod self_metrics;
-pub mod series_batches;
-pub mod server;
 pub mod snapshot;
-pub mod trusted_hosts;

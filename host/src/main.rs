@@ -7,7 +7,7 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match metrics_host::cli::run(metrics_host::cli::Cli::parse()) {
+    match metrics_host::app::cli::run(metrics_host::app::cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");

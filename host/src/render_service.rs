@@ -3,9 +3,9 @@
 //! snapshot, the limits, and the self-metrics. The HTTP handlers and the
 //! `render` command both call [`RenderService::start`]; data flows one way:
 //! registry -> snapshot -> renderer -> sink.
+use crate::plugin::catalog::{Renderers, Selection};
 use crate::plugin::{OutputSink, RenderFailure, RenderLimits, SinkClosed, WriteFuture};
 use crate::registry::Registry;
-use crate::renderers::{Renderers, Selection};
 use crate::self_metrics::HostMetrics;
 use bytes::Bytes;
 use metrics_render_core::is_valid_metric_name;

@@ -2,8 +2,8 @@
 //! in every exposition: renders by format and outcome, render latency,
 //! output bytes, plugin reloads by outcome, and requests refused by the
 //! trusted-IP check. Names follow the style of the rest (KumoMTA's).
+use crate::plugin::catalog::ReloadReport;
 use crate::registry::{Counter, Family, Histogram, MetricKind, Registry, RegistryError};
-use crate::renderers::ReloadReport;
 use std::time::Duration;
 
 /// Names of the families registered here.

@@ -6,9 +6,11 @@ use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode};
 use common::renderers;
-use metrics_host::config::ServeConfig;
+use metrics_host::http::trusted_hosts::TrustedHosts;
 use metrics_host::http::{app, AppState};
+use metrics_host::plugin::RenderLimits;
 use metrics_host::registry::Registry;
+use metrics_host::render_service::RenderService;
 use metrics_host::self_metrics::HostMetrics;
 use proptest::prelude::*;
 use std::net::SocketAddr;
@@ -18,8 +20,9 @@ use tower::ServiceExt;
 async fn state() -> AppState {
     let registry = Registry::new();
     registry.gauge_family("ready_count", "ready", &["service"]).unwrap().with_label_values(&["smtp"]).unwrap().set(1.0);
-    let config = ServeConfig { client_stall_timeout: std::time::Duration::from_secs(5), ..ServeConfig::default() };
-    AppState::new(registry.clone(), renderers().await, Arc::new(HostMetrics::register(&registry).unwrap()), &config)
+    let metrics = Arc::new(HostMetrics::register(&registry).unwrap());
+    let renders = RenderService::new(registry, renderers().await, RenderLimits::default(), 8, Some(Arc::clone(&metrics)));
+    AppState::new(Arc::new(renders), metrics, TrustedHosts::default(), std::time::Duration::from_secs(5))
 }
 
 /// Sends `request` from a trusted peer; checks the answer is well formed.

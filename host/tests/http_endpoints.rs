@@ -3,7 +3,7 @@
 mod common;
 
 use common::{get, is_self_metric, start};
-use metrics_host::demo::{queue_name, Demo};
+use metrics_host::app::demo::{queue_name, Demo};
 use metrics_host::registry::Registry;
 use serde_json::Value;
 use std::io::Read;

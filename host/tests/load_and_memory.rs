@@ -4,11 +4,11 @@
 mod common;
 
 use common::{component_bytes, get, install_plugin};
-use metrics_host::config::ServeConfig;
-use metrics_host::demo::Demo;
+use metrics_host::app::config::ServeConfig;
+use metrics_host::app::demo::Demo;
+use metrics_host::plugin::catalog::{RendererSet, Renderers};
 use metrics_host::plugin::{RenderLimits, RendererEngine};
 use metrics_host::registry::Registry;
-use metrics_host::renderers::{RendererSet, Renderers};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ fn rss_bytes() -> u64 {
     unsafe {
         libc::malloc_trim(0);
     }
-    metrics_host::process_memory::resident_bytes().expect("/proc/self/status")
+    metrics_host::app::process_memory::resident_bytes().expect("/proc/self/status")
 }
 
 /// Scrape counters of one phase.
@@ -110,8 +110,8 @@ async fn load_with_hostile_plugins_and_swaps_keeps_healthy_scrapes_and_memory_fl
         client_stall_timeout: Duration::from_secs(2),
         ..ServeConfig::default()
     };
-    let server = metrics_host::server::start(&config, registry, Arc::clone(&renderers)).await.unwrap();
-    let _watcher = metrics_host::plugin_watcher::watch(Arc::clone(&renderers), dir.path()).unwrap();
+    let server = metrics_host::app::server::start(&config, registry, Arc::clone(&renderers)).await.unwrap();
+    let _watcher = metrics_host::plugin::watcher::watch(Arc::clone(&renderers), dir.path()).unwrap();
     let addr = server.local_addr;
 
     // Warm-up: allocator arenas, compiled code and caches reach their working

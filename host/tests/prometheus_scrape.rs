@@ -4,11 +4,11 @@
 mod common;
 
 use common::{component_bytes, get};
-use metrics_host::config::ServeConfig;
+use metrics_host::app::config::ServeConfig;
+use metrics_host::app::server::{self, RunningServer};
+use metrics_host::plugin::catalog::{RendererSet, Renderers};
 use metrics_host::plugin::RendererEngine;
 use metrics_host::registry::Registry;
-use metrics_host::renderers::{RendererSet, Renderers};
-use metrics_host::server::{self, RunningServer};
 use serde_json::Value;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};

@@ -2,7 +2,7 @@
 mod common;
 
 use common::tricky_registry;
-use metrics_host::demo::Demo;
+use metrics_host::app::demo::Demo;
 use metrics_host::registry::Registry;
 use metrics_render_core::RenderOptions;
 use std::io::Write;

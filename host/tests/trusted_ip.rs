@@ -7,11 +7,12 @@ use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode};
 use common::{get, renderers, start};
-use metrics_host::config::ServeConfig;
+use metrics_host::http::trusted_hosts::TrustedHosts;
 use metrics_host::http::{app, AppState};
+use metrics_host::plugin::RenderLimits;
 use metrics_host::registry::Registry;
+use metrics_host::render_service::RenderService;
 use metrics_host::self_metrics::HostMetrics;
-use metrics_host::trusted_hosts::TrustedHosts;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -35,9 +36,9 @@ fn registry() -> Registry {
 
 async fn status_for(trusted: &TrustedHosts, peer: &str, path: &str, header: Option<(&str, &str)>) -> (StatusCode, String) {
     let registry = registry();
-    let config =
-        ServeConfig { trusted_hosts: trusted.clone(), client_stall_timeout: std::time::Duration::from_secs(5), ..ServeConfig::default() };
-    let state = AppState::new(registry.clone(), renderers().await, Arc::new(HostMetrics::register(&registry).unwrap()), &config);
+    let metrics = Arc::new(HostMetrics::register(&registry).unwrap());
+    let renders = RenderService::new(registry, renderers().await, RenderLimits::default(), 8, Some(Arc::clone(&metrics)));
+    let state = AppState::new(Arc::new(renders), metrics, trusted.clone(), std::time::Duration::from_secs(5));
     let peer: SocketAddr = peer.parse().unwrap();
     let mut request = Request::get(path);
     if let Some((name, value)) = header {

@@ -1,8 +1,8 @@
 //! Trusted-IP enforcement for every route. The peer's socket address is the
 //! only input: `Authorization` and forwarding headers never grant access.
 use super::log_limiter::LogLimiter;
+use crate::http::trusted_hosts::TrustedHosts;
 use crate::self_metrics::HostMetrics;
-use crate::trusted_hosts::TrustedHosts;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;

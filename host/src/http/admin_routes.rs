@@ -1,7 +1,7 @@
 //! Operator endpoints (trusted peers only, like everything else):
 //! `GET /-/plugins` lists renderers, `POST /-/reload` rescans the plugins folder.
 use super::AppState;
-use crate::renderers::{PluginStatus, ReloadReport};
+use crate::plugin::catalog::{PluginStatus, ReloadReport};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -1,5 +1,5 @@
-//! The HTTP surface: routes, trusted-IP enforcement, compression, and the
-//! server lifecycle.
+//! The HTTP surface: routes, trusted-IP enforcement ([`trusted_hosts`]),
+//! content negotiation, compression, request spans.
 mod access;
 mod admin_routes;
 mod error;
@@ -7,15 +7,13 @@ mod log_limiter;
 mod metrics_routes;
 pub mod negotiate;
 mod request_span;
+pub mod trusted_hosts;
 
 pub use error::AppError;
 
-use crate::config::ServeConfig;
-use crate::registry::Registry;
+use crate::http::trusted_hosts::TrustedHosts;
 use crate::render_service::RenderService;
-use crate::renderers::Renderers;
 use crate::self_metrics::HostMetrics;
-use crate::trusted_hosts::TrustedHosts;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use std::future::Future;
@@ -39,21 +37,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state for serving `registry` with `renderers` under `config`.
-    pub fn new(registry: Registry, renderers: Arc<Renderers>, host_metrics: Arc<HostMetrics>, config: &ServeConfig) -> Self {
-        let renders = RenderService::new(
-            registry,
-            renderers,
-            config.render_limits.clone(),
-            config.max_concurrent_renders,
-            Some(Arc::clone(&host_metrics)),
-        );
-        AppState {
-            renders: Arc::new(renders),
-            trusted_hosts: Arc::new(config.trusted_hosts.clone()),
-            host_metrics,
-            client_stall_timeout: config.client_stall_timeout,
-        }
+    /// The state for serving `renders` to `trusted_hosts`.
+    pub fn new(
+        renders: Arc<RenderService>,
+        host_metrics: Arc<HostMetrics>,
+        trusted_hosts: TrustedHosts,
+        client_stall_timeout: Duration,
+    ) -> Self {
+        AppState { renders, trusted_hosts: Arc::new(trusted_hosts), host_metrics, client_stall_timeout }
     }
 }
 

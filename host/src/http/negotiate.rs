@@ -9,8 +9,8 @@
 //! match the same media range, a built-in one wins, so a plugin that merely
 //! says `text/plain` cannot take over Prometheus' scrapes. `*/*` and
 //! `text/*` without a better match pick the default `prometheus`.
+use crate::plugin::catalog::OfferedFormat;
 use crate::plugin::FormatInfo;
-use crate::renderers::OfferedFormat;
 
 /// The format served when the client expresses no preference.
 pub const DEFAULT_FORMAT: &str = "prometheus";

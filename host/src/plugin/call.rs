@@ -11,7 +11,7 @@ use super::sink::{OutputSink, SinkClosed};
 use super::stdio_capture::CapturedStream;
 use super::wit_types::{FormatInfoWit, RenderErrorWit, RenderOptionsArg};
 use super::WIT_VERSION;
-use crate::series_batches::{BatchCursor, SnapshotArg};
+use crate::plugin::series_batches::{BatchCursor, SnapshotArg};
 use crate::snapshot::Snapshot;
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;

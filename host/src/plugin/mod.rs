@@ -1,5 +1,9 @@
 //! Renderer plugins: wasm components that turn a snapshot into bytes.
 //!
+//! - [`catalog`]: which renderer serves which format, hot swap, the
+//!   listing; [`folder`] reads the plugins folder safely, [`watcher`]
+//!   triggers reloads.
+//! - [`series_batches`]: the snapshot as the contract's records and batches.
 //! - [`engine`]: the wasmtime engine, the linker with the host's `output`
 //!   import, and the epoch ticker that enforces deadlines.
 //! - [`component`]: loading and checking a component (`LoadError`).
@@ -15,14 +19,18 @@ pub mod artifact_cache;
 pub mod bounded_text;
 pub mod budget;
 pub mod call;
+pub mod catalog;
 pub mod circuit_breaker;
 pub mod compiler;
 pub mod component;
 pub mod engine;
+pub mod folder;
 pub mod format_rules;
 pub mod limits;
+pub mod series_batches;
 pub mod sink;
 pub mod stdio_capture;
+pub mod watcher;
 mod wit_types;
 
 pub use artifact_cache::ArtifactCache;

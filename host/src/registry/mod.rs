@@ -19,18 +19,12 @@ use interner::Interner;
 use metrics_render_core::{is_valid_label_name, is_valid_metric_name};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
-use wasmtime::component::{ComponentType, Lower};
 
-/// What a family measures; mirrors `metric-kind` in `wit/renderer.wit`.
-#[derive(ComponentType, Lower, Clone, Copy, Debug, PartialEq, Eq)]
-#[component(enum)]
-#[repr(u8)]
+/// What a family measures (the renderer contract's `metric-kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetricKind {
-    #[component(name = "counter")]
     Counter,
-    #[component(name = "gauge")]
     Gauge,
-    #[component(name = "histogram")]
     Histogram,
 }
 

@@ -6,12 +6,12 @@
 pub mod built_components;
 pub mod served_process;
 
-use metrics_host::config::ServeConfig;
+use metrics_host::app::config::ServeConfig;
+use metrics_host::app::server::{self, RunningServer};
+use metrics_host::http::trusted_hosts::TrustedHosts;
+use metrics_host::plugin::catalog::{RendererSet, Renderers};
 use metrics_host::plugin::RendererEngine;
 use metrics_host::registry::Registry;
-use metrics_host::renderers::{RendererSet, Renderers};
-use metrics_host::server::{self, RunningServer};
-use metrics_host::trusted_hosts::TrustedHosts;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -223,13 +223,13 @@ pub async fn start_with_plugins(
     registry: Registry,
     dir: &std::path::Path,
     cache: Option<metrics_host::plugin::ArtifactCache>,
-) -> (RunningServer, Arc<Renderers>, metrics_host::plugin_watcher::PluginWatcher) {
+) -> (RunningServer, Arc<Renderers>, metrics_host::plugin::watcher::PluginWatcher) {
     let engine = RendererEngine::new().expect("engine");
     let builtins = RendererSet::builtin(&engine).await.expect("built-in renderer");
     let (renderers, _report) = Renderers::with_plugin_dir(engine, builtins, dir.to_path_buf(), cache).await.expect("plugins folder");
     let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
     let server = server::start(&config, registry, Arc::clone(&renderers)).await.expect("server starts");
-    let watcher = metrics_host::plugin_watcher::watch(Arc::clone(&renderers), dir).expect("watch");
+    let watcher = metrics_host::plugin::watcher::watch(Arc::clone(&renderers), dir).expect("watch");
     (server, renderers, watcher)
 }
 

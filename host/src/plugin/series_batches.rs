@@ -17,13 +17,36 @@ pub const MAX_BATCH_SERIES: usize = 4096;
 /// A batch stops growing once its label text passes this many bytes.
 pub const MAX_BATCH_LABEL_BYTES: usize = 256 * 1024;
 
+/// Mirrors `metric-kind`.
+#[derive(ComponentType, Lower, Clone, Copy, Debug, PartialEq, Eq)]
+#[component(enum)]
+#[repr(u8)]
+pub enum MetricKindArg {
+    #[component(name = "counter")]
+    Counter,
+    #[component(name = "gauge")]
+    Gauge,
+    #[component(name = "histogram")]
+    Histogram,
+}
+
+impl From<MetricKind> for MetricKindArg {
+    fn from(kind: MetricKind) -> Self {
+        match kind {
+            MetricKind::Counter => MetricKindArg::Counter,
+            MetricKind::Gauge => MetricKindArg::Gauge,
+            MetricKind::Histogram => MetricKindArg::Histogram,
+        }
+    }
+}
+
 /// Mirrors `family`; borrows from the snapshot.
 #[derive(ComponentType, Lower)]
 #[component(record)]
 pub struct FamilyArg<'a> {
     pub name: &'a str,
     pub help: Option<&'a str>,
-    pub kind: MetricKind,
+    pub kind: MetricKindArg,
     #[component(name = "label-names")]
     pub label_names: Vec<&'a str>,
     pub series: u32,
@@ -118,7 +141,7 @@ fn family_arg<'a>(snapshot: &'a Snapshot, family: &'a FamilySnapshot) -> FamilyA
     FamilyArg {
         name: string(family.name),
         help: family.help.map(string),
-        kind: family.kind,
+        kind: family.kind.into(),
         label_names: family.label_names.iter().map(|&l| string(l)).collect(),
         series: family.series.len() as u32,
         bounds: family.histogram.as_ref().map(|h| h.bounds.as_slice()).unwrap_or(&[]),

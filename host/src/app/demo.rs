@@ -1,6 +1,6 @@
 //! Demo data: KumoMTA-like metrics that change over time, so `make run`
 //! has something real to show. `--demo-queues N` simulates N queues.
-use crate::process_memory;
+use crate::app::process_memory;
 use crate::registry::{Counter, Family, Gauge, Histogram, Registry, RegistryError};
 use std::time::Duration;
 

@@ -11,8 +11,8 @@
 //! Reloads run one at a time on their own task; requests that arrive while
 //! one runs share the next one. No lock that a scrape, the listing or a
 //! shutdown needs is held while a file is read or a plugin compiled.
+use crate::plugin::folder::{read_plugin, scan, FolderEntry};
 use crate::plugin::{ArtifactCache, BreakerStatus, FormatInfo, LoadError, RendererComponent, RendererEngine, DEFAULT_RENDERER_WASM};
-use crate::plugin_files::{read_plugin, scan, FolderEntry};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -366,7 +366,7 @@ impl Renderers {
                     report.error = Some(format!(
                         "{} more *.wasm entries than the {} looked at were ignored",
                         found.ignored,
-                        crate::plugin_files::MAX_FOLDER_ENTRIES
+                        crate::plugin::folder::MAX_FOLDER_ENTRIES
                     ));
                     tracing::warn!(ignored = found.ignored, "plugins folder has too many entries");
                 }

@@ -1,15 +1,15 @@
 //! The `metrics-host` command line: `serve` and `render`.
-use crate::config::{ServeArgs, ServeConfig};
-use crate::demo::Demo;
+use crate::app::config::{ServeArgs, ServeConfig};
+use crate::app::demo::Demo;
+use crate::app::replay::registry_from_metrics_json;
+use crate::app::server;
+use crate::plugin::catalog::{RendererSet, Renderers};
 use crate::plugin::compiler::compile_plugin_main;
 use crate::plugin::engine::engine_config;
+use crate::plugin::watcher;
 use crate::plugin::{ArtifactCache, CompileLimits, CompileMode, RenderLimits, RendererEngine, WriterSink};
-use crate::plugin_watcher;
 use crate::registry::Registry;
 use crate::render_service::RenderService;
-use crate::renderers::{RendererSet, Renderers};
-use crate::replay::registry_from_metrics_json;
-use crate::server;
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
@@ -123,9 +123,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         None => None,
         Some(dir) => {
             #[cfg(unix)]
-            tokio::spawn(plugin_watcher::reload_on_sighup(Arc::clone(&renderers)).context("installing the SIGHUP handler")?);
-            let watcher = plugin_watcher::watch(Arc::clone(&renderers), dir)
-                .with_context(|| format!("cannot watch plugins folder {}", dir.display()))?;
+            tokio::spawn(watcher::reload_on_sighup(Arc::clone(&renderers)).context("installing the SIGHUP handler")?);
+            let watcher =
+                watcher::watch(Arc::clone(&renderers), dir).with_context(|| format!("cannot watch plugins folder {}", dir.display()))?;
             // Plugins load in the background: the built-ins serve meanwhile,
             // and each plugin's formats appear once it is ready.
             let first_load = renderers.request_reload();

@@ -6,7 +6,7 @@
 //! that does get loaded fails its checks and the previous version keeps
 //! serving. Writers should still write to a temporary name (a hidden
 //! `.name.wasm` or any name not ending in `.wasm`) and rename it into place.
-use crate::renderers::Renderers;
+use crate::plugin::catalog::Renderers;
 use notify::{RecursiveMode, Watcher};
 use std::path::Path;
 use std::sync::Arc;

@@ -3,8 +3,8 @@
 //! Flags win over the file. Every value is checked before the server
 //! starts; a bad one stops start-up with an error that names it, so the
 //! server never runs with a silently different policy.
+use crate::http::trusted_hosts::{TrustedHosts, DEFAULT_TRUSTED_HOSTS};
 use crate::plugin::RenderLimits;
-use crate::trusted_hosts::{TrustedHosts, DEFAULT_TRUSTED_HOSTS};
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -242,7 +242,7 @@ mod tests {
     #[test]
     fn the_readme_table_lists_every_setting_with_its_flag_and_key() {
         use clap::Args;
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../../README.md");
         let documented: std::collections::BTreeSet<(String, String)> = readme
             .lines()
             .filter_map(|line| {

@@ -1,9 +1,10 @@
 //! Server lifecycle: wire registry, renderers and policy into the HTTP app,
 //! bind, serve, and shut down gracefully.
-use crate::config::ServeConfig;
+use crate::app::config::ServeConfig;
 use crate::http::{self, AppState};
+use crate::plugin::catalog::Renderers;
 use crate::registry::Registry;
-use crate::renderers::Renderers;
+use crate::render_service::RenderService;
 use crate::self_metrics::HostMetrics;
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -49,7 +50,14 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
     renderers.observe_reloads(Box::new(move |report| observer.record_reload(report)));
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let local_addr = listener.local_addr()?;
-    let state = AppState::new(registry, renderers, Arc::clone(&host_metrics), config);
+    let renders = RenderService::new(
+        registry,
+        renderers,
+        config.render_limits.clone(),
+        config.max_concurrent_renders,
+        Some(Arc::clone(&host_metrics)),
+    );
+    let state = AppState::new(Arc::new(renders), Arc::clone(&host_metrics), config.trusted_hosts.clone(), config.client_stall_timeout);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, state, async {
         let _ = rx.await;
