@@ -9,13 +9,15 @@ use super::component::RendererComponent;
 use super::limits::{StoreCaps, MAX_BATCH_CALLS, MAX_RANDOM_BYTES, MAX_WASI_RESOURCES, MAX_WRITE_CALLS};
 use super::sink::{OutputSink, SinkClosed};
 use super::stdio_capture::CapturedStream;
-use super::wit_types::{FormatInfoWit, RenderErrorWit, RenderOptionsArg};
-use super::WIT_VERSION;
-use crate::plugin::series_batches::{BatchCursor, SnapshotArg};
+use super::wit::latest::exports::metrics::renderer::renderer::FormatInfo as FormatInfoWit;
+use super::wit::latest::metrics::renderer::{input, types};
+use super::wit::latest::VERSION as WIT_VERSION;
+use crate::plugin::series_batches::BatchCursor;
 use crate::snapshot::Snapshot;
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
 use std::time::Duration;
+use types::{RenderError as RenderErrorWit, RenderOptions as RenderOptionsArg};
 use wasmtime::component::{Linker, ResourceTable, WasmList};
 use wasmtime::{AsContext, Store, StoreContextMut, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -137,25 +139,27 @@ fn log_plugin_stdio(plugin: &str, stdio: Option<(CapturedStream, CapturedStream)
     stderr.last_line()
 }
 
-/// Defines `metrics:renderer/input#next-batch` in `linker`. Building a
-/// batch is work done for the guest, so it counts against its budget.
-pub(crate) fn add_input_import(linker: &mut Linker<RenderState>) -> wasmtime::Result<()> {
-    let mut input = linker.instance(&format!("metrics:renderer/input@{WIT_VERSION}"))?;
-    input.func_wrap("next-batch", |mut store: StoreContextMut<'_, RenderState>, (): ()| {
-        let state = store.data_mut();
-        state.batch_calls += 1;
-        if state.batch_calls > MAX_BATCH_CALLS {
+impl types::Host for RenderState {}
+
+/// `metrics:renderer/input#next-batch` (generated binding). Building a batch
+/// is work done for the guest, so it counts against its budget.
+impl input::Host for RenderState {
+    fn next_batch(&mut self) -> wasmtime::Result<Option<types::SeriesBatch>> {
+        self.batch_calls += 1;
+        if self.batch_calls > MAX_BATCH_CALLS {
             let cause = RenderFailureCause::TooManyCalls { call: "input.next-batch", limit: MAX_BATCH_CALLS };
-            state.stopped.get_or_insert(cause);
+            self.stopped.get_or_insert(cause);
             return Err(wasmtime::format_err!("too many input.next-batch calls"));
         }
-        let batch = state.input.as_mut().and_then(|(snapshot, cursor)| cursor.next(snapshot));
-        Ok((batch,))
-    })?;
-    Ok(())
+        Ok(self.input.as_mut().and_then(|(snapshot, cursor)| cursor.next(snapshot)))
+    }
 }
 
-/// Defines `metrics:renderer/output#write` in `linker`.
+/// Defines `metrics:renderer/output#write` in `linker`, by hand rather than
+/// through the generated binding: the generated one lifts the chunk into a
+/// host `Vec` before any check, while this one reads the guest's list in
+/// place, so a chunk past the output cap (or the call cap) is refused
+/// without the host copying it.
 pub(crate) fn add_output_import(linker: &mut Linker<RenderState>) -> wasmtime::Result<()> {
     let mut output = linker.instance(&format!("metrics:renderer/output@{WIT_VERSION}"))?;
     output.func_wrap_async("write", |mut store: StoreContextMut<'_, RenderState>, (chunk,): (WasmList<u8>,)| {
@@ -306,10 +310,7 @@ pub(crate) async fn call_formats(renderer: &RendererComponent, limits: &RenderLi
     let budget = store.data().budget.clone();
     let call = async {
         budget.resume();
-        let instance = renderer.pre.instantiate_async(&mut store).await?;
-        let func = instance.get_typed_func::<(), (Vec<FormatInfoWit>,)>(&mut store, &renderer.formats_export)?;
-        let (formats,) = func.call_async(&mut store, ()).await?;
-        Ok(formats)
+        renderer.bindings.formats(&mut store).await
     };
     let result = with_watchdog(budget.clone(), call).await;
     let last_stderr = log_plugin_stdio(&renderer.name, store.data_mut().stdio.take());
@@ -345,13 +346,11 @@ impl RendererComponent {
         let fail = |cause| RenderFailure { plugin: self.name.clone(), format: format.to_string(), cause };
         let mut store = new_store(self, limits, Some(Arc::clone(snapshot)), Some(output));
         let arg = snapshot.arg();
+        let options = RenderOptionsArg { prefix: prefix.to_string() };
         let budget = store.data().budget.clone();
         let call = async {
             budget.resume();
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            type Params<'a> = (SnapshotArg<'a>, &'a str, RenderOptionsArg<'a>);
-            let func = instance.get_typed_func::<Params<'_>, (Result<(), RenderErrorWit>,)>(&mut store, &self.render_export)?;
-            let (result,) = func.call_async(&mut store, (arg, format, RenderOptionsArg { prefix })).await?;
+            let result = self.bindings.render(&mut store, &arg, format, &options).await?;
             // The last gathered output goes out before the render counts as done.
             let state = store.data_mut();
             if result.is_ok() && state.stopped.is_none() && !state.pending.is_empty() {

@@ -4,11 +4,10 @@ use super::bounded_text::bounded;
 use super::call::{self, RenderLimits};
 use super::engine::RendererEngine;
 use super::format_rules::check_formats;
-use super::wit_types::FormatInfoWit;
-use super::SUPPORTED_WIT_VERSIONS;
+use super::wit::{RendererBindings, SUPPORTED_VERSIONS};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::{types::ComponentItem, Component, ComponentExportIndex, InstancePre};
+use wasmtime::component::{types::ComponentItem, Component};
 
 /// Prefix of the export every renderer has; the version follows the `@`.
 const RENDERER_EXPORT: &str = "metrics:renderer/renderer@";
@@ -60,9 +59,8 @@ pub struct RendererComponent {
     /// knows (content negotiation relies on it).
     pub builtin: bool,
     pub(crate) engine: Arc<RendererEngine>,
-    pub(crate) pre: InstancePre<call::RenderState>,
-    pub(crate) formats_export: ComponentExportIndex,
-    pub(crate) render_export: ComponentExportIndex,
+    /// Pre-linked, with its exports checked against its contract version.
+    pub(crate) bindings: RendererBindings,
     /// Whether instances need a (capability-free) WASI context.
     pub(crate) uses_wasi: bool,
     /// Backs the component off when it keeps failing.
@@ -82,8 +80,8 @@ impl RendererComponent {
             });
         };
         let version = bounded(&export_name[RENDERER_EXPORT.len()..]);
-        if !SUPPORTED_WIT_VERSIONS.contains(&version.as_str()) {
-            return Err(LoadError::UnsupportedVersion { plugin, found: version, supported: SUPPORTED_WIT_VERSIONS.join(", ") });
+        if !SUPPORTED_VERSIONS.contains(&version.as_str()) {
+            return Err(LoadError::UnsupportedVersion { plugin, found: version, supported: SUPPORTED_VERSIONS.join(", ") });
         }
         for (import, item) in ty.imports(&engine.engine) {
             let allowed = import == format!("{INPUT_IMPORT}{version}")
@@ -96,12 +94,8 @@ impl RendererComponent {
         }
         let contract = |detail: String| LoadError::Contract { plugin: plugin.clone(), version: version.clone(), detail: bounded(&detail) };
         let pre = engine.linker.instantiate_pre(&component).map_err(|e| contract(format!("{e:#}")))?;
-        let (_, interface) = component.get_export(None, export_name).ok_or_else(|| contract(format!("export {export_name} not found")))?;
-        let lookup = |func: &str| {
-            component.get_export_index(Some(&interface), func).ok_or_else(|| contract(format!("{export_name} has no function {func:?}")))
-        };
-        let formats_export = lookup("formats")?;
-        let render_export = lookup("render")?;
+        // The generated bindings check every export and its signature.
+        let bindings = RendererBindings::new(&version, pre).map_err(|e| contract(format!("{e:#}")))?;
         let uses_wasi = ty.imports(&engine.engine).any(|(import, _)| import.starts_with("wasi:"));
         let mut loaded = RendererComponent {
             uses_wasi,
@@ -111,12 +105,10 @@ impl RendererComponent {
             wit_version: version.clone(),
             formats: Vec::new(),
             engine: Arc::clone(engine),
-            pre,
-            formats_export,
-            render_export,
+            bindings,
         };
         let limits = RenderLimits { deadline: Duration::from_secs(2), memory_bytes: 64 << 20, ..RenderLimits::default() };
-        let formats: Vec<FormatInfoWit> = call::call_formats(&loaded, &limits).await.map_err(|detail| LoadError::Formats {
+        let formats = call::call_formats(&loaded, &limits).await.map_err(|detail| LoadError::Formats {
             plugin: plugin.clone(),
             version: version.clone(),
             detail: bounded(&detail),

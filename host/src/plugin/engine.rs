@@ -61,7 +61,7 @@ impl RendererEngine {
     pub fn with_compile_limits(compile_limits: CompileLimits) -> anyhow::Result<Arc<Self>> {
         let engine = Engine::new(&engine_config())?;
         let mut linker = Linker::new(&engine);
-        call::add_input_import(&mut linker)?;
+        super::wit::add_to_linker(&mut linker)?;
         call::add_output_import(&mut linker)?;
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         let weak = engine.weak();

@@ -9,7 +9,7 @@
 //! - [`component`]: loading and checking a component (`LoadError`).
 //! - [`call`]: one render in a fresh, limited store (`RenderFailure`).
 //! - [`sink`]: where a render's output goes (HTTP body channel, a writer).
-//! - [`wit_types`]: Rust mirrors of the WIT records for lowering and lifting.
+//! - [`wit`]: the contract as generated bindings, one module per version.
 //! - [`artifact_cache`]: compiled components on disk, keyed by content hash.
 //! - [`compiler`]: compiling in a limited child process, one at a time.
 //! - [`limits`]: the bounds of one render and the memory limiter.
@@ -31,7 +31,7 @@ pub mod series_batches;
 pub mod sink;
 pub mod stdio_capture;
 pub mod watcher;
-mod wit_types;
+pub mod wit;
 
 pub use artifact_cache::ArtifactCache;
 pub use call::{RenderFailure, RenderFailureCause, RenderLimits};
@@ -41,11 +41,11 @@ pub use component::{FormatInfo, LoadError, RendererComponent};
 pub use engine::RendererEngine;
 pub use sink::{ChannelSink, OutputSink, SinkClosed, WriteFuture, WriterSink};
 
-/// The WIT package version of `wit/renderer.wit`, whose imports the host provides.
-pub const WIT_VERSION: &str = "0.2.0";
+/// The newest contract version (`wit/renderer.wit`).
+pub const WIT_VERSION: &str = wit::latest::VERSION;
 
-/// WIT package versions of `metrics:renderer/renderer` this host can call.
-pub const SUPPORTED_WIT_VERSIONS: &[&str] = &[WIT_VERSION];
+/// Contract versions of `metrics:renderer/renderer` this host can call.
+pub use wit::SUPPORTED_VERSIONS as SUPPORTED_WIT_VERSIONS;
 
 /// The default renderer (formats `prometheus` and `json`), built from
 /// `guest-renderer/component` and embedded so the binary needs no files.

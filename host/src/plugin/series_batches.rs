@@ -10,25 +10,18 @@
 use crate::registry::MetricKind;
 use crate::snapshot::{FamilySnapshot, Snapshot};
 use metrics_render_core as core_render;
-use wasmtime::component::{ComponentType, Lower};
 
 /// Series per batch, at most.
 pub const MAX_BATCH_SERIES: usize = 4096;
 /// A batch stops growing once its label text passes this many bytes.
 pub const MAX_BATCH_LABEL_BYTES: usize = 256 * 1024;
 
-/// Mirrors `metric-kind`.
-#[derive(ComponentType, Lower, Clone, Copy, Debug, PartialEq, Eq)]
-#[component(enum)]
-#[repr(u8)]
-pub enum MetricKindArg {
-    #[component(name = "counter")]
-    Counter,
-    #[component(name = "gauge")]
-    Gauge,
-    #[component(name = "histogram")]
-    Histogram,
-}
+/// The contract's records, as generated from `wit/renderer.wit`. The batch
+/// lowers with the same derived code a hand-written mirror would use, so the
+/// hot path costs the same (see `make bench`).
+pub use super::wit::latest::metrics::renderer::types::{
+    Family as FamilyArg, MetricKind as MetricKindArg, SeriesBatch, Snapshot as SnapshotArg,
+};
 
 impl From<MetricKind> for MetricKindArg {
     fn from(kind: MetricKind) -> Self {
@@ -40,42 +33,13 @@ impl From<MetricKind> for MetricKindArg {
     }
 }
 
-/// Mirrors `family`; borrows from the snapshot.
-#[derive(ComponentType, Lower)]
-#[component(record)]
-pub struct FamilyArg<'a> {
-    pub name: &'a str,
-    pub help: Option<&'a str>,
-    pub kind: MetricKindArg,
-    #[component(name = "label-names")]
-    pub label_names: Vec<&'a str>,
-    pub series: u32,
-    pub bounds: &'a [f64],
-}
-
-/// Mirrors `snapshot`.
-#[derive(ComponentType, Lower)]
-#[component(record)]
-pub struct SnapshotArg<'a> {
-    pub families: Vec<FamilyArg<'a>>,
-    #[component(name = "timestamp-ms")]
-    pub timestamp_ms: i64,
-}
-
-/// Mirrors `series-batch`.
-#[derive(ComponentType, Lower, Debug, Default, Clone, PartialEq)]
-#[component(record)]
-pub struct SeriesBatch {
-    pub family: u32,
-    #[component(name = "label-text")]
-    pub label_text: String,
-    #[component(name = "label-ends")]
-    pub label_ends: Vec<u32>,
-    pub values: Vec<f64>,
-    #[component(name = "bucket-counts")]
-    pub bucket_counts: Vec<u64>,
-    pub sums: Vec<f64>,
-    pub counts: Vec<u64>,
+/// A family's contract fields, borrowed from the snapshot.
+struct FamilyView<'a> {
+    name: &'a str,
+    help: Option<&'a str>,
+    label_names: Vec<&'a str>,
+    series: u32,
+    bounds: &'a [f64],
 }
 
 impl SeriesBatch {
@@ -112,7 +76,15 @@ impl BatchCursor {
         let tables = &snapshot.tables;
         let start = self.series;
         let mut end = start;
-        let mut batch = SeriesBatch { family: self.family as u32, ..SeriesBatch::default() };
+        let mut batch = SeriesBatch {
+            family: self.family as u32,
+            label_text: String::new(),
+            label_ends: Vec::new(),
+            values: Vec::new(),
+            bucket_counts: Vec::new(),
+            sums: Vec::new(),
+            counts: Vec::new(),
+        };
         let limit = family.series.len().min(start + MAX_BATCH_SERIES);
         batch.label_ends.reserve((limit - start) * family.label_names.len());
         while end < limit && batch.label_text.len() < MAX_BATCH_LABEL_BYTES {
@@ -136,12 +108,11 @@ impl BatchCursor {
     }
 }
 
-fn family_arg<'a>(snapshot: &'a Snapshot, family: &'a FamilySnapshot) -> FamilyArg<'a> {
+fn family_view<'a>(snapshot: &'a Snapshot, family: &'a FamilySnapshot) -> FamilyView<'a> {
     let string = |id: u32| snapshot.tables.string(id as usize);
-    FamilyArg {
+    FamilyView {
         name: string(family.name),
         help: family.help.map(string),
-        kind: family.kind.into(),
         label_names: family.label_names.iter().map(|&l| string(l)).collect(),
         series: family.series.len() as u32,
         bounds: family.histogram.as_ref().map(|h| h.bounds.as_slice()).unwrap_or(&[]),
@@ -167,9 +138,24 @@ impl core_render::BatchSource for NativeSource<'_> {
 }
 
 impl Snapshot {
-    /// The `snapshot` argument of `render`.
-    pub fn arg(&self) -> SnapshotArg<'_> {
-        SnapshotArg { families: self.families.iter().map(|f| family_arg(self, f)).collect(), timestamp_ms: self.timestamp_ms }
+    /// The `snapshot` argument of `render` (per family, not per series).
+    pub fn arg(&self) -> SnapshotArg {
+        let families = self
+            .families
+            .iter()
+            .map(|f| {
+                let view = family_view(self, f);
+                FamilyArg {
+                    name: view.name.to_string(),
+                    help: view.help.map(str::to_string),
+                    kind: f.kind.into(),
+                    label_names: view.label_names.iter().map(|l| l.to_string()).collect(),
+                    series: view.series,
+                    bounds: view.bounds.to_vec(),
+                }
+            })
+            .collect();
+        SnapshotArg { families, timestamp_ms: self.timestamp_ms }
     }
 
     /// Renders with the formatting code linked natively (benchmarks, tests),
@@ -184,7 +170,7 @@ impl Snapshot {
             .families
             .iter()
             .map(|f| {
-                let arg = family_arg(self, f);
+                let arg = family_view(self, f);
                 core_render::Family {
                     name: arg.name,
                     help: arg.help,
@@ -236,7 +222,7 @@ mod tests {
             }
         }
         assert_eq!((seen, batches), (n, 3));
-        assert_eq!(cursor.next(&snapshot), None);
+        assert!(cursor.next(&snapshot).is_none());
     }
 
     #[test]
