@@ -143,3 +143,16 @@ async fn contract_breakers_never_load_and_say_why() {
     assert!(matches!(err, LoadError::MissingExport { .. }), "{err}");
     assert!(err.to_string().contains("exports: nothing"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_right_export_with_the_wrong_signature_is_refused_at_load() {
+    let engine = RendererEngine::new().unwrap();
+    let err = engine.load("twisted", &common::built_components::wrong_signature_component()).await.err().expect("refused");
+    assert!(matches!(err, LoadError::Contract { .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("\"twisted\" 0.2.0") && message.contains("an export has the wrong type"), "{message}");
+    // The same code against the real contract loads through the versioned bindings.
+    let good = engine.load("grow", &common::built_components::multi_memory_component(0, false)).await.unwrap();
+    assert_eq!(good.wit_version, "0.2.0");
+    assert_eq!(good.formats[0].name, "grow");
+}

@@ -53,6 +53,8 @@ pub enum RenderFailureCause {
     #[error("made more than {limit} {call} calls")]
     TooManyCalls { call: &'static str, limit: u64 },
     #[error("{0}")]
+    ContractMismatch(String),
+    #[error("{0}")]
     Client(SinkClosed),
     #[error("does not offer this format (renderer says: unknown format {0:?})")]
     UnknownFormat(String),
@@ -75,6 +77,7 @@ impl RenderFailureCause {
             RenderFailureCause::Trapped { .. } => "trapped",
             RenderFailureCause::OutputTooLarge(_) => "output_too_large",
             RenderFailureCause::TooManyCalls { .. } => "too_many_calls",
+            RenderFailureCause::ContractMismatch(_) => "failed",
             RenderFailureCause::Client(_) => "client_gone",
             RenderFailureCause::InvalidOption(_) => "invalid_option",
             RenderFailureCause::UnknownFormat(_) | RenderFailureCause::Failed(_) => "failed",
@@ -285,6 +288,9 @@ fn trap_cause(
     if state.caps.refused {
         return RenderFailureCause::OutOfMemory(limits.memory_bytes);
     }
+    if let Some(mismatch) = error.downcast_ref::<super::wit::ContractMismatch>() {
+        return RenderFailureCause::ContractMismatch(bounded(&mismatch.to_string()));
+    }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => RenderFailureCause::TimedOut(limits.deadline),
         Some(trap) => RenderFailureCause::Trapped { trap: bounded(&trap.to_string()), last_stderr },
@@ -305,7 +311,7 @@ async fn with_watchdog<R>(
 }
 
 /// Calls `formats()`.
-pub(crate) async fn call_formats(renderer: &RendererComponent, limits: &RenderLimits) -> Result<Vec<FormatInfoWit>, String> {
+pub(crate) async fn call_formats(renderer: &RendererComponent, limits: &RenderLimits) -> Result<Vec<FormatInfoWit>, RenderFailureCause> {
     let mut store = new_store(renderer, limits, None, None);
     let budget = store.data().budget.clone();
     let call = async {
@@ -315,8 +321,8 @@ pub(crate) async fn call_formats(renderer: &RendererComponent, limits: &RenderLi
     let result = with_watchdog(budget.clone(), call).await;
     let last_stderr = log_plugin_stdio(&renderer.name, store.data_mut().stdio.take());
     match result {
-        Some(result) => result.map_err(|e| trap_cause(&store, limits, e, last_stderr).to_string()),
-        None => Err(RenderFailureCause::TimedOut(limits.deadline).to_string()),
+        Some(result) => result.map_err(|e| trap_cause(&store, limits, e, last_stderr)),
+        None => Err(RenderFailureCause::TimedOut(limits.deadline)),
     }
 }
 

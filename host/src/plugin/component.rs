@@ -108,10 +108,11 @@ impl RendererComponent {
             bindings,
         };
         let limits = RenderLimits { deadline: Duration::from_secs(2), memory_bytes: 64 << 20, ..RenderLimits::default() };
-        let formats = call::call_formats(&loaded, &limits).await.map_err(|detail| LoadError::Formats {
-            plugin: plugin.clone(),
-            version: version.clone(),
-            detail: bounded(&detail),
+        let formats = call::call_formats(&loaded, &limits).await.map_err(|cause| match cause {
+            call::RenderFailureCause::ContractMismatch(detail) => {
+                LoadError::Contract { plugin: plugin.clone(), version: version.clone(), detail }
+            }
+            other => LoadError::Formats { plugin: plugin.clone(), version: version.clone(), detail: bounded(&other.to_string()) },
         })?;
         let formats: Vec<FormatInfo> =
             formats.into_iter().map(|f| FormatInfo { name: f.name, content_type: f.content_type, description: f.description }).collect();

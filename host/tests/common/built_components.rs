@@ -12,9 +12,14 @@ fn renderer_wit() -> String {
 /// Wraps a core module that exports the canonical-ABI functions of the
 /// `renderer-plugin` world into a component.
 fn componentize(core_wat: &str) -> Vec<u8> {
+    componentize_against(core_wat, &renderer_wit())
+}
+
+/// Like [`componentize`], against the given WIT text (a patched contract).
+fn componentize_against(core_wat: &str, wit: &str) -> Vec<u8> {
     let mut module = wat::parse_str(core_wat).expect("core module text");
     let mut resolve = wit_parser::Resolve::default();
-    let package = resolve.push_str("renderer.wit", &renderer_wit()).expect("wit parses");
+    let package = resolve.push_str("renderer.wit", wit).expect("wit parses");
     let world = resolve.select_world(&[package], Some("renderer-plugin")).expect("world");
     wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8, false).expect("embed");
     wit_component::ComponentEncoder::default().module(&module).expect("module").validate(true).encode().expect("component")
@@ -68,6 +73,19 @@ pub fn multi_memory_component(memories: usize, trap_at_end: bool) -> Vec<u8> {
     // result<_, render-error> at address 16: discriminant 0 (ok), zeroed memory.
     wat.push_str("    (i32.const 16))\n)\n");
     componentize(&wat)
+}
+
+/// The renderer of [`multi_memory_component`] with no extra memory, but
+/// built against a contract whose `formats` returns `list<string>`: the
+/// right export name and version with the wrong signature.
+pub fn wrong_signature_component() -> Vec<u8> {
+    let wit = renderer_wit().replace("formats: func() -> list<format-info>;", "formats: func() -> list<string>;");
+    assert!(wit.contains("-> list<string>"), "the contract still declares formats() as patched here");
+    let core = format!(
+        "(module\n  (memory (export \"memory\") 1)\n{FORMATS_DATA}\n  \
+         (func (export \"metrics:renderer/renderer@0.2.0#render\") (param i32 i32 i64 i32 i32 i32 i32) (result i32) (i32.const 16))\n)\n"
+    );
+    componentize_against(&core, &wit)
 }
 
 /// A core function `$big` of `blocks` blocks of arithmetic over many
