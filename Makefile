@@ -30,10 +30,6 @@ test-plugins: wasm-target
 	cp target/$(WASM_TARGET)/release/hostile_renderer.wasm $(TEST_PLUGINS_DIR)/hostile.wasm
 	$(CARGO) build --release --target $(WASM_TARGET) -p marker-renderer --features v2
 	cp target/$(WASM_TARGET)/release/marker_renderer.wasm $(TEST_PLUGINS_DIR)/marker-v2.wasm
-	$(CARGO) build --release --target $(WASM_TARGET) -p contract-breaker --features wrong-version
-	cp target/$(WASM_TARGET)/release/contract_breaker.wasm $(TEST_PLUGINS_DIR)/wrong-version.wasm
-	$(CARGO) build --release --target $(WASM_TARGET) -p contract-breaker --features forbidden-import
-	cp target/$(WASM_TARGET)/release/contract_breaker.wasm $(TEST_PLUGINS_DIR)/forbidden-import.wasm
 	for f in many huge-name bad-name spin; do \
 	  $(CARGO) build --release --target $(WASM_TARGET) -p hostile-renderer --features formats-$$f && \
 	  cp target/$(WASM_TARGET)/release/hostile_renderer.wasm $(TEST_PLUGINS_DIR)/formats-$$f.wasm || exit 1; \

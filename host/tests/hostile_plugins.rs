@@ -125,11 +125,11 @@ async fn a_failing_override_is_backed_off_and_the_builtin_serves() {
 #[tokio::test(flavor = "multi_thread")]
 async fn contract_breakers_never_load_and_say_why() {
     let engine = RendererEngine::new().unwrap();
-    let err = engine.load("wrong", &component_bytes("test-plugins", "wrong-version.wasm")).await.err().expect("refused");
+    let err = engine.load("wrong", &common::built_components::other_version_component("9.0.0")).await.err().expect("refused");
     assert!(matches!(err, LoadError::UnsupportedVersion { .. }), "{err}");
     assert!(err.to_string().contains("renderer@9.0.0") && err.to_string().contains("supports 0.2.0"), "{err}");
 
-    let err = engine.load("sneaky", &component_bytes("test-plugins", "forbidden-import.wasm")).await.err().expect("refused");
+    let err = engine.load("sneaky", &common::built_components::forbidden_import_component()).await.err().expect("refused");
     assert!(matches!(err, LoadError::ForbiddenImport { .. }), "{err}");
     assert!(err.to_string().contains("metrics:renderer/secrets@0.2.0") && err.to_string().contains("\"sneaky\""), "{err}");
 

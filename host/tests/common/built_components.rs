@@ -88,6 +88,37 @@ pub fn wrong_signature_component() -> Vec<u8> {
     componentize_against(&core, &wit)
 }
 
+/// A working renderer (format `grow`) built against the contract with its
+/// version patched to `version`: the export is `metrics:renderer/renderer@VERSION`.
+pub fn other_version_component(version: &str) -> Vec<u8> {
+    let wit = renderer_wit().replace("@0.2.0", &format!("@{version}"));
+    let core = format!(
+        "(module\n  (memory (export \"memory\") 1)\n{}\n  \
+         (func (export \"metrics:renderer/renderer@{version}#render\") (param i32 i32 i64 i32 i32 i32 i32) (result i32) (i32.const 16))\n)\n",
+        FORMATS_DATA.replace("@0.2.0", &format!("@{version}"))
+    );
+    componentize_against(&core, &wit)
+}
+
+/// A renderer built against the contract plus an interface the host never
+/// provides (`metrics:renderer/secrets`), which its `render` imports.
+pub fn forbidden_import_component() -> Vec<u8> {
+    let wit = renderer_wit()
+        .replace(
+            "/// What a renderer component exports.",
+            "/// Something the host never provides.\ninterface secrets {\n    get: func(key: string) -> string;\n}\n\n/// What a renderer component exports.",
+        )
+        .replace("    export renderer;\n}", "    export renderer;\n    import secrets;\n}");
+    assert!(wit.contains("import secrets;"), "the world is patched");
+    let core = format!(
+        "(module\n  (import \"metrics:renderer/secrets@0.2.0\" \"get\" (func $get (param i32 i32 i32)))\n  \
+         (memory (export \"memory\") 1)\n{FORMATS_DATA}\n  \
+         (func (export \"metrics:renderer/renderer@0.2.0#render\") (param i32 i32 i64 i32 i32 i32 i32) (result i32)\n    \
+         (call $get (i32.const 32) (i32.const 4) (i32.const 200)) (i32.const 16))\n)\n"
+    );
+    componentize_against(&core, &wit)
+}
+
 /// A core function `$big` of `blocks` blocks of arithmetic over many
 /// locals: valid, and slow and memory-hungry to compile.
 fn big_function(blocks: usize) -> String {
