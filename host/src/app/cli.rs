@@ -88,8 +88,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let compile_limits = CompileLimits {
-        // The compiler child is this same program.
-        mode: match std::env::current_exe() {
+        // The compiler child is this same program: on Linux through
+        // /proc/self/exe, which still names this binary after an upgrade
+        // replaced the file on disk (so artifacts always match the engine).
+        mode: match this_program() {
             Ok(exe) => CompileMode::Subprocess { exe },
             Err(error) => {
                 tracing::warn!(%error, "cannot locate this program; compiling plugins in process");
@@ -162,6 +164,14 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn this_program() -> std::io::Result<PathBuf> {
+    let proc_exe = std::path::Path::new("/proc/self/exe");
+    if proc_exe.exists() {
+        return Ok(proc_exe.to_path_buf());
+    }
+    std::env::current_exe()
 }
 
 /// Resolves on SIGTERM or Ctrl-C; the handlers are installed when this returns.

@@ -1,15 +1,13 @@
-//! One call into a renderer, in a fresh store with every limit applied: a
+//! The store of one call into a renderer, with every limit applied: a
 //! wall-clock budget (epoch interruption inside wasm, plus a watchdog that
 //! cancels the async call when a host call never returns; see
 //! [`GuestBudget`]), one memory cap over all memories and tables, caps on
 //! output bytes and on host calls, and bounded capture of stdout/stderr.
 use super::bounded_text::bounded;
 use super::budget::GuestBudget;
-use super::component::RendererComponent;
 use super::limits::{StoreCaps, MAX_BATCH_CALLS, MAX_RANDOM_BYTES, MAX_WASI_RESOURCES, MAX_WRITE_CALLS};
 use super::sink::{OutputSink, SinkClosed};
 use super::stdio_capture::CapturedStream;
-use super::wit::latest::exports::metrics::renderer::renderer::FormatInfo as FormatInfoWit;
 use super::wit::latest::metrics::renderer::{input, types};
 use super::wit::latest::VERSION as WIT_VERSION;
 use crate::plugin::series_batches::BatchCursor;
@@ -17,7 +15,7 @@ use crate::snapshot::Snapshot;
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
 use std::time::Duration;
-use types::{RenderError as RenderErrorWit, RenderOptions as RenderOptionsArg};
+use types::RenderError as RenderErrorWit;
 use wasmtime::component::{Linker, ResourceTable, WasmList};
 use wasmtime::{AsContext, Store, StoreContextMut, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -142,6 +140,32 @@ fn log_plugin_stdio(plugin: &str, stdio: Option<(CapturedStream, CapturedStream)
     stderr.last_line()
 }
 
+impl RenderState {
+    /// The budget, for the watchdog.
+    pub(crate) fn budget(&self) -> GuestBudget {
+        self.budget.clone()
+    }
+
+    /// Sends the last gathered output, unless output was refused.
+    pub(crate) async fn flush_pending(&mut self) {
+        if self.stopped.is_none() && !self.pending.is_empty() {
+            let rest = self.pending.split().freeze();
+            send(self, rest).await;
+        }
+    }
+
+    /// Ends the call: drops the sink (the HTTP body sees the end of the
+    /// output) and the input, logs what the plugin printed; returns why the
+    /// host stopped the guest, if it did, and the last stderr line.
+    pub(crate) fn finish(&mut self, plugin: &str) -> (Option<RenderFailureCause>, Option<String>) {
+        self.output = None;
+        self.input = None;
+        self.pending = BytesMut::new();
+        let last_stderr = log_plugin_stdio(plugin, self.stdio.take());
+        (self.stopped.take(), last_stderr)
+    }
+}
+
 impl types::Host for RenderState {}
 
 /// `metrics:renderer/input#next-batch` (generated binding). Building a batch
@@ -238,13 +262,14 @@ async fn send(state: &mut RenderState, chunk: Bytes) -> bool {
     }
 }
 
-fn new_store(
-    renderer: &RendererComponent,
+pub(crate) fn new_store(
+    engine: &wasmtime::Engine,
+    uses_wasi: bool,
     limits: &RenderLimits,
     input: Option<Arc<Snapshot>>,
     output: Option<Box<dyn OutputSink>>,
 ) -> Store<RenderState> {
-    let (wasi, stdio) = sandboxed_wasi(renderer.uses_wasi);
+    let (wasi, stdio) = sandboxed_wasi(uses_wasi);
     let mut table = ResourceTable::new();
     table.set_max_capacity(MAX_WASI_RESOURCES);
     let state = RenderState {
@@ -262,7 +287,7 @@ fn new_store(
         stopped: None,
         budget: GuestBudget::new(limits.deadline),
     };
-    let mut store = Store::new(&renderer.engine.engine, state);
+    let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.caps);
     // Every epoch tick: trap once the budget is spent, else yield so the
     // watchdog and other tasks get to run.
@@ -278,7 +303,7 @@ fn new_store(
 }
 
 /// Explains a trap or host error from a call.
-fn trap_cause(
+pub(crate) fn trap_cause(
     store: &Store<RenderState>,
     limits: &RenderLimits,
     error: wasmtime::Error,
@@ -300,7 +325,7 @@ fn trap_cause(
 
 /// Runs `call` on `store` until it finishes or the store's budget is spent.
 /// `None` means the watchdog fired (a host call did not return in time).
-async fn with_watchdog<R>(
+pub(crate) async fn with_watchdog<R>(
     budget: GuestBudget,
     call: impl std::future::Future<Output = wasmtime::Result<R>>,
 ) -> Option<wasmtime::Result<R>> {
@@ -310,81 +335,12 @@ async fn with_watchdog<R>(
     }
 }
 
-/// Calls `formats()`.
-pub(crate) async fn call_formats(renderer: &RendererComponent, limits: &RenderLimits) -> Result<Vec<FormatInfoWit>, RenderFailureCause> {
-    let mut store = new_store(renderer, limits, None, None);
-    let budget = store.data().budget.clone();
-    let call = async {
-        budget.resume();
-        renderer.bindings.formats(&mut store).await
-    };
-    let result = with_watchdog(budget.clone(), call).await;
-    let last_stderr = log_plugin_stdio(&renderer.name, store.data_mut().stdio.take());
-    match result {
-        Some(result) => result.map_err(|e| trap_cause(&store, limits, e, last_stderr)),
-        None => Err(RenderFailureCause::TimedOut(limits.deadline)),
-    }
-}
-
 /// The cause a guest's `render-error` stands for.
-fn guest_error_cause(error: RenderErrorWit) -> RenderFailureCause {
+pub(crate) fn guest_error_cause(error: RenderErrorWit) -> RenderFailureCause {
     match error {
         RenderErrorWit::UnknownFormat(name) => RenderFailureCause::UnknownFormat(bounded(&name)),
         RenderErrorWit::InvalidOption(why) => RenderFailureCause::InvalidOption(bounded(&why)),
         RenderErrorWit::OutputClosed => RenderFailureCause::Failed("stopped with output-closed while the host was accepting".into()),
         RenderErrorWit::Failed(why) => RenderFailureCause::Failed(bounded(&why)),
-    }
-}
-
-impl RendererComponent {
-    /// Renders `snapshot` in `format`, streaming into `output`; the guest
-    /// reads the series in batches. The guest runs on the calling thread
-    /// between yields, so drive this from a blocking thread
-    /// (`Handle::block_on` inside `spawn_blocking`).
-    pub async fn render(
-        &self,
-        snapshot: &Arc<Snapshot>,
-        format: &str,
-        prefix: &str,
-        limits: &RenderLimits,
-        output: Box<dyn OutputSink>,
-    ) -> Result<(), RenderFailure> {
-        let fail = |cause| RenderFailure { plugin: self.name.clone(), format: format.to_string(), cause };
-        let mut store = new_store(self, limits, Some(Arc::clone(snapshot)), Some(output));
-        let arg = snapshot.arg();
-        let options = RenderOptionsArg { prefix: prefix.to_string() };
-        let budget = store.data().budget.clone();
-        let call = async {
-            budget.resume();
-            let result = self.bindings.render(&mut store, &arg, format, &options).await?;
-            // The last gathered output goes out before the render counts as done.
-            let state = store.data_mut();
-            if result.is_ok() && state.stopped.is_none() && !state.pending.is_empty() {
-                let rest = state.pending.split().freeze();
-                send(state, rest).await;
-            }
-            Ok(result)
-        };
-        let result = with_watchdog(budget.clone(), call).await;
-        // Drop the sink now: the HTTP body sees the end of the output.
-        let (stopped, stdio) = {
-            let state = store.data_mut();
-            state.output = None;
-            state.input = None;
-            state.pending = BytesMut::new();
-            (state.stopped.take(), state.stdio.take())
-        };
-        let last_stderr = log_plugin_stdio(&self.name, stdio);
-        let Some(result) = result else {
-            return Err(fail(RenderFailureCause::TimedOut(limits.deadline)));
-        };
-        match result {
-            Ok(Ok(())) => match stopped {
-                Some(cause) => Err(fail(cause)),
-                None => Ok(()),
-            },
-            Ok(Err(error)) => Err(fail(stopped.unwrap_or_else(|| guest_error_cause(error)))),
-            Err(error) => Err(fail(stopped.unwrap_or_else(|| trap_cause(&store, limits, error, last_stderr)))),
-        }
     }
 }

@@ -1,13 +1,18 @@
-//! Loading a renderer component: compile, check the contract, pre-link, and
-//! ask it which formats it offers.
+//! A renderer component: checking a compiled one against the contract
+//! (exports, imports, signatures, `formats()` rules) and pre-linking it, then
+//! calling it, each call in a fresh store built by [`super::call`].
 use super::bounded_text::bounded;
-use super::call::{self, RenderLimits};
-use super::engine::RendererEngine;
+use super::call::{guest_error_cause, new_store, trap_cause, with_watchdog, RenderFailure, RenderFailureCause, RenderLimits, RenderState};
 use super::format_rules::check_formats;
+use super::sink::OutputSink;
+use super::wit::latest::exports::metrics::renderer::renderer::FormatInfo as FormatInfoWit;
+use super::wit::latest::metrics::renderer::types::RenderOptions as RenderOptionsArg;
 use super::wit::{RendererBindings, SUPPORTED_VERSIONS};
+use crate::snapshot::Snapshot;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::{types::ComponentItem, Component};
+use wasmtime::component::{types::ComponentItem, Component, Linker};
+use wasmtime::Engine;
 
 /// Prefix of the export every renderer has; the version follows the `@`.
 const RENDERER_EXPORT: &str = "metrics:renderer/renderer@";
@@ -58,7 +63,8 @@ pub struct RendererComponent {
     /// True for the renderers embedded in the host, whose output the host
     /// knows (content negotiation relies on it).
     pub builtin: bool,
-    pub(crate) engine: Arc<RendererEngine>,
+    /// The engine it was compiled for (a handle; keeps the epoch ticker alive).
+    pub(crate) engine: Engine,
     /// Pre-linked, with its exports checked against its contract version.
     pub(crate) bindings: RendererBindings,
     /// Whether instances need a (capability-free) WASI context.
@@ -69,10 +75,15 @@ pub struct RendererComponent {
 
 impl RendererComponent {
     /// Checks a compiled component against the contract and pre-links it.
-    pub(crate) async fn from_component(engine: &Arc<RendererEngine>, name: &str, component: Component) -> Result<Self, LoadError> {
+    pub(crate) async fn from_component(
+        engine: &Engine,
+        linker: &Linker<RenderState>,
+        name: &str,
+        component: Component,
+    ) -> Result<Self, LoadError> {
         let plugin = name.to_string();
         let ty = component.component_type();
-        let exports: Vec<String> = ty.exports(&engine.engine).map(|(n, _)| n.to_string()).collect();
+        let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
         let Some(export_name) = exports.iter().find(|n| n.starts_with(RENDERER_EXPORT)) else {
             return Err(LoadError::MissingExport {
                 plugin,
@@ -83,20 +94,20 @@ impl RendererComponent {
         if !SUPPORTED_VERSIONS.contains(&version.as_str()) {
             return Err(LoadError::UnsupportedVersion { plugin, found: version, supported: SUPPORTED_VERSIONS.join(", ") });
         }
-        for (import, item) in ty.imports(&engine.engine) {
+        for (import, item) in ty.imports(engine) {
             let allowed = import == format!("{INPUT_IMPORT}{version}")
                 || import == format!("{OUTPUT_IMPORT}{version}")
-                || (import == format!("{TYPES_IMPORT}{version}") && is_types_only(&engine.engine, &item.ty))
+                || (import == format!("{TYPES_IMPORT}{version}") && is_types_only(engine, &item.ty))
                 || WASI_IMPORTS.iter().any(|prefix| import.starts_with(prefix));
             if !allowed {
                 return Err(LoadError::ForbiddenImport { plugin, version, import: bounded(import) });
             }
         }
         let contract = |detail: String| LoadError::Contract { plugin: plugin.clone(), version: version.clone(), detail: bounded(&detail) };
-        let pre = engine.linker.instantiate_pre(&component).map_err(|e| contract(format!("{e:#}")))?;
+        let pre = linker.instantiate_pre(&component).map_err(|e| contract(format!("{e:#}")))?;
         // The generated bindings check every export and its signature.
         let bindings = RendererBindings::new(&version, pre).map_err(|e| contract(format!("{e:#}")))?;
-        let uses_wasi = ty.imports(&engine.engine).any(|(import, _)| import.starts_with("wasi:"));
+        let uses_wasi = ty.imports(engine).any(|(import, _)| import.starts_with("wasi:"));
         let mut loaded = RendererComponent {
             uses_wasi,
             builtin: false,
@@ -104,12 +115,12 @@ impl RendererComponent {
             name: plugin.clone(),
             wit_version: version.clone(),
             formats: Vec::new(),
-            engine: Arc::clone(engine),
+            engine: engine.clone(),
             bindings,
         };
         let limits = RenderLimits { deadline: Duration::from_secs(2), memory_bytes: 64 << 20, ..RenderLimits::default() };
-        let formats = call::call_formats(&loaded, &limits).await.map_err(|cause| match cause {
-            call::RenderFailureCause::ContractMismatch(detail) => {
+        let formats = loaded.call_formats(&limits).await.map_err(|cause| match cause {
+            RenderFailureCause::ContractMismatch(detail) => {
                 LoadError::Contract { plugin: plugin.clone(), version: version.clone(), detail }
             }
             other => LoadError::Formats { plugin: plugin.clone(), version: version.clone(), detail: bounded(&other.to_string()) },
@@ -132,5 +143,65 @@ fn is_types_only(engine: &wasmtime::Engine, item: &ComponentItem) -> bool {
     match item {
         ComponentItem::ComponentInstance(instance) => instance.exports(engine).all(|(_, item)| matches!(item.ty, ComponentItem::Type(_))),
         _ => false,
+    }
+}
+
+impl RendererComponent {
+    /// Calls `formats()` in a fresh store.
+    /// Calls `formats()`.
+    async fn call_formats(&self, limits: &RenderLimits) -> Result<Vec<FormatInfoWit>, RenderFailureCause> {
+        let mut store = new_store(&self.engine, self.uses_wasi, limits, None, None);
+        let budget = store.data().budget();
+        let call = async {
+            budget.resume();
+            self.bindings.formats(&mut store).await
+        };
+        let result = with_watchdog(budget.clone(), call).await;
+        let (_, last_stderr) = store.data_mut().finish(&self.name);
+        match result {
+            Some(result) => result.map_err(|e| trap_cause(&store, limits, e, last_stderr)),
+            None => Err(RenderFailureCause::TimedOut(limits.deadline)),
+        }
+    }
+
+    /// Renders `snapshot` in `format`, streaming into `output`; the guest
+    /// reads the series in batches. The guest runs on the calling thread
+    /// between yields, so drive this from a blocking thread
+    /// (`Handle::block_on` inside `spawn_blocking`).
+    pub async fn render(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        format: &str,
+        prefix: &str,
+        limits: &RenderLimits,
+        output: Box<dyn OutputSink>,
+    ) -> Result<(), RenderFailure> {
+        let fail = |cause| RenderFailure { plugin: self.name.clone(), format: format.to_string(), cause };
+        let mut store = new_store(&self.engine, self.uses_wasi, limits, Some(Arc::clone(snapshot)), Some(output));
+        let arg = snapshot.arg();
+        let options = RenderOptionsArg { prefix: prefix.to_string() };
+        let budget = store.data().budget();
+        let call = async {
+            budget.resume();
+            let result = self.bindings.render(&mut store, &arg, format, &options).await?;
+            // The last gathered output goes out before the render counts as done.
+            if result.is_ok() {
+                store.data_mut().flush_pending().await;
+            }
+            Ok(result)
+        };
+        let result = with_watchdog(budget.clone(), call).await;
+        let (stopped, last_stderr) = store.data_mut().finish(&self.name);
+        let Some(result) = result else {
+            return Err(fail(RenderFailureCause::TimedOut(limits.deadline)));
+        };
+        match result {
+            Ok(Ok(())) => match stopped {
+                Some(cause) => Err(fail(cause)),
+                None => Ok(()),
+            },
+            Ok(Err(error)) => Err(fail(stopped.unwrap_or_else(|| guest_error_cause(error)))),
+            Err(error) => Err(fail(stopped.unwrap_or_else(|| trap_cause(&store, limits, error, last_stderr)))),
+        }
     }
 }

@@ -155,7 +155,7 @@ impl RendererEngine {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _in_span = span.enter();
-            runtime.block_on(RendererComponent::from_component(&engine, &plugin, component))
+            runtime.block_on(RendererComponent::from_component(&engine.engine, &engine.linker, &plugin, component))
         })
         .await
         .unwrap_or_else(|e| Err(LoadError::NotAComponent { plugin: name.to_string(), detail: format!("checking task failed: {e}") }))
