@@ -72,9 +72,16 @@ impl RenderService {
     }
 
     /// Starts rendering a fresh snapshot in `format` with `prefix` into
-    /// `sink`, off the async workers. Refuses at once (never queues) beyond
-    /// the concurrency bound.
-    pub fn start(&self, format: &str, prefix: &str, sink: Box<dyn OutputSink>) -> Result<StartedRender, RenderRefused> {
+    /// `sink`, off the async workers, with the configured deadline or
+    /// `deadline` if that is shorter (a scrape's own timeout). Refuses at
+    /// once (never queues) beyond the concurrency bound.
+    pub fn start(
+        &self,
+        format: &str,
+        prefix: &str,
+        deadline: Option<Duration>,
+        sink: Box<dyn OutputSink>,
+    ) -> Result<StartedRender, RenderRefused> {
         if !prefix.is_empty() && !is_valid_metric_name(prefix) {
             return Err(RenderRefused::BadPrefix(prefix.to_string()));
         }
@@ -96,7 +103,11 @@ impl RenderService {
         };
         let sent = Arc::new(AtomicU64::new(0));
         let sink = Box::new(CountingSink { inner: sink, sent: Arc::clone(&sent) });
-        let (registry, limits, metrics) = (self.registry.clone(), self.limits.clone(), self.metrics.clone());
+        let mut limits = self.limits.clone();
+        if let Some(deadline) = deadline {
+            limits.deadline = limits.deadline.min(deadline);
+        }
+        let (registry, metrics) = (self.registry.clone(), self.metrics.clone());
         let (format, prefix) = (format.to_string(), prefix.to_string());
         let runtime = tokio::runtime::Handle::current();
         let span = tracing::info_span!("render", plugin = %renderer.name, format = %format);

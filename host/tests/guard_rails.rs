@@ -263,3 +263,29 @@ async fn renders_beyond_the_concurrency_bound_get_503_at_once() {
     assert_eq!(get(addr, "/metrics?format=json", &[]).await.status, 200, "the permit is back");
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scrape_timeout_header_shortens_the_render_deadline() {
+    let _serial = SERIAL.lock().await;
+    let engine = RendererEngine::new().unwrap();
+    let hostile = engine.load("hostile", &component_bytes("test-plugins", "hostile.wasm")).await.unwrap();
+    let set = RendererSet::builtin(&engine).await.unwrap().with_plugin(Arc::new(hostile));
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        render_limits: RenderLimits { deadline: Duration::from_secs(30), ..limits() },
+        ..ServeConfig::default()
+    };
+    let server = server::start(&config, registry(), Arc::new(Renderers::fixed(engine, set))).await.unwrap();
+    let addr = server.local_addr;
+    // 1.3 s from Prometheus, minus the default 500 ms offset.
+    let started = Instant::now();
+    let r = get(addr, "/metrics?format=spin", &[("X-Prometheus-Scrape-Timeout-Seconds", "1.3")]).await;
+    assert_eq!(r.status, 500);
+    assert!(r.text().contains("timed out after 800ms"), "{}", r.text());
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    for ignored in ["soon", "-1", "NaN", ""] {
+        let r = get(addr, "/metrics?format=json", &[("X-Prometheus-Scrape-Timeout-Seconds", ignored)]).await;
+        assert_eq!(r.status, 200, "{ignored:?} is ignored");
+    }
+    server.stop().await.unwrap();
+}

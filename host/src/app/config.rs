@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Renders that may run at once; beyond it requests get 503 [default: 8].
     #[arg(long, value_name = "N")]
     pub max_concurrent_renders: Option<u64>,
+    /// Taken off Prometheus' X-Prometheus-Scrape-Timeout-Seconds to get the
+    /// render deadline of a scrape, in ms [default: 500].
+    #[arg(long, value_name = "MS")]
+    pub scrape_timeout_offset_ms: Option<u64>,
     /// Folder of renderer plugins (*.wasm), loaded in the background at
     /// start and reloaded on change, SIGHUP or POST /-/reload.
     #[arg(long, value_name = "DIR")]
@@ -84,6 +88,7 @@ impl ServeArgs {
             render_output_mb: self.render_output_mb.or(file.render_output_mb),
             client_timeout_ms: self.client_timeout_ms.or(file.client_timeout_ms),
             max_concurrent_renders: self.max_concurrent_renders.or(file.max_concurrent_renders),
+            scrape_timeout_offset_ms: self.scrape_timeout_offset_ms.or(file.scrape_timeout_offset_ms),
             plugins: self.plugins.or(file.plugins),
             plugin_cache: self.plugin_cache.or(file.plugin_cache),
             plugin_max_mb: self.plugin_max_mb.or(file.plugin_max_mb),
@@ -109,6 +114,8 @@ pub struct ServeConfig {
     pub plugin_cache: Option<PathBuf>,
     /// Renders that may run at once.
     pub max_concurrent_renders: usize,
+    /// Taken off a scrape's own timeout to get its render deadline.
+    pub scrape_timeout_offset: Duration,
     /// Largest plugin file loaded.
     pub plugin_max_bytes: u64,
     /// Time allowed to compile one plugin.
@@ -129,6 +136,7 @@ impl Default for ServeConfig {
             plugins: None,
             plugin_cache: None,
             max_concurrent_renders: 8,
+            scrape_timeout_offset: crate::http::DEFAULT_SCRAPE_TIMEOUT_OFFSET,
             plugin_max_bytes: 64 << 20,
             plugin_compile_timeout: Duration::from_secs(60),
             plugin_compile_memory_bytes: 4 << 30,
@@ -180,6 +188,12 @@ impl ServeConfig {
         let max_concurrent_renders =
             in_range("max_concurrent_renders", args.max_concurrent_renders.unwrap_or(defaults.max_concurrent_renders as u64), 1, 1024)?
                 as usize;
+        let offset_ms = in_range(
+            "scrape_timeout_offset_ms",
+            args.scrape_timeout_offset_ms.unwrap_or(defaults.scrape_timeout_offset.as_millis() as u64),
+            0,
+            60_000,
+        )?;
         let plugin_max_mb = in_range("plugin_max_mb", args.plugin_max_mb.unwrap_or(defaults.plugin_max_bytes >> 20), 1, 1024)?;
         let compile_ms = in_range(
             "plugin_compile_timeout_ms",
@@ -207,6 +221,7 @@ impl ServeConfig {
             plugins,
             plugin_cache: args.plugin_cache.clone(),
             max_concurrent_renders,
+            scrape_timeout_offset: Duration::from_millis(offset_ms),
             plugin_max_bytes: plugin_max_mb << 20,
             plugin_compile_timeout: Duration::from_millis(compile_ms),
             plugin_compile_memory_bytes: compile_mb << 20,

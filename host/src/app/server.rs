@@ -57,7 +57,10 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
         config.max_concurrent_renders,
         Some(Arc::clone(&host_metrics)),
     );
-    let state = AppState::new(Arc::new(renders), Arc::clone(&host_metrics), config.trusted_hosts.clone(), config.client_stall_timeout);
+    let state = AppState {
+        scrape_timeout_offset: config.scrape_timeout_offset,
+        ..AppState::new(Arc::new(renders), Arc::clone(&host_metrics), config.trusted_hosts.clone(), config.client_stall_timeout)
+    };
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, state, async {
         let _ = rx.await;

@@ -8,6 +8,7 @@
 //! the client sees a truncated chunked response, never a "complete" one.
 use super::error::AppError;
 use super::negotiate::choose_format;
+use super::scrape_timeout::{requested_deadline, SCRAPE_TIMEOUT_HEADER};
 use super::AppState;
 use crate::plugin::{ChannelSink, RenderFailure};
 use axum::body::Body;
@@ -54,17 +55,23 @@ pub async fn metrics(State(app): State<AppState>, Query(query): Query<MetricsQue
             }
         }
     };
-    render_response(&app, format, query.prefix.unwrap_or_default()).await
+    render_response(&app, format, query.prefix.unwrap_or_default(), &headers).await
 }
 
-pub async fn metrics_json(State(app): State<AppState>, Query(query): Query<MetricsQuery>) -> Result<Response, AppError> {
-    render_response(&app, "json".into(), query.prefix.unwrap_or_default()).await
+pub async fn metrics_json(
+    State(app): State<AppState>,
+    Query(query): Query<MetricsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    render_response(&app, "json".into(), query.prefix.unwrap_or_default(), &headers).await
 }
 
-async fn render_response(app: &AppState, format: String, prefix: String) -> Result<Response, AppError> {
+async fn render_response(app: &AppState, format: String, prefix: String, headers: &HeaderMap) -> Result<Response, AppError> {
+    let timeout_header = headers.get(SCRAPE_TIMEOUT_HEADER).and_then(|v| v.to_str().ok());
+    let deadline = requested_deadline(timeout_header, app.scrape_timeout_offset);
     let (tx, mut rx) = mpsc::channel(BODY_CHANNEL_CHUNKS);
     let sink = ChannelSink::new(tx, app.client_stall_timeout);
-    let started = app.renders.start(&format, &prefix, Box::new(sink))?;
+    let started = app.renders.start(&format, &prefix, deadline, Box::new(sink))?;
     let content_type =
         HeaderValue::from_str(&started.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     let body = match rx.recv().await {

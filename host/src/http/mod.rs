@@ -7,6 +7,7 @@ mod log_limiter;
 mod metrics_routes;
 pub mod negotiate;
 mod request_span;
+pub mod scrape_timeout;
 pub mod trusted_hosts;
 
 pub use error::AppError;
@@ -34,19 +35,31 @@ pub struct AppState {
     pub host_metrics: Arc<HostMetrics>,
     /// How long a render waits for a client that does not read.
     pub client_stall_timeout: Duration,
+    /// Taken off Prometheus' scrape timeout to get a scrape's render deadline.
+    pub scrape_timeout_offset: Duration,
 }
 
 impl AppState {
-    /// The state for serving `renders` to `trusted_hosts`.
+    /// The state for serving `renders` to `trusted_hosts`, with the default
+    /// scrape-timeout offset ([`DEFAULT_SCRAPE_TIMEOUT_OFFSET`]).
     pub fn new(
         renders: Arc<RenderService>,
         host_metrics: Arc<HostMetrics>,
         trusted_hosts: TrustedHosts,
         client_stall_timeout: Duration,
     ) -> Self {
-        AppState { renders, trusted_hosts: Arc::new(trusted_hosts), host_metrics, client_stall_timeout }
+        AppState {
+            renders,
+            trusted_hosts: Arc::new(trusted_hosts),
+            host_metrics,
+            client_stall_timeout,
+            scrape_timeout_offset: DEFAULT_SCRAPE_TIMEOUT_OFFSET,
+        }
     }
 }
+
+/// Taken off Prometheus' scrape timeout by default.
+pub const DEFAULT_SCRAPE_TIMEOUT_OFFSET: Duration = Duration::from_millis(500);
 
 /// The router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
 /// (as [`serve`] does): the trusted-IP check needs the peer address.
