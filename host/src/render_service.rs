@@ -7,6 +7,7 @@ use crate::plugin::catalog::{Renderers, Selection};
 use crate::plugin::{OutputSink, RenderFailure, RenderLimits, SinkClosed, WriteFuture};
 use crate::registry::Registry;
 use crate::self_metrics::HostMetrics;
+use crate::snapshot::FamilyFilter;
 use bytes::Bytes;
 use metrics_render_core::is_valid_metric_name;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,8 +72,8 @@ impl RenderService {
         }
     }
 
-    /// Starts rendering a fresh snapshot in `format` with `prefix` into
-    /// `sink`, off the async workers, with the configured deadline or
+    /// Starts rendering a fresh snapshot (of the `families` selected) in
+    /// `format` with `prefix` into `sink`, off the async workers, with the configured deadline or
     /// `deadline` if that is shorter (a scrape's own timeout). Refuses at
     /// once (never queues) beyond the concurrency bound.
     pub fn start(
@@ -80,6 +81,7 @@ impl RenderService {
         format: &str,
         prefix: &str,
         deadline: Option<Duration>,
+        families: FamilyFilter,
         sink: Box<dyn OutputSink>,
     ) -> Result<StartedRender, RenderRefused> {
         if !prefix.is_empty() && !is_valid_metric_name(prefix) {
@@ -116,7 +118,7 @@ impl RenderService {
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let _in_span = span.enter();
-            let snapshot = Arc::new(registry.snapshot());
+            let snapshot = Arc::new(registry.snapshot_of(&families));
             let result = runtime.block_on(renderer.render(&snapshot, &format, &prefix, &limits, sink));
             let outcome = match &result {
                 Ok(()) => {

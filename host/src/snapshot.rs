@@ -41,10 +41,26 @@ pub struct Snapshot {
     pub timestamp_ms: i64,
 }
 
+/// Which families a snapshot reads.
+#[derive(Debug, Clone, Default)]
+pub enum FamilyFilter {
+    /// Every family.
+    #[default]
+    All,
+    /// Only the families with these exact names (others are neither read
+    /// nor rendered).
+    Names(std::collections::HashSet<String>),
+}
+
 impl Registry {
     /// Reads every family. Series and families created while the snapshot
     /// is taken appear in the next one.
     pub fn snapshot(&self) -> Snapshot {
+        self.snapshot_of(&FamilyFilter::All)
+    }
+
+    /// Reads the families `filter` selects, like [`Registry::snapshot`].
+    pub fn snapshot_of(&self, filter: &FamilyFilter) -> Snapshot {
         let tables = self.inner.interner.publish();
         let families = self.inner.families.read().unwrap_or_else(|e| e.into_inner()).clone();
         let families = families
@@ -54,6 +70,10 @@ impl Registry {
             .filter(|f| {
                 let known = |id: u32| id < tables.string_count();
                 known(f.name) && f.help.is_none_or(known) && f.label_names().iter().all(|&l| known(l))
+            })
+            .filter(|f| match filter {
+                FamilyFilter::All => true,
+                FamilyFilter::Names(names) => names.contains(tables.string(f.name as usize)),
             })
             .map(|f| family_snapshot(f, tables.label_set_count()))
             .collect();

@@ -260,3 +260,38 @@ async fn metrics_json_is_strictly_valid_json() {
         }
     }
 }
+
+/// Family names prometheus_client reads from a text exposition.
+fn parsed_family_names(text: &str) -> Vec<String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/prometheus_client_parse.py");
+    let (code, stdout, stderr) = run_with_stdin(&python(), &[script, "text"], text.as_bytes());
+    assert_eq!(code, 0, "prometheus_client refused the filtered output: {stderr}");
+    let families: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    families.as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn name_filters_select_exact_families_before_the_prefix() {
+    let demo = || {
+        let registry = Registry::new();
+        Demo::register(&registry, 50).unwrap().step();
+        registry
+    };
+    let text = scrape(demo(), "/metrics?name[]=ready_count&name%5B%5D=deliver_message_latency").await;
+    assert_promtool_clean(&text);
+    let mut names = parsed_family_names(&text);
+    names.sort();
+    // prometheus_client names a histogram family without `_bucket`.
+    assert_eq!(names, ["deliver_message_latency", "ready_count"], "{text}");
+
+    let prefixed = scrape(demo(), "/metrics?prefix=kumomta_&name[]=ready_count").await;
+    assert_promtool_clean(&prefixed);
+    assert_eq!(parsed_family_names(&prefixed), ["kumomta_ready_count"], "names are matched without the prefix");
+
+    let json = scrape(demo(), "/metrics.json?name[]=ready_count&name[]=no_such_family").await;
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc.as_object().unwrap().keys().collect::<Vec<_>>(), ["ready_count"]);
+
+    let nothing = scrape(demo(), "/metrics?name[]=no_such_family").await;
+    assert_eq!(nothing, "", "no family matched, no output");
+}

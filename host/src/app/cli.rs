@@ -202,7 +202,7 @@ async fn render(args: &RenderArgs) -> anyhow::Result<()> {
     }
     let service = RenderService::new(registry, Arc::new(Renderers::fixed(engine, renderers)), RenderLimits::default(), 1, None);
     let stdout = std::io::BufWriter::new(std::io::stdout());
-    let started = service.start(&args.format, &args.prefix, None, Box::new(WriterSink(stdout)))?;
+    let started = service.start(&args.format, &args.prefix, None, Default::default(), Box::new(WriterSink(stdout)))?;
     started.task.await.context("render task")??;
     std::io::stdout().flush()?;
     Ok(())

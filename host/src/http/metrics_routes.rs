@@ -7,34 +7,26 @@
 //! a proper error status. A failure after output has started aborts the body:
 //! the client sees a truncated chunked response, never a "complete" one.
 use super::error::AppError;
+use super::metrics_query::MetricsQuery;
 use super::negotiate::choose_format;
 use super::scrape_timeout::{requested_deadline, SCRAPE_TIMEOUT_HEADER};
 use super::AppState;
 use crate::plugin::{ChannelSink, RenderFailure};
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Chunks the render may run ahead of the client.
 const BODY_CHANNEL_CHUNKS: usize = 4;
 
-/// Query string of the metrics endpoints.
-#[derive(Debug, Deserialize)]
-pub struct MetricsQuery {
-    /// Prepended to every family name.
-    prefix: Option<String>,
-    /// Output format (only on `/metrics`; default `prometheus`).
-    format: Option<String>,
-}
-
 /// `GET /metrics`: `?format=` if given, else negotiated from `Accept`.
-pub async fn metrics(State(app): State<AppState>, Query(query): Query<MetricsQuery>, headers: HeaderMap) -> Result<Response, AppError> {
-    let format = match query.format {
+pub async fn metrics(State(app): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
+    let query = MetricsQuery::parse(query.as_deref()).map_err(AppError::BadRequest)?;
+    let format = match query.format.clone() {
         Some(format) => format,
         None => {
             let accept = headers.get(header::ACCEPT).map(|v| v.to_str().unwrap_or(""));
@@ -55,23 +47,21 @@ pub async fn metrics(State(app): State<AppState>, Query(query): Query<MetricsQue
             }
         }
     };
-    render_response(&app, format, query.prefix.unwrap_or_default(), &headers).await
+    render_response(&app, format, &query, &headers).await
 }
 
-pub async fn metrics_json(
-    State(app): State<AppState>,
-    Query(query): Query<MetricsQuery>,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    render_response(&app, "json".into(), query.prefix.unwrap_or_default(), &headers).await
+pub async fn metrics_json(State(app): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
+    let query = MetricsQuery::parse(query.as_deref()).map_err(AppError::BadRequest)?;
+    render_response(&app, "json".into(), &query, &headers).await
 }
 
-async fn render_response(app: &AppState, format: String, prefix: String, headers: &HeaderMap) -> Result<Response, AppError> {
+async fn render_response(app: &AppState, format: String, query: &MetricsQuery, headers: &HeaderMap) -> Result<Response, AppError> {
     let timeout_header = headers.get(SCRAPE_TIMEOUT_HEADER).and_then(|v| v.to_str().ok());
     let deadline = requested_deadline(timeout_header, app.scrape_timeout_offset);
     let (tx, mut rx) = mpsc::channel(BODY_CHANNEL_CHUNKS);
     let sink = ChannelSink::new(tx, app.client_stall_timeout);
-    let started = app.renders.start(&format, &prefix, deadline, Box::new(sink))?;
+    let prefix = query.prefix.as_deref().unwrap_or_default();
+    let started = app.renders.start(&format, prefix, deadline, query.families(), Box::new(sink))?;
     let content_type =
         HeaderValue::from_str(&started.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     let body = match rx.recv().await {

@@ -4,6 +4,7 @@ mod access;
 mod admin_routes;
 mod error;
 mod log_limiter;
+mod metrics_query;
 mod metrics_routes;
 pub mod negotiate;
 mod request_span;
