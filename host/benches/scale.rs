@@ -12,7 +12,7 @@
 //! Every figure is a median of several runs. wasm and native runs alternate
 //! and `wasm/native` is the median of each pair's ratio, so drift in the
 //! machine's load cancels out. The last line is the summary.
-use metrics_host::plugin::catalog::RendererSet;
+use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::{OutputSink, RenderLimits, RendererEngine, SinkClosed, WriteFuture};
 use metrics_host::registry::Registry;
 use metrics_render_core::{RenderOptions, Sink};

@@ -3,7 +3,8 @@
 //! snapshot, the limits, and the self-metrics. The HTTP handlers and the
 //! `render` command both call [`RenderService::start`]; data flows one way:
 //! registry -> snapshot -> renderer -> sink.
-use crate::plugin::catalog::{Renderers, Selection};
+use crate::plugin::catalog::Renderers;
+use crate::plugin::renderer_set::Selection;
 use crate::plugin::{OutputSink, RenderFailure, RenderLimits, SinkClosed, WriteFuture};
 use crate::registry::Registry;
 use crate::self_metrics::HostMetrics;

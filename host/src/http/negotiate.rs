@@ -9,7 +9,7 @@
 //! match the same media range, a built-in one wins, so a plugin that merely
 //! says `text/plain` cannot take over Prometheus' scrapes. `*/*` and
 //! `text/*` without a better match pick the default `prometheus`.
-use crate::plugin::catalog::OfferedFormat;
+use crate::plugin::renderer_set::OfferedFormat;
 use crate::plugin::FormatInfo;
 
 /// The format served when the client expresses no preference.

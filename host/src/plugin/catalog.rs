@@ -1,4 +1,4 @@
-//! Which renderer serves which format, and hot swapping of plugins.
+//! Hot swapping of plugins and the plugin listing.
 //!
 //! [`RendererSet`] is an immutable snapshot: built-ins plus the plugins that
 //! loaded, indexed by format name. [`Renderers`] holds the current set behind
@@ -12,127 +12,19 @@
 //! one runs share the next one. No lock that a scrape, the listing or a
 //! shutdown needs is held while a file is read or a plugin compiled.
 use crate::plugin::folder::{read_plugin, scan, FolderEntry};
-use crate::plugin::{ArtifactCache, BreakerStatus, FormatInfo, LoadError, RendererComponent, RendererEngine, DEFAULT_RENDERER_WASM};
+use crate::plugin::renderer_set::{RendererSet, BUILTIN_NAME};
+use crate::plugin::{ArtifactCache, BreakerStatus, RendererComponent, RendererEngine, DEFAULT_RENDERER_WASM};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
-/// Name under which the embedded default renderer is listed.
-pub const BUILTIN_NAME: &str = "builtin";
-
 /// Default cap on a plugin file's size.
 pub const DEFAULT_PLUGIN_MAX_BYTES: u64 = 64 << 20;
-
-/// A format on offer, for content negotiation.
-#[derive(Debug, Clone)]
-pub struct OfferedFormat {
-    pub info: FormatInfo,
-    /// Served by a built-in renderer, whose output the host knows.
-    pub builtin: bool,
-}
-
-/// Loaded renderers: plugins (in file-name order) before built-ins.
-#[derive(Clone)]
-pub struct RendererSet {
-    builtins: Vec<Arc<RendererComponent>>,
-    plugins: Vec<Arc<RendererComponent>>,
-    /// Every renderer offering each format, most preferred first.
-    by_format: HashMap<String, Vec<(Arc<RendererComponent>, FormatInfo)>>,
-    /// The winning renderer's format for each name, sorted by name.
-    offered: Vec<OfferedFormat>,
-}
-
-impl RendererSet {
-    fn new(builtins: Vec<Arc<RendererComponent>>, plugins: Vec<Arc<RendererComponent>>) -> Self {
-        let mut by_format: HashMap<String, Vec<(Arc<RendererComponent>, FormatInfo)>> = HashMap::new();
-        for renderer in plugins.iter().rev().chain(builtins.iter().rev()) {
-            for info in &renderer.formats {
-                by_format.entry(info.name.clone()).or_default().push((Arc::clone(renderer), info.clone()));
-            }
-        }
-        let mut offered: Vec<OfferedFormat> =
-            by_format.values().map(|c| OfferedFormat { info: c[0].1.clone(), builtin: c[0].0.builtin }).collect();
-        offered.sort_by(|a, b| a.info.name.cmp(&b.info.name));
-        RendererSet { builtins, plugins, by_format, offered }
-    }
-
-    /// The embedded default renderer only.
-    pub async fn builtin(engine: &Arc<RendererEngine>) -> Result<Self, LoadError> {
-        let mut default = engine.load(BUILTIN_NAME, DEFAULT_RENDERER_WASM).await?;
-        default.builtin = true;
-        Ok(RendererSet::new(vec![Arc::new(default)], Vec::new()))
-    }
-
-    /// Adds a plugin; its formats take precedence over the built-ins'.
-    pub fn with_plugin(self, plugin: Arc<RendererComponent>) -> Self {
-        let mut plugins = self.plugins;
-        plugins.push(plugin);
-        RendererSet::new(self.builtins, plugins)
-    }
-
-    fn with_plugins(&self, plugins: Vec<Arc<RendererComponent>>) -> Self {
-        RendererSet::new(self.builtins.clone(), plugins)
-    }
-
-    /// The renderer for `format` and that format's description.
-    pub fn find(&self, format: &str) -> Option<(Arc<RendererComponent>, FormatInfo)> {
-        self.by_format.get(format).and_then(|c| c.first()).cloned()
-    }
-
-    /// The renderer to use for `format` now: the most preferred one whose
-    /// circuit breaker is closed.
-    pub fn select(&self, format: &str) -> Selection {
-        let mut backed_off = None;
-        for (renderer, info) in self.by_format.get(format).into_iter().flatten() {
-            match renderer.breaker.backed_off_for() {
-                None => return Selection::Ready(Arc::clone(renderer), info.clone()),
-                Some(wait) => {
-                    backed_off.get_or_insert((renderer.name.clone(), wait));
-                }
-            }
-        }
-        match backed_off {
-            Some((plugin, retry_in)) => Selection::BackedOff { plugin, retry_in },
-            None => Selection::Unknown,
-        }
-    }
-
-    /// Every format on offer (the one that wins for each name), sorted by name.
-    pub fn formats(&self) -> Vec<FormatInfo> {
-        self.offered.iter().map(|o| o.info.clone()).collect()
-    }
-
-    /// Every format on offer with where it comes from, sorted by name.
-    pub fn offered(&self) -> &[OfferedFormat] {
-        &self.offered
-    }
-
-    /// Every format name on offer, sorted.
-    pub fn format_names(&self) -> Vec<String> {
-        self.offered.iter().map(|o| o.info.name.clone()).collect()
-    }
-
-    fn builtin_components(&self) -> &[Arc<RendererComponent>] {
-        &self.builtins
-    }
-}
-
-/// Which renderer serves a format right now.
-pub enum Selection {
-    Ready(Arc<RendererComponent>, FormatInfo),
-    /// Every renderer of the format is backed off after repeated failures.
-    BackedOff {
-        plugin: String,
-        retry_in: std::time::Duration,
-    },
-    /// No renderer offers the format.
-    Unknown,
-}
 
 /// What the plugin listing shows for one renderer.
 #[derive(Debug, Clone, Serialize)]

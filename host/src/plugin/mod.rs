@@ -1,7 +1,7 @@
 //! Renderer plugins: wasm components that turn a snapshot into bytes.
 //!
-//! - [`catalog`]: which renderer serves which format, hot swap, the
-//!   listing; [`folder`] reads the plugins folder safely, [`watcher`]
+//! - [`renderer_set`]: which renderer serves which format; [`catalog`]:
+//!   hot swap and the listing; [`folder`] reads the plugins folder safely, [`watcher`]
 //!   triggers reloads.
 //! - [`series_batches`]: the snapshot as the contract's records and batches.
 //! - [`engine`]: the wasmtime engine, the linker with the host's `output`
@@ -27,6 +27,7 @@ pub mod engine;
 pub mod folder;
 pub mod format_rules;
 pub mod limits;
+pub mod renderer_set;
 pub mod series_batches;
 pub mod sink;
 pub mod stdio_capture;
