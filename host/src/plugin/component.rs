@@ -148,7 +148,6 @@ fn is_types_only(engine: &wasmtime::Engine, item: &ComponentItem) -> bool {
 
 impl RendererComponent {
     /// Calls `formats()` in a fresh store.
-    /// Calls `formats()`.
     async fn call_formats(&self, limits: &RenderLimits) -> Result<Vec<FormatInfoWit>, RenderFailureCause> {
         let mut store = new_store(&self.engine, self.uses_wasi, limits, None, None);
         let budget = store.data().budget();
