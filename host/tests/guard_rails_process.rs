@@ -16,6 +16,29 @@ use std::time::{Duration, Instant};
 /// function size limit).
 const SLOW_BLOCKS: usize = 60_000;
 
+/// A plugins folder and a compiled-plugin cache of the test's own.
+struct Folders {
+    plugins: tempfile::TempDir,
+    cache: tempfile::TempDir,
+}
+
+impl Folders {
+    fn new() -> Self {
+        Folders { plugins: tempfile::tempdir().unwrap(), cache: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.plugins.path()
+    }
+
+    /// `metrics-host serve` with these folders and `extra` flags.
+    fn serve(&self, extra: &[&str]) -> Server {
+        let mut args = vec!["--plugins", self.plugins.path().to_str().unwrap(), "--plugin-cache", self.cache.path().to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Server::start(&args)
+    }
+}
+
 async fn listing(addr: std::net::SocketAddr) -> Value {
     let started = Instant::now();
     let r = get(addr, "/-/plugins", &[]).await;
@@ -59,8 +82,7 @@ async fn wait_until_loaded(server: &Server, limit: Duration) -> (Value, u64) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_server_listens_at_once_and_costly_plugins_load_behind_it_within_bounds() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let dir = Folders::new();
     for i in 0..10 {
         install_plugin(dir.path(), &format!("spin{i}.wasm"), &component_bytes("test-plugins", "formats-spin.wasm"));
     }
@@ -68,14 +90,7 @@ async fn the_server_listens_at_once_and_costly_plugins_load_behind_it_within_bou
     std::fs::File::create(dir.path().join("huge.wasm")).unwrap().set_len(3 << 29).unwrap();
     install_plugin(dir.path(), "openmetrics.wasm", &component_bytes("plugins", "openmetrics.wasm"));
     let started = Instant::now();
-    let server = Server::start(&[
-        "--plugins",
-        dir.path().to_str().unwrap(),
-        "--plugin-cache",
-        cache.path().to_str().unwrap(),
-        "--plugin-compile-timeout-ms",
-        "1500",
-    ]);
+    let server = dir.serve(&["--plugin-compile-timeout-ms", "1500"]);
     let addr = server.socket_addr();
     assert!(started.elapsed() < Duration::from_secs(10), "listening took {:?}", started.elapsed());
     let baseline = server.rss_bytes();
@@ -103,11 +118,10 @@ async fn the_server_listens_at_once_and_costly_plugins_load_behind_it_within_bou
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_large_plugin_compiles_outside_the_server_and_leaves_nothing_behind_when_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let dir = Folders::new();
     // Compiles in about 7 s and 550 MB here; 3.5 MB of compiled code.
     install_plugin(dir.path(), "large.wasm", &common::built_components::large_renderer_component(20_000));
-    let server = Server::start(&["--plugins", dir.path().to_str().unwrap(), "--plugin-cache", cache.path().to_str().unwrap()]);
+    let server = dir.serve(&[]);
     let addr = server.socket_addr();
     let baseline = server.rss_bytes();
     let (loaded, peak) = wait_until_loaded(&server, Duration::from_secs(120)).await;
@@ -124,17 +138,9 @@ async fn a_large_plugin_compiles_outside_the_server_and_leaves_nothing_behind_wh
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_compile_over_its_memory_limit_fails_in_the_child_and_the_server_stays_small() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let dir = Folders::new();
     install_plugin(dir.path(), "slow.wasm", &slow_to_compile_component(SLOW_BLOCKS));
-    let server = Server::start(&[
-        "--plugins",
-        dir.path().to_str().unwrap(),
-        "--plugin-cache",
-        cache.path().to_str().unwrap(),
-        "--plugin-compile-memory-mb",
-        "256",
-    ]);
+    let server = dir.serve(&["--plugin-compile-memory-mb", "256"]);
     let baseline = server.rss_bytes();
     let (done, peak) = wait_until_loaded(&server, Duration::from_secs(90)).await;
     let (state, error) = state_of(&done, "slow.wasm");
@@ -145,10 +151,9 @@ async fn a_compile_over_its_memory_limit_fails_in_the_child_and_the_server_stays
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_exits_promptly_while_a_compile_is_under_way() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let dir = Folders::new();
     install_plugin(dir.path(), "slow.wasm", &slow_to_compile_component(SLOW_BLOCKS));
-    let mut server = Server::start(&["--plugins", dir.path().to_str().unwrap(), "--plugin-cache", cache.path().to_str().unwrap()]);
+    let mut server = dir.serve(&[]);
     let addr = server.socket_addr();
     assert_eq!(state_of(&listing(addr).await, "slow.wasm").0, "loading");
     let appears_by = Instant::now() + Duration::from_secs(10);
@@ -224,8 +229,7 @@ async fn attack(server: &Server, format: &str, deadline: Duration) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_folder_of_hostile_plugins_cannot_stall_bloat_or_keep_the_server_from_stopping() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let dir = Folders::new();
     // Copies of the hostile plugin, each with its own circuit breaker, so
     // every attack reaches a plugin rather than a tripped breaker.
     for i in 0..4 {
@@ -237,20 +241,8 @@ async fn a_folder_of_hostile_plugins_cannot_stall_bloat_or_keep_the_server_from_
     }
     std::fs::File::create(dir.path().join("sparse.wasm")).unwrap().set_len(3 << 29).unwrap();
     common::mkfifo(&dir.path().join("fifo.wasm"));
-    let mut server = Server::start(&[
-        "--plugins",
-        dir.path().to_str().unwrap(),
-        "--plugin-cache",
-        cache.path().to_str().unwrap(),
-        "--render-timeout-ms",
-        "1000",
-        "--render-memory-mb",
-        "64",
-        "--render-output-mb",
-        "8",
-        "--client-timeout-ms",
-        "1000",
-    ]);
+    let mut server =
+        dir.serve(&["--render-timeout-ms", "1000", "--render-memory-mb", "64", "--render-output-mb", "8", "--client-timeout-ms", "1000"]);
     let addr = server.socket_addr();
     let (loaded, _) = wait_until_loaded(&server, Duration::from_secs(120)).await;
     assert!(serde_json::to_vec(&loaded).unwrap().len() < 64 << 10, "the listing stays small: {loaded}");

@@ -352,8 +352,7 @@ impl Renderers {
         }
         let name = Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let span = tracing::info_span!("load", plugin = ?file);
-        let loaded = tracing::Instrument::instrument(self.engine.load_cached(&name, &bytes, &hash, self.cache.as_ref()), span).await;
-        drop(bytes);
+        let loaded = tracing::Instrument::instrument(self.engine.load_cached(&name, bytes, &hash, self.cache.as_ref()), span).await;
         match loaded {
             Ok(component) => {
                 tracing::info!(plugin = ?file, version = %component.wit_version, formats = ?component.formats.iter().map(|f| &f.name).collect::<Vec<_>>(), "plugin loaded");

@@ -78,15 +78,17 @@ impl RendererEngine {
     /// Compiles `bytes` as the component `name` and checks it against the
     /// contract.
     pub async fn load(self: &Arc<Self>, name: &str, bytes: &[u8]) -> Result<RendererComponent, LoadError> {
-        self.load_cached(name, bytes, "", None).await
+        self.load_cached(name, bytes.to_vec(), "", None).await
     }
 
     /// Like [`RendererEngine::load`], reusing (and filling) a cache of
-    /// compiled components keyed by `content_hash`.
+    /// compiled components keyed by `content_hash`. Takes the bytes by
+    /// value: they move to the compiler rather than being copied (a plugin
+    /// file may be tens of MiB).
     pub async fn load_cached(
         self: &Arc<Self>,
         name: &str,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         content_hash: &str,
         cache: Option<&ArtifactCache>,
     ) -> Result<RendererComponent, LoadError> {
@@ -109,7 +111,7 @@ impl RendererEngine {
     async fn compile(
         self: &Arc<Self>,
         name: &str,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         content_hash: &str,
         cache: Option<ArtifactCache>,
     ) -> Result<Component, LoadError> {
@@ -118,7 +120,6 @@ impl RendererEngine {
         let hash = content_hash.to_string();
         match &self.compile_limits.mode {
             CompileMode::InProcess => {
-                let bytes = bytes.to_vec();
                 let compiled = tokio::task::spawn_blocking(move || {
                     let component = Component::new(&engine.engine, &bytes).map_err(|e| format!("{e:#}"))?;
                     if let Some(cache) = cache {
@@ -129,7 +130,7 @@ impl RendererEngine {
                 compiled.await.unwrap_or_else(|e| Err(format!("compiler task failed: {e}"))).map_err(not_a_component)
             }
             CompileMode::Subprocess { exe } => {
-                let artifact = compile_in_child(exe, bytes.to_vec(), &self.compile_limits).await.map_err(not_a_component)?;
+                let artifact = compile_in_child(exe, bytes, &self.compile_limits).await.map_err(not_a_component)?;
                 let loaded = tokio::task::spawn_blocking(move || {
                     // SAFETY: the artifact was just produced by our own
                     // compile-plugin child from this engine's settings; its
