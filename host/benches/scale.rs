@@ -15,7 +15,7 @@
 use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::{OutputSink, RenderLimits, RendererEngine, SinkClosed, WriteFuture};
 use metrics_host::registry::Registry;
-use metrics_render_core::{RenderOptions, Sink};
+use metrics_render_core::Sink;
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -161,13 +161,13 @@ fn render_comparison(
             let limits = RenderLimits::default();
             let counted = Arc::new(AtomicU64::new(0));
             let sink = Box::new(CountingSink(Arc::clone(&counted)));
-            runtime.block_on(renderer.render(&snapshot, "prometheus", "", &limits, sink)).unwrap();
+            runtime.block_on(renderer.render(&snapshot, "prometheus", Default::default(), &limits, sink)).unwrap();
             bytes = counted.load(Ordering::Relaxed);
         }));
         native_runs.push(median(1, || {
             let snapshot = registry.snapshot();
             let mut sink = NullSink(0);
-            snapshot.render_native("prometheus", RenderOptions::default(), &mut sink).unwrap();
+            snapshot.render_native("prometheus", Default::default(), &mut sink).unwrap();
             black_box(sink.0);
         }));
     }

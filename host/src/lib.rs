@@ -12,13 +12,17 @@
 //!   and its limits, the circuit breaker, the compiled-plugin cache.
 //! - [`render_service`]: the one place a render is decided and run.
 //! - [`http`]: routes, content negotiation, trusted hosts.
+//! - [`name_escaping`], [`representation`]: Prometheus 3 names for clients
+//!   that cannot read them; the content type and escaping of a response.
 //! - [`self_metrics`]: the host's own metrics.
 //! - [`app`]: the program around it: command line, settings, server
 //!   lifecycle, demo data, metrics.json replay.
 pub mod app;
 pub mod http;
+pub mod name_escaping;
 pub mod plugin;
 pub mod registry;
 pub mod render_service;
+pub mod representation;
 pub mod self_metrics;
 pub mod snapshot;

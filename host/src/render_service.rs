@@ -5,8 +5,10 @@
 //! registry -> snapshot -> renderer -> sink.
 use crate::plugin::catalog::Renderers;
 use crate::plugin::renderer_set::Selection;
+use crate::plugin::series_batches::RenderNames;
 use crate::plugin::{OutputSink, RenderFailure, RenderLimits, SinkClosed, WriteFuture};
 use crate::registry::Registry;
+use crate::representation::{representation, Wanted};
 use crate::self_metrics::HostMetrics;
 use crate::snapshot::FamilyFilter;
 use bytes::Bytes;
@@ -30,9 +32,32 @@ pub enum RenderRefused {
     Busy { limit: usize },
 }
 
+/// What to render: the representation a client asked for.
+#[derive(Debug, Clone, Default)]
+pub struct RenderRequest {
+    /// Format name (`?format=` or negotiated).
+    pub format: String,
+    /// Prepended to every family name (legacy syntax).
+    pub prefix: String,
+    /// The version and name escaping asked for; what is used depends on
+    /// the renderer that serves the format ([`crate::representation`]).
+    pub wanted: Wanted,
+    /// The families to snapshot.
+    pub families: FamilyFilter,
+    /// The scrape's own time limit, when shorter than the configured one.
+    pub deadline: Option<Duration>,
+}
+
+impl RenderRequest {
+    /// Every family in `format`, nothing else asked.
+    pub fn format(format: &str) -> Self {
+        RenderRequest { format: format.to_string(), ..Default::default() }
+    }
+}
+
 /// A render that has started on a blocking thread.
 pub struct StartedRender {
-    /// The `Content-Type` of the chosen format.
+    /// The `Content-Type` of the output (version and escaping stated).
     pub content_type: String,
     /// Resolves when the render has finished and the sink is dropped.
     pub task: JoinHandle<Result<(), RenderFailure>>,
@@ -73,19 +98,14 @@ impl RenderService {
         }
     }
 
-    /// Starts rendering a fresh snapshot (of the `families` selected) in
-    /// `format` with `prefix` into `sink`, off the async workers, with the configured deadline or
-    /// `deadline` if that is shorter (a scrape's own timeout). Refuses at
-    /// once (never queues) beyond the concurrency bound.
-    pub fn start(
-        &self,
-        format: &str,
-        prefix: &str,
-        deadline: Option<Duration>,
-        families: FamilyFilter,
-        sink: Box<dyn OutputSink>,
-    ) -> Result<StartedRender, RenderRefused> {
-        if !prefix.is_empty() && !is_valid_metric_name(prefix) {
+    /// Starts rendering a fresh snapshot as `request` says into `sink`, off
+    /// the async workers, with the configured deadline or the request's if
+    /// that is shorter (a scrape's own timeout). Refuses at once (never
+    /// queues) beyond the concurrency bound.
+    pub fn start(&self, request: RenderRequest, sink: Box<dyn OutputSink>) -> Result<StartedRender, RenderRefused> {
+        let RenderRequest { format, prefix, wanted, families, deadline } = request;
+        let format = format.as_str();
+        if !prefix.is_empty() && !is_valid_metric_name(&prefix) {
             return Err(RenderRefused::BadPrefix(prefix.to_string()));
         }
         let started = Instant::now();
@@ -104,6 +124,8 @@ impl RenderService {
                 return Err(RenderRefused::UnknownFormat { requested: format.to_string(), available: renderers.format_names().join(", ") })
             }
         };
+        let shown = representation(&info, renderer.builtin, &wanted);
+        let escaping = shown.escaping;
         let sent = Arc::new(AtomicU64::new(0));
         let sink = Box::new(CountingSink { inner: sink, sent: Arc::clone(&sent) });
         let mut limits = self.limits.clone();
@@ -111,7 +133,7 @@ impl RenderService {
             limits.deadline = limits.deadline.min(deadline);
         }
         let (registry, metrics) = (self.registry.clone(), self.metrics.clone());
-        let (format, prefix) = (format.to_string(), prefix.to_string());
+        let format = format.to_string();
         let runtime = tokio::runtime::Handle::current();
         let span = tracing::info_span!("render", plugin = %renderer.name, format = %format);
         // The snapshot and the guest's work are CPU-bound: keep them off the
@@ -120,7 +142,7 @@ impl RenderService {
             let _permit = permit;
             let _in_span = span.enter();
             let snapshot = Arc::new(registry.snapshot_of(&families));
-            let result = runtime.block_on(renderer.render(&snapshot, &format, &prefix, &limits, sink));
+            let result = runtime.block_on(renderer.render(&snapshot, &format, RenderNames { prefix: &prefix, escaping }, &limits, sink));
             let outcome = match &result {
                 Ok(()) => {
                     renderer.breaker.record_success();
@@ -139,7 +161,7 @@ impl RenderService {
             }
             result
         });
-        Ok(StartedRender { content_type: info.content_type, task })
+        Ok(StartedRender { content_type: shown.content_type, task })
     }
 }
 

@@ -3,6 +3,7 @@
 //! by Python's json module in strict mode.
 mod common;
 
+use common::validators::{assert_promtool_clean, python, run_with_stdin};
 use common::{component_bytes, get, is_self_metric, start, tricky_registry, ExpectedSample, TRICKY_HELP};
 use metrics_host::app::config::ServeConfig;
 use metrics_host::app::demo::Demo;
@@ -10,48 +11,7 @@ use metrics_host::plugin::catalog::Renderers;
 use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::RendererEngine;
 use metrics_host::registry::Registry;
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-
-fn python() -> String {
-    std::env::var("METRICS_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// Runs `program args` with `input` on stdin; returns (exit code, stdout, stderr).
-fn run_with_stdin(program: &str, args: &[&str], input: &[u8]) -> (i32, String, String) {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); `make test-deps` installs it"));
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-/// promtool's naming lints, which KumoMTA's own metric names trigger.
-const NAMING_LINTS: [&str; 3] = [
-    "counter metrics should have \"_total\" suffix",
-    "non-counter metrics should not have \"_total\" suffix",
-    "non-histogram and non-summary metrics should not have \"_count\" suffix",
-];
-
-fn assert_promtool_clean(text: &str) {
-    let (code, stdout, stderr) = run_with_stdin("promtool", &["check", "metrics"], text.as_bytes());
-    let complaints: Vec<&str> = stdout.lines().chain(stderr.lines()).filter(|l| !l.trim().is_empty()).collect();
-    match code {
-        0 => {}
-        3 => {
-            for line in &complaints {
-                assert!(NAMING_LINTS.iter().any(|lint| line.contains(lint)), "promtool complaint beyond naming lints: {line}");
-            }
-        }
-        _ => panic!("promtool exit {code}: {complaints:#?}\n--- input ---\n{text}"),
-    }
-}
 
 async fn scrape(registry: Registry, target: &str) -> String {
     let server = start(registry, "127.0.0.1:0", &["127.0.0.1"]).await;
@@ -153,7 +113,7 @@ async fn strict_openmetrics_parser_reads_back_the_openmetrics_plugin() {
     let (registry, expected) = tricky_registry();
     let server = metrics_host::app::server::start(&config, registry, Arc::clone(&renderers)).await.unwrap();
     let r = get(server.local_addr, "/metrics?format=openmetrics", &[]).await;
-    assert_eq!(r.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
+    assert_eq!(r.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"));
     let families = assert_client_reads_back("openmetrics", &r.text(), &expected);
     let counter = families.iter().find(|f| f["name"] == "escaped_labels").expect("counter family without _total");
     assert_eq!(counter["type"], "counter");

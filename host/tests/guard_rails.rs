@@ -93,7 +93,7 @@ async fn a_plain_text_plugin_sorting_first_never_takes_prometheus_scrapes() {
     for accept in [PROMETHEUS_SCRAPE_ACCEPT, "text/plain;version=0.0.4", "*/*", "text/plain"] {
         let r = get(addr, "/metrics", &[("Accept", accept)]).await;
         assert_eq!(r.status, 200, "{accept}");
-        assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"), "{accept}");
+        assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores"), "{accept}");
         assert!(r.text().contains("lua_count 1\n"), "{accept}: the built-in answers");
     }
     server.stop().await.unwrap();

@@ -39,7 +39,7 @@ async fn metrics_serves_prometheus_text() {
     let server = start(demo_registry(5), "127.0.0.1:0", &["127.0.0.1"]).await;
     let r = get(server.local_addr, "/metrics", &[]).await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores"));
     let text = r.text();
     assert!(text.ends_with('\n'));
     assert!(text.contains("# TYPE connection_count gauge\n"));

@@ -3,7 +3,9 @@
 //! and content negotiation with a loaded OpenMetrics plugin.
 mod common;
 
-use common::{component_bytes, get, install_plugin, post, start_with_plugins};
+use common::{component_bytes, get, install_plugin, is_self_metric, post, start_with_plugins, start_with_plugins_and};
+use metrics_host::app::config::ServeConfig;
+use metrics_host::http::negotiate::NegotiableFormats;
 use metrics_host::plugin::ArtifactCache;
 use metrics_host::registry::Registry;
 use serde_json::Value;
@@ -51,7 +53,7 @@ async fn folder_plugins_override_builtins_and_removal_restores_them() {
 
     let om = get(addr, "/metrics?format=openmetrics", &[]).await;
     assert_eq!(om.status, 200);
-    assert_eq!(om.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
+    assert_eq!(om.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"));
     assert!(om.text().ends_with("# EOF\n"));
     assert!(om.text().contains("total_messages_delivered_total 9\n"));
 
@@ -178,13 +180,17 @@ async fn compiled_plugins_are_cached_and_bad_cache_entries_recompiled() {
 const PROMETHEUS_ACCEPT: &str =
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
+const TEXT_0_0_4: &str = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores";
+
 #[tokio::test(flavor = "multi_thread")]
-async fn accept_header_negotiates_openmetrics_only_when_loaded() {
+async fn accept_header_negotiates_openmetrics_only_when_negotiable_and_loaded() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, _r, _w) = start_with_plugins(registry(), dir.path(), None).await;
+    let negotiate = NegotiableFormats::new(&["openmetrics".into(), "prometheus".into(), "json".into()]).unwrap();
+    let config = ServeConfig { negotiate, ..ServeConfig::default() };
+    let (server, _r, _w) = start_with_plugins_and(config, registry(), dir.path(), None).await;
     let addr = server.local_addr;
     let r = get(addr, "/metrics", &[("Accept", PROMETHEUS_ACCEPT)]).await;
-    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    assert_eq!(r.header("content-type"), Some(TEXT_0_0_4));
     let r = get(addr, "/metrics", &[("Accept", "application/xml")]).await;
     assert_eq!(r.status, 406);
     assert!(r.text().contains("prometheus (text/plain"), "{}", r.text());
@@ -192,11 +198,41 @@ async fn accept_header_negotiates_openmetrics_only_when_loaded() {
     install_plugin(dir.path(), "openmetrics.wasm", &component_bytes("plugins", "openmetrics.wasm"));
     post(addr, "/-/reload").await;
     let r = get(addr, "/metrics", &[("Accept", PROMETHEUS_ACCEPT)]).await;
-    assert_eq!(r.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
+    assert_eq!(r.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"));
     assert!(r.text().ends_with("# EOF\n"));
     let r = get(addr, "/metrics", &[("Accept", "application/json")]).await;
     assert_eq!(r.header("content-type"), Some("application/json"));
     let r = get(addr, "/metrics", &[]).await;
-    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"), "no Accept: text");
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"),
+        "no Accept: the first negotiable"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn by_default_a_dropped_in_openmetrics_plugin_does_not_change_prometheus_scrapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = registry();
+    registry.histogram("latency_seconds", "buckets whose le text differs in OpenMetrics", &[1.0, 2.5]).unwrap().observe(2.0);
+    let (server, _r, _w) = start_with_plugins(registry, dir.path(), None).await;
+    let addr = server.local_addr;
+    let before = get(addr, "/metrics", &[("Accept", PROMETHEUS_ACCEPT)]).await;
+    install_plugin(dir.path(), "openmetrics.wasm", &component_bytes("plugins", "openmetrics.wasm"));
+    post(addr, "/-/reload").await;
+    assert_eq!(get(addr, "/metrics?format=openmetrics", &[]).await.status, 200, "loaded, and served on request");
+    let after = get(addr, "/metrics", &[("Accept", PROMETHEUS_ACCEPT)]).await;
+    assert_eq!(after.header("content-type"), Some(TEXT_0_0_4));
+    let data_lines = |text: String| -> Vec<String> {
+        text.lines()
+            .filter(|l| !is_self_metric(l.trim_start_matches("# HELP ").trim_start_matches("# TYPE ")))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(before.text().contains("latency_seconds_bucket{le=\"1\"} 0\n"), "{}", before.text());
+    assert_eq!(data_lines(before.text()), data_lines(after.text()), "same series, same bucket labels");
+    let r = get(addr, "/metrics", &[("Accept", "application/openmetrics-text")]).await;
+    assert_eq!(r.status, 406, "not negotiable unless the operator says so");
     server.stop().await.unwrap();
 }

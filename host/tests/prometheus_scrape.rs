@@ -6,6 +6,7 @@ mod common;
 use common::{component_bytes, get};
 use metrics_host::app::config::ServeConfig;
 use metrics_host::app::server::{self, RunningServer};
+use metrics_host::http::negotiate::NegotiableFormats;
 use metrics_host::plugin::catalog::Renderers;
 use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::RendererEngine;
@@ -40,6 +41,9 @@ fn registry() -> Registry {
     let latency = registry.histogram("deliver_message_latency", "latency", &[0.1, 1.0]).unwrap();
     latency.observe(0.5);
     latency.observe(2.0);
+    // A Prometheus 3 name: 2.42 reads it escaped with underscores.
+    let replies = registry.gauge_family("smtp.replies", "replies by code", &["smtp.code"]).unwrap();
+    replies.with_label_values(&["250"]).unwrap().set(11.0);
     registry
 }
 
@@ -49,7 +53,13 @@ async fn start_server(with_openmetrics: bool) -> RunningServer {
     if with_openmetrics {
         set = set.with_plugin(Arc::new(engine.load("openmetrics", &component_bytes("plugins", "openmetrics.wasm")).await.unwrap()));
     }
-    let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
+    // OpenMetrics is negotiated only when the operator lists it.
+    let negotiate = if with_openmetrics {
+        NegotiableFormats::new(&["openmetrics".into(), "prometheus".into()]).unwrap()
+    } else {
+        NegotiableFormats::default()
+    };
+    let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), negotiate, ..ServeConfig::default() };
     server::start(&config, registry(), Arc::new(Renderers::fixed(engine, set))).await.unwrap()
 }
 
@@ -105,7 +115,9 @@ async fn prometheus_scrapes_us_and_stores_our_values() {
             .expect("the prometheus server (Debian package prometheus; `make test-deps` installs it)"),
     );
 
-    let checks: [(&str, f64); 6] = [
+    let checks: [(&str, f64); 8] = [
+        ("smtp_replies{job=\"text\",smtp_code=\"250\"}", 11.0),
+        ("smtp_replies{job=\"openmetrics\",smtp_code=\"250\"}", 11.0),
         ("lua_count{job=\"text\"}", 3.0),
         ("kumomta_lua_count{job=\"prefixed\"}", 3.0),
         ("connection_count{job=\"text\",service=\"smtp_client\"}", 42.0),

@@ -3,15 +3,15 @@ mod common;
 
 use common::tricky_registry;
 use metrics_host::app::demo::Demo;
+use metrics_host::plugin::series_batches::RenderNames;
 use metrics_host::registry::Registry;
-use metrics_render_core::RenderOptions;
 use std::io::Write;
 use std::process::Command;
 
 fn native_render(registry: &Registry, format: &str, prefix: &str) -> String {
     let snapshot = registry.snapshot();
     let mut out = Vec::new();
-    snapshot.render_native(format, RenderOptions { prefix }, &mut out).unwrap();
+    snapshot.render_native(format, RenderNames { prefix, ..Default::default() }, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -59,7 +59,7 @@ fn malformed_input_names_where_it_is_wrong() {
         ("{\"a\": {\"type\": \"summary\", \"value\": 1.0}}", "family \"a\": type"),
         ("{\"a\": {\"type\": \"gauge\", \"value\": 1.0, \"colour\": 1}}", "unknown key \"colour\""),
         ("{\"a\": {\"type\": \"gauge\", \"value\": [{\"q\": \"x\"}]}}", "family \"a\": value[0]: missing \"@\""),
-        ("{\"a-b\": {\"type\": \"gauge\", \"value\": 1.0}}", "invalid metric name \"a-b\""),
+        ("{\"\": {\"type\": \"gauge\", \"value\": 1.0}}", "invalid metric name \"\""),
         (
             "{\"h\": {\"type\": \"histogram\", \"value\": {\"count\": 1, \"sum\": 1.0, \"avg\": 1.0, \"bucket\": [[1.0, 2.0]]}}}",
             "family \"h\": value.bucket[0]: bucket counts must be cumulative and at most \"count\"",

@@ -171,9 +171,24 @@ mod tests {
     }
 
     #[test]
+    fn utf8_names_are_quoted_inside_the_braces() {
+        let families = [gauge("my.metric", vec!["label.x", "b"], 1), gauge("plain", vec![], 1), gauge("ü", vec![], 1)];
+        let batches = vec![(0, "vw", vec![1, 2], vec![1.0]), (1, "", vec![], vec![2.0]), (2, "", vec![], vec![3.0])];
+        let text = run(&families, batches.clone(), "prometheus").unwrap();
+        assert_eq!(
+            text,
+            "# TYPE \"my.metric\" gauge\n{\"my.metric\",\"label.x\"=\"v\",b=\"w\"} 1\n# TYPE plain gauge\nplain 2\n# TYPE \"ü\" gauge\n{\"ü\"} 3\n"
+        );
+        let om = run(&families, batches.clone(), "openmetrics").unwrap();
+        assert!(om.starts_with("# TYPE \"my.metric\" gauge\n{\"my.metric\",\"label.x\"=\"v\",b=\"w\"} 1\n"), "{om}");
+        let json = run(&families, batches, "json").unwrap();
+        assert!(json.starts_with("{\n\"my.metric\":{\"type\":\"gauge\",\"value\":[{\"label.x\":\"v\",\"b\":\"w\",\"@\":1.0}]}"), "{json}");
+    }
+
+    #[test]
     fn bad_names_in_the_families_are_refused_before_any_output() {
         let mut out = Vec::new();
-        let bad = [gauge("a-b", vec![], 0)];
+        let bad = [gauge("", vec![], 0)];
         let result = render(&bad, &mut Batches(Vec::new()), "prometheus", RenderOptions::default(), &mut out);
         assert!(matches!(result, Err(RenderError::Failed(why)) if why.contains("not a valid metric name")));
         let bad = [gauge("a", vec!["x", "x"], 0)];

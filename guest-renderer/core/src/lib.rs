@@ -53,10 +53,12 @@ pub const JSON: FormatInfo = FormatInfo {
     description: "metrics.json: one object keyed by family name (KumoMTA's shape)",
 };
 
-/// OpenMetrics 1.0 text.
+/// OpenMetrics 1.0 text. Its content type declares `escaping=allow-utf-8`:
+/// it writes names outside the legacy syntax quoted, so a host may hand it
+/// UTF-8 names (and states the escaping it used in the response).
 pub const OPENMETRICS: FormatInfo = FormatInfo {
     name: "openmetrics",
-    content_type: "application/openmetrics-text; version=1.0.0; charset=utf-8",
+    content_type: "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
     description: "OpenMetrics 1.0 text exposition format",
 };
 

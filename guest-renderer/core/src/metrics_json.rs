@@ -61,11 +61,8 @@ impl Formatter for MetricsJson<'_> {
 
     fn family_start(&mut self, index: usize, family: &Family<'_>, out: &mut Out<'_>) {
         out.push(if index == 0 { b"\n" } else { b",\n" });
-        out.push_byte(b'"');
-        // Names are [a-zA-Z0-9_:] only: nothing to escape.
-        out.push(self.prefix.as_bytes());
-        out.push(family.name.as_bytes());
-        out.push(b"\":{");
+        push_json_string(&mut out.buf, &[self.prefix, family.name].concat());
+        out.push(b":{");
         if let Some(help) = family.help {
             out.push(b"\"help\":");
             push_json_string(&mut out.buf, help);

@@ -7,6 +7,7 @@
 //! (`_seconds`, `_bytes`, ...); the body ends with `# EOF`.
 use crate::batch_driver::Formatter;
 use crate::escape::push_label_value;
+use crate::names::push_metric_name;
 use crate::number::push_prometheus_f64;
 use crate::output::Out;
 use crate::sample_line::SampleLines;
@@ -29,8 +30,7 @@ impl<'p> OpenMetricsText<'p> {
     }
 
     fn push_name(&self, out: &mut Out<'_>, name: &str) {
-        out.push(self.prefix.as_bytes());
-        out.push(name.as_bytes());
+        push_metric_name(&mut out.buf, &[self.prefix, name].concat());
         out.push_byte(b' ');
     }
 }

@@ -6,6 +6,7 @@
 //! and `_count`.
 use crate::batch_driver::Formatter;
 use crate::escape::push_help;
+use crate::names::push_metric_name;
 use crate::number::push_prometheus_f64;
 use crate::output::Out;
 use crate::sample_line::SampleLines;
@@ -26,17 +27,16 @@ impl<'p> PrometheusText<'p> {
 
 impl Formatter for PrometheusText<'_> {
     fn family_start(&mut self, _index: usize, family: &Family<'_>, out: &mut Out<'_>) {
+        let name = [self.prefix, family.name].concat();
         if let Some(help) = family.help {
             out.push(b"# HELP ");
-            out.push(self.prefix.as_bytes());
-            out.push(family.name.as_bytes());
+            push_metric_name(&mut out.buf, &name);
             out.push_byte(b' ');
             push_help(&mut out.buf, help);
             out.push_byte(b'\n');
         }
         out.push(b"# TYPE ");
-        out.push(self.prefix.as_bytes());
-        out.push(family.name.as_bytes());
+        push_metric_name(&mut out.buf, &name);
         out.push_byte(b' ');
         out.push(family.kind.as_str().as_bytes());
         out.push_byte(b'\n');

@@ -3,7 +3,12 @@
 //! (the metric names with prefix and suffix, the `{name="` heads of the
 //! label block, the formatted bucket bounds) is prepared once per family by
 //! [`SampleLines::new`]; per series only values are formatted.
+//!
+//! A name outside the legacy syntax moves inside the braces, quoted
+//! (`{"my.metric","label.x"="v"} 1`), as Prometheus 3 text and OpenMetrics
+//! with `escaping=allow-utf-8` write it; label names outside it are quoted.
 use crate::line::Line;
+use crate::names::{is_valid_metric_name, push_label_name, push_quoted};
 use crate::number::MAX_NUMBER_BYTES;
 use crate::output::Out;
 use crate::snapshot::{Batch, Family, MetricKind};
@@ -17,10 +22,13 @@ pub(crate) struct SampleLines {
     bucket_name: Vec<u8>,
     sum_name: Vec<u8>,
     count_name: Vec<u8>,
-    /// `{name0="`, then `",name1="`, ...: what precedes each label value.
+    /// `{name0="`, then `",name1="`, ...: what precedes each label value
+    /// (`,name0="` first when the metric name is quoted inside the braces).
     label_heads: Vec<Vec<u8>>,
-    /// What precedes the `le` value: `{le="` or `",le="`.
+    /// What precedes the `le` value: `{le="`, `,le="` or `",le="`.
     le_head: &'static [u8],
+    /// The metric name is quoted inside the braces, which every line then has.
+    quoted: bool,
     /// The bucket bounds, formatted.
     bounds: Vec<Vec<u8>>,
     /// Upper bounds of what one series writes, but for its label values:
@@ -33,12 +41,30 @@ impl SampleLines {
     /// `name` is the family name as the format writes it (OpenMetrics drops
     /// a counter's `_total`), `value_suffix` what value samples append.
     pub(crate) fn new(family: &Family<'_>, prefix: &str, name: &str, value_suffix: &str, format_bound: fn(&mut Vec<u8>, f64)) -> Self {
-        let (prefix, name) = (prefix.as_bytes(), name.as_bytes());
+        let quoted = !is_valid_metric_name(&[prefix, name].concat());
+        let sample_name = |suffix: &str| {
+            let text = [prefix, name, suffix].concat();
+            if !quoted {
+                return text.into_bytes();
+            }
+            let mut bytes = alloc::vec![b'{'];
+            push_quoted(&mut bytes, &text);
+            bytes
+        };
         let label_heads = family
             .label_names
             .iter()
             .enumerate()
-            .map(|(j, label)| [if j == 0 { &b"{"[..] } else { b"\"," }, label.as_bytes(), b"=\""].concat())
+            .map(|(j, label)| {
+                let mut head = match (j, quoted) {
+                    (0, false) => b"{".to_vec(),
+                    (0, true) => b",".to_vec(),
+                    _ => b"\",".to_vec(),
+                };
+                push_label_name(&mut head, label);
+                head.extend_from_slice(b"=\"");
+                head
+            })
             .collect();
         let bounds = family
             .bounds
@@ -50,17 +76,23 @@ impl SampleLines {
             })
             .collect();
         let mut lines = SampleLines {
-            value_name: [prefix, name, value_suffix.as_bytes()].concat(),
-            bucket_name: [prefix, name, b"_bucket"].concat(),
-            sum_name: [prefix, name, b"_sum"].concat(),
-            count_name: [prefix, name, b"_count"].concat(),
+            value_name: sample_name(value_suffix),
+            bucket_name: sample_name("_bucket"),
+            sum_name: sample_name("_sum"),
+            count_name: sample_name("_count"),
             label_heads,
-            le_head: if family.label_names.is_empty() { b"{le=\"" } else { b"\",le=\"" },
+            le_head: match (family.label_names.is_empty(), quoted) {
+                (true, false) => b"{le=\"",
+                (true, true) => b",le=\"",
+                (false, _) => b"\",le=\"",
+            },
+            quoted,
             bounds,
             value_room: 0,
             histogram_room: 0,
         };
         // Per line: name, label heads, `"}`, space, number, newline.
+        // (A quoted name's closing `}` fits in the room of `"}`.)
         let heads: usize = lines.label_heads.iter().map(Vec::len).sum();
         let line = |name: &[u8]| name.len() + heads + 2 + 1 + MAX_NUMBER_BYTES + 1;
         let longest_bound = lines.bounds.iter().map(Vec::len).max().unwrap_or(0).max(4);
@@ -85,6 +117,8 @@ impl SampleLines {
         }
         if !self.label_heads.is_empty() || le.is_some() {
             line.put(b"\"}");
+        } else if self.quoted {
+            line.byte(b'}');
         }
     }
 

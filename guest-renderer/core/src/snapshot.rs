@@ -1,7 +1,6 @@
 //! Borrowed views of what `wit/renderer.wit` hands a renderer: the
 //! families of a snapshot (up front) and batches of their series (pulled one
 //! at a time from a [`BatchSource`]), with the checks every formatter relies on.
-use crate::names::{is_valid_label_name, is_valid_metric_name};
 use crate::RenderError;
 use alloc::format;
 use alloc::string::String;
@@ -71,15 +70,16 @@ pub(crate) fn inconsistent(what: String) -> RenderError {
     RenderError::Failed(format!("inconsistent snapshot: {what}"))
 }
 
-/// Checks names, label names and bounds of every family.
+/// Checks names, label names and bounds of every family. Names may be any
+/// non-empty UTF-8 (Prometheus 3); the formatters quote what is not legacy.
 pub(crate) fn validate_families(families: &[Family<'_>]) -> Result<(), RenderError> {
     for family in families {
         let name = family.name;
-        if !is_valid_metric_name(name) {
+        if name.is_empty() {
             return Err(inconsistent(format!("family name {name:?} is not a valid metric name")));
         }
         for (j, label) in family.label_names.iter().enumerate() {
-            if !is_valid_label_name(label) || label.starts_with("__") {
+            if label.is_empty() || label.starts_with("__") {
                 return Err(inconsistent(format!("family {name}: label name {label:?} is not valid")));
             }
             if family.label_names[..j].contains(label) {

@@ -3,6 +3,7 @@ use crate::app::config::{ServeArgs, ServeConfig};
 use crate::app::demo::Demo;
 use crate::app::replay::registry_from_metrics_json;
 use crate::app::server;
+use crate::name_escaping::NameEscaping;
 use crate::plugin::catalog::Renderers;
 use crate::plugin::compiler::compile_plugin_main;
 use crate::plugin::engine::engine_config;
@@ -10,7 +11,8 @@ use crate::plugin::renderer_set::RendererSet;
 use crate::plugin::watcher;
 use crate::plugin::{ArtifactCache, CompileLimits, CompileMode, RenderLimits, RendererEngine, WriterSink};
 use crate::registry::Registry;
-use crate::render_service::RenderService;
+use crate::render_service::{RenderRequest, RenderService};
+use crate::representation::Wanted;
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
@@ -28,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Serve GET /metrics and GET /metrics.json to trusted hosts.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Render a metrics.json file (e.g. captured from /metrics.json) to stdout.
     Render(RenderArgs),
     /// Internal: compile a plugin read on stdin into a wasmtime artifact on
@@ -63,9 +65,18 @@ pub struct RenderArgs {
     /// Prepended to every family name.
     #[arg(long, default_value = "", value_name = "P")]
     pub prefix: String,
+    /// How names outside the legacy syntax are written: allow-utf-8 (as
+    /// they are, quoted by the text formats), underscores, dots or values
+    /// [default: underscores for the Prometheus formats, as they are for json].
+    #[arg(long, value_name = "SCHEME", value_parser = parse_escaping)]
+    pub escaping: Option<NameEscaping>,
     /// A renderer component to use besides the built-in one; its formats win.
     #[arg(long, value_name = "COMPONENT")]
     pub plugin: Option<PathBuf>,
+}
+
+fn parse_escaping(value: &str) -> Result<NameEscaping, String> {
+    NameEscaping::parse(value).ok_or_else(|| format!("unknown escaping {value:?}; use allow-utf-8, underscores, dots or values"))
 }
 
 /// Runs a parsed command line.
@@ -203,7 +214,9 @@ async fn render(args: &RenderArgs) -> anyhow::Result<()> {
     }
     let service = RenderService::new(registry, Arc::new(Renderers::fixed(engine, renderers)), RenderLimits::default(), 1, None);
     let stdout = std::io::BufWriter::new(std::io::stdout());
-    let started = service.start(&args.format, &args.prefix, None, Default::default(), Box::new(WriterSink(stdout)))?;
+    let wanted = Wanted { version: None, escaping: args.escaping };
+    let request = RenderRequest { prefix: args.prefix.clone(), wanted, ..RenderRequest::format(&args.format) };
+    let started = service.start(request, Box::new(WriterSink(stdout)))?;
     started.task.await.context("render task")??;
     std::io::stdout().flush()?;
     Ok(())

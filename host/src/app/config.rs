@@ -3,6 +3,7 @@
 //! Flags win over the file. Every value is checked before the server
 //! starts; a bad one stops start-up with an error that names it, so the
 //! server never runs with a silently different policy.
+use crate::http::negotiate::NegotiableFormats;
 use crate::http::trusted_hosts::{TrustedHosts, DEFAULT_TRUSTED_HOSTS};
 use crate::plugin::RenderLimits;
 use anyhow::{bail, Context};
@@ -56,6 +57,11 @@ pub struct ServeArgs {
     /// render deadline of a scrape, in ms [default: 500].
     #[arg(long, value_name = "MS")]
     pub scrape_timeout_offset_ms: Option<u64>,
+    /// Formats content negotiation may pick, most preferred first
+    /// (comma-separated; a list in the file). `?format=` still asks for any
+    /// loaded format [default: prometheus].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub negotiate: Option<Vec<String>>,
     /// Folder of renderer plugins (*.wasm), loaded in the background at
     /// start and reloaded on change, SIGHUP or POST /-/reload.
     #[arg(long, value_name = "DIR")]
@@ -89,6 +95,7 @@ impl ServeArgs {
             client_timeout_ms: self.client_timeout_ms.or(file.client_timeout_ms),
             max_concurrent_renders: self.max_concurrent_renders.or(file.max_concurrent_renders),
             scrape_timeout_offset_ms: self.scrape_timeout_offset_ms.or(file.scrape_timeout_offset_ms),
+            negotiate: self.negotiate.or(file.negotiate),
             plugins: self.plugins.or(file.plugins),
             plugin_cache: self.plugin_cache.or(file.plugin_cache),
             plugin_max_mb: self.plugin_max_mb.or(file.plugin_max_mb),
@@ -116,6 +123,8 @@ pub struct ServeConfig {
     pub max_concurrent_renders: usize,
     /// Taken off a scrape's own timeout to get its render deadline.
     pub scrape_timeout_offset: Duration,
+    /// Formats content negotiation may pick, most preferred first.
+    pub negotiate: NegotiableFormats,
     /// Largest plugin file loaded.
     pub plugin_max_bytes: u64,
     /// Time allowed to compile one plugin.
@@ -137,6 +146,7 @@ impl Default for ServeConfig {
             plugin_cache: None,
             max_concurrent_renders: 8,
             scrape_timeout_offset: crate::http::DEFAULT_SCRAPE_TIMEOUT_OFFSET,
+            negotiate: NegotiableFormats::default(),
             plugin_max_bytes: 64 << 20,
             plugin_compile_timeout: Duration::from_secs(60),
             plugin_compile_memory_bytes: 4 << 30,
@@ -207,6 +217,10 @@ impl ServeConfig {
             256,
             65_536,
         )?;
+        let negotiate = match &args.negotiate {
+            Some(list) => NegotiableFormats::new(list).map_err(|why| anyhow::anyhow!("negotiate = {list:?}: {why}"))?,
+            None => defaults.negotiate,
+        };
         let plugins = args.plugins.clone();
         if let Some(dir) = &plugins {
             std::fs::read_dir(dir).with_context(|| format!("plugins = {:?} is not a readable folder", dir.display().to_string()))?;
@@ -222,6 +236,7 @@ impl ServeConfig {
             plugin_cache: args.plugin_cache.clone(),
             max_concurrent_renders,
             scrape_timeout_offset: Duration::from_millis(offset_ms),
+            negotiate,
             plugin_max_bytes: plugin_max_mb << 20,
             plugin_compile_timeout: Duration::from_millis(compile_ms),
             plugin_compile_memory_bytes: compile_mb << 20,
@@ -277,6 +292,7 @@ mod tests {
         for (_, key) in &declared {
             let text = match key.as_str() {
                 "trusted_hosts" => "trusted_hosts = [\"127.0.0.1\"]".to_string(),
+                "negotiate" => "negotiate = [\"openmetrics\", \"prometheus\"]".to_string(),
                 "listen" => "listen = \"127.0.0.1:1\"".to_string(),
                 "demo" => "demo = true".to_string(),
                 "plugins" | "plugin_cache" => format!("{key} = \"/tmp\""),

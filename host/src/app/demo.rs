@@ -5,6 +5,7 @@ use crate::registry::{Counter, Family, Gauge, Histogram, Registry, RegistryError
 use std::time::Duration;
 
 const SERVICES: [&str; 3] = ["esmtp_listener", "smtp_client", "http_listener"];
+const TLS_VERSIONS: [&str; 2] = ["TLSv1.2", "TLSv1.3"];
 const DOMAINS: [&str; 6] = ["gmail.com", "yahoo.com", "outlook.com", "example.com", "example.net", "kumomta.com"];
 
 /// Handles on every demo metric.
@@ -16,6 +17,9 @@ pub struct Demo {
     transfail: Vec<Counter>,
     latency: Vec<Histogram>,
     scheduled: Vec<Gauge>,
+    /// A Prometheus 3 name (dotted) with a dotted label name, so `make run`
+    /// shows the difference between quoting and escaping.
+    tls_handshakes: Vec<Counter>,
     lua_count: Gauge,
     memory_usage: Gauge,
     memory_limit: Gauge,
@@ -52,6 +56,9 @@ impl Demo {
         let latency = SERVICES.iter().map(|s| latency_family.with_label_values(&[s])).collect::<Result<_, _>>()?;
         let scheduled_family = registry.gauge_family("scheduled_count", "number of messages in the scheduled queue", &["queue"])?;
         let scheduled = (0..queues).map(|i| scheduled_family.with_label_values(&[&queue_name(i)])).collect::<Result<_, _>>()?;
+        let tls_family =
+            registry.counter_family("tls.handshakes_total", "TLS handshakes completed, by protocol version", &["tls.version"])?;
+        let tls_handshakes = TLS_VERSIONS.iter().map(|v| tls_family.with_label_values(&[v])).collect::<Result<_, _>>()?;
         Ok(Demo {
             connection_count,
             ready_count,
@@ -60,6 +67,7 @@ impl Demo {
             transfail,
             latency,
             scheduled,
+            tls_handshakes,
             lua_count: registry.gauge("lua_count", "the number of lua contexts currently alive")?,
             memory_usage: registry.gauge("memory_usage", "number of bytes of used memory (resident set size)")?,
             memory_limit: registry.gauge("memory_limit", "soft memory limit measured in bytes")?,
@@ -93,6 +101,9 @@ impl Demo {
         for _ in 0..queues.min(1000) {
             let r = self.random();
             self.scheduled[(r % queues as u64) as usize].set(((r >> 20) % 1000) as f64);
+        }
+        for (i, handshakes) in self.tls_handshakes.iter().enumerate() {
+            handshakes.inc_by((self.seed >> (8 * i)) % 30);
         }
         let lua = (self.random() % 8) as f64;
         self.lua_count.set(lua);

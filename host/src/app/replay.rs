@@ -192,11 +192,10 @@ fn histogram_value(value: &Value, at: &str) -> Result<HistogramValue, ReplayErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use metrics_render_core::RenderOptions;
 
     fn json_of(registry: &Registry) -> String {
         let mut out = Vec::new();
-        registry.snapshot().render_native("json", RenderOptions { prefix: "" }, &mut out).unwrap();
+        registry.snapshot().render_native("json", Default::default(), &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 

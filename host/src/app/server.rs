@@ -59,6 +59,7 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
     );
     let state = AppState {
         scrape_timeout_offset: config.scrape_timeout_offset,
+        negotiate: config.negotiate.clone(),
         ..AppState::new(Arc::new(renders), Arc::clone(&host_metrics), config.trusted_hosts.clone(), config.client_stall_timeout)
     };
     let (tx, rx) = oneshot::channel::<()>();

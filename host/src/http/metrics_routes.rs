@@ -8,10 +8,12 @@
 //! the client sees a truncated chunked response, never a "complete" one.
 use super::error::AppError;
 use super::metrics_query::MetricsQuery;
-use super::negotiate::choose_format;
+use super::negotiate::{choose_format, wanted_of};
 use super::scrape_timeout::{requested_deadline, SCRAPE_TIMEOUT_HEADER};
 use super::AppState;
 use crate::plugin::{ChannelSink, RenderFailure};
+use crate::render_service::RenderRequest;
+use crate::representation::Wanted;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -26,42 +28,50 @@ const BODY_CHANNEL_CHUNKS: usize = 4;
 /// `GET /metrics`: `?format=` if given, else negotiated from `Accept`.
 pub async fn metrics(State(app): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
     let query = MetricsQuery::parse(query.as_deref()).map_err(AppError::BadRequest)?;
-    let format = match query.format.clone() {
-        Some(format) => format,
-        None => {
-            let accept = headers.get(header::ACCEPT).map(|v| v.to_str().unwrap_or(""));
-            let renderers = app.renders.renderers().current();
-            match choose_format(accept, renderers.offered()) {
-                Some(format) => format.name.clone(),
-                None => {
-                    return Err(AppError::NotAcceptable {
-                        accept: accept.unwrap_or_default().to_string(),
-                        available: renderers
-                            .formats()
-                            .iter()
-                            .map(|f| format!("{} ({})", f.name, f.content_type))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    })
-                }
-            }
+    let accept = headers.get(header::ACCEPT).map(|v| v.to_str().unwrap_or(""));
+    let renderers = app.renders.renderers().current();
+    let (format, wanted) = match query.format.clone() {
+        Some(format) => {
+            let wanted = renderers.offered().iter().find(|o| o.info.name == format).map(|o| wanted_of(accept, o)).unwrap_or_default();
+            (format, wanted)
         }
+        None => match choose_format(accept, &app.negotiate, renderers.offered()) {
+            Some(choice) => (choice.format.name.clone(), choice.wanted),
+            None => {
+                return Err(AppError::NotAcceptable {
+                    accept: accept.unwrap_or_default().to_string(),
+                    available: renderers
+                        .offered()
+                        .iter()
+                        .filter(|o| app.negotiate.names().contains(&o.info.name))
+                        .map(|o| format!("{} ({})", o.info.name, o.info.content_type))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            }
+        },
     };
-    render_response(&app, format, &query, &headers).await
+    render_response(&app, format, wanted, &query, &headers).await
 }
 
 pub async fn metrics_json(State(app): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
     let query = MetricsQuery::parse(query.as_deref()).map_err(AppError::BadRequest)?;
-    render_response(&app, "json".into(), &query, &headers).await
+    render_response(&app, "json".into(), Wanted::default(), &query, &headers).await
 }
 
-async fn render_response(app: &AppState, format: String, query: &MetricsQuery, headers: &HeaderMap) -> Result<Response, AppError> {
+async fn render_response(
+    app: &AppState,
+    format: String,
+    wanted: Wanted,
+    query: &MetricsQuery,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
     let timeout_header = headers.get(SCRAPE_TIMEOUT_HEADER).and_then(|v| v.to_str().ok());
     let deadline = requested_deadline(timeout_header, app.scrape_timeout_offset);
     let (tx, mut rx) = mpsc::channel(BODY_CHANNEL_CHUNKS);
     let sink = ChannelSink::new(tx, app.client_stall_timeout);
-    let prefix = query.prefix.as_deref().unwrap_or_default();
-    let started = app.renders.start(&format, prefix, deadline, query.families(), Box::new(sink))?;
+    let request = RenderRequest { format, prefix: query.prefix.clone().unwrap_or_default(), wanted, families: query.families(), deadline };
+    let started = app.renders.start(request, Box::new(sink))?;
     let content_type =
         HeaderValue::from_str(&started.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     let body = match rx.recv().await {

@@ -38,11 +38,14 @@ pub struct AppState {
     pub client_stall_timeout: Duration,
     /// Taken off Prometheus' scrape timeout to get a scrape's render deadline.
     pub scrape_timeout_offset: Duration,
+    /// Formats content negotiation may pick, most preferred first.
+    pub negotiate: negotiate::NegotiableFormats,
 }
 
 impl AppState {
     /// The state for serving `renders` to `trusted_hosts`, with the default
-    /// scrape-timeout offset ([`DEFAULT_SCRAPE_TIMEOUT_OFFSET`]).
+    /// scrape-timeout offset ([`DEFAULT_SCRAPE_TIMEOUT_OFFSET`]) and
+    /// negotiable formats (the built-in text).
     pub fn new(
         renders: Arc<RenderService>,
         host_metrics: Arc<HostMetrics>,
@@ -55,6 +58,7 @@ impl AppState {
             host_metrics,
             client_stall_timeout,
             scrape_timeout_offset: DEFAULT_SCRAPE_TIMEOUT_OFFSET,
+            negotiate: negotiate::NegotiableFormats::default(),
         }
     }
 }

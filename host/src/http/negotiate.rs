@@ -1,36 +1,83 @@
 //! Content negotiation: choose a format from the `Accept` header, the way
-//! Prometheus client libraries do (q-values honoured, most preferred first).
+//! Prometheus client libraries do (q-values honoured, most preferred first),
+//! among the formats the operator lets negotiation pick ([`NegotiableFormats`],
+//! `--negotiate`; `?format=` can still ask for any loaded format).
 //!
 //! Each format is matched by the media type of its content type
 //! (`text/plain`, `application/openmetrics-text`, `application/json`) and,
 //! where the client names one, by the `version` parameter. A plugin's format
 //! satisfies a version only if its own content type declares it; for the
-//! built-in formats the host knows what they produce. When several formats
-//! match the same media range, a built-in one wins, so a plugin that merely
-//! says `text/plain` cannot take over Prometheus' scrapes. `*/*` and
-//! `text/*` without a better match pick the default `prometheus`.
+//! built-in formats the host knows what they produce. When several
+//! negotiable formats match one media range, the operator's order decides.
+//! `*/*` picks the first negotiable format loaded (or the built-in
+//! `prometheus` when none is). The chosen range's `version` and `escaping`
+//! go on to [`crate::representation`].
+use crate::name_escaping::NameEscaping;
+use crate::plugin::format_rules::is_valid_format_name;
 use crate::plugin::renderer_set::OfferedFormat;
 use crate::plugin::FormatInfo;
+use crate::representation::{media_type, parameter, Wanted};
+use std::sync::Arc;
 
-/// The format served when the client expresses no preference.
+/// The format served when nothing negotiable is loaded.
 pub const DEFAULT_FORMAT: &str = "prometheus";
 
-/// The `version` parameter of a content type, if it has one.
-fn declared_version(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (key, value) = param.split_once('=')?;
-        key.trim().eq_ignore_ascii_case("version").then(|| value.trim().trim_matches('"'))
-    })
+/// Most formats `--negotiate` may list.
+pub const MAX_NEGOTIABLE: usize = 64;
+
+/// The formats negotiation may pick, most preferred first. The default is
+/// the built-in text alone: a plugin dropped into the folder never changes
+/// what Prometheus scrapes (and so the identity of its series) unless the
+/// operator says so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NegotiableFormats(Arc<[String]>);
+
+impl Default for NegotiableFormats {
+    fn default() -> Self {
+        NegotiableFormats(Arc::from([DEFAULT_FORMAT.to_string()]))
+    }
+}
+
+impl NegotiableFormats {
+    /// Checks a list: not empty, format names, no repeats.
+    pub fn new(names: &[String]) -> Result<Self, String> {
+        if names.is_empty() {
+            return Err("the list is empty; name at least one format, e.g. prometheus".into());
+        }
+        if names.len() > MAX_NEGOTIABLE {
+            return Err(format!("{} formats listed; at most {MAX_NEGOTIABLE}", names.len()));
+        }
+        for (i, name) in names.iter().enumerate() {
+            if !is_valid_format_name(name) {
+                return Err(format!("{name:?} is not a format name ([a-z0-9][a-z0-9_.-]{{0,63}})"));
+            }
+            if names[..i].contains(name) {
+                return Err(format!("{name:?} is listed twice"));
+            }
+        }
+        Ok(NegotiableFormats(names.iter().cloned().collect()))
+    }
+
+    /// The names, most preferred first.
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// A format negotiation chose and what else the client asked of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice<'a> {
+    pub format: &'a FormatInfo,
+    pub wanted: Wanted,
 }
 
 /// Whether `offer` satisfies a request for `version` of its media type.
 fn satisfies_version(offer: &OfferedFormat, media_type: &str, version: &str) -> bool {
-    // The built-in text output uses legacy names only, so it is valid
-    // 1.0.0 text too.
+    // The built-in text output is valid 0.0.4 and 1.0.0 text.
     if offer.builtin && media_type == "text/plain" && ["0.0.4", "1.0.0"].contains(&version) {
         return true;
     }
-    declared_version(&offer.info.content_type) == Some(version)
+    parameter(&offer.info.content_type, "version") == Some(version)
 }
 
 /// One entry of an `Accept` header.
@@ -38,7 +85,14 @@ fn satisfies_version(offer: &OfferedFormat, media_type: &str, version: &str) -> 
 struct MediaRange<'a> {
     media_type: String,
     version: Option<&'a str>,
+    escaping: Option<NameEscaping>,
     q: f32,
+}
+
+impl MediaRange<'_> {
+    fn wanted(&self) -> Wanted {
+        Wanted { version: self.version.map(str::to_string), escaping: self.escaping }
+    }
 }
 
 fn parse_accept(header: &str) -> Vec<MediaRange<'_>> {
@@ -50,7 +104,7 @@ fn parse_accept(header: &str) -> Vec<MediaRange<'_>> {
             if media_type.is_empty() {
                 return None;
             }
-            let mut range = MediaRange { media_type, version: None, q: 1.0 };
+            let mut range = MediaRange { media_type, version: None, escaping: None, q: 1.0 };
             for param in parts {
                 let Some((key, value)) = param.split_once('=') else { continue };
                 let value = value.trim().trim_matches('"');
@@ -58,6 +112,8 @@ fn parse_accept(header: &str) -> Vec<MediaRange<'_>> {
                     // An unparseable q makes the whole range unacceptable.
                     "q" => range.q = value.parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q)).unwrap_or(0.0),
                     "version" => range.version = Some(value),
+                    // An unknown scheme is ignored, as client_golang does.
+                    "escaping" => range.escaping = NameEscaping::parse(value),
                     _ => {}
                 }
             }
@@ -66,40 +122,55 @@ fn parse_accept(header: &str) -> Vec<MediaRange<'_>> {
         .collect()
 }
 
-fn media_type_of(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
-}
-
-/// Picks the format for `accept` among `available`. `None` when nothing
-/// acceptable is available (answer 406).
-pub fn choose_format<'a>(accept: Option<&str>, available: &'a [OfferedFormat]) -> Option<&'a FormatInfo> {
-    let default = available.iter().find(|f| f.info.name == DEFAULT_FORMAT).map(|f| &f.info);
+/// Picks the format for `accept` among the `negotiable` formats of
+/// `available`. `None` when nothing acceptable is available (answer 406).
+pub fn choose_format<'a>(accept: Option<&str>, negotiable: &NegotiableFormats, available: &'a [OfferedFormat]) -> Option<Choice<'a>> {
+    let candidates: Vec<&OfferedFormat> =
+        negotiable.names().iter().filter_map(|name| available.iter().find(|o| &o.info.name == name)).collect();
+    let default = candidates.first().copied().or_else(|| available.iter().find(|o| o.info.name == DEFAULT_FORMAT));
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
-        return default;
+        return default.map(|o| Choice { format: &o.info, wanted: Wanted::default() });
     };
-    let mut best: Option<(f32, &FormatInfo)> = None;
+    let mut best: Option<(f32, &OfferedFormat, MediaRange<'_>)> = None;
     for range in parse_accept(accept) {
-        if range.q <= 0.0 || best.is_some_and(|(q, _)| range.q <= q) {
+        if range.q <= 0.0 || best.as_ref().is_some_and(|(q, _, _)| range.q <= *q) {
             continue;
         }
         let candidate = match range.media_type.as_str() {
             "*/*" => default,
-            "text/*" => default.filter(|f| media_type_of(&f.content_type).starts_with("text/")),
-            wanted => {
-                let mut matching = available.iter().filter(|f| {
-                    media_type_of(&f.info.content_type) == wanted && range.version.is_none_or(|v| satisfies_version(f, wanted, v))
-                });
-                // A built-in wins ties; otherwise the first by name.
-                let first = matching.next();
-                first.filter(|f| f.builtin).or_else(|| matching.find(|f| f.builtin)).or(first).map(|f| &f.info)
-            }
+            "text/*" => candidates
+                .iter()
+                .copied()
+                .find(|o| media_type(&o.info.content_type).starts_with("text/"))
+                .or(default.filter(|o| media_type(&o.info.content_type).starts_with("text/"))),
+            wanted => candidates
+                .iter()
+                .copied()
+                .find(|o| media_type(&o.info.content_type) == wanted && range.version.is_none_or(|v| satisfies_version(o, wanted, v))),
         };
-        if let Some(format) = candidate {
+        if let Some(offer) = candidate {
             // Higher q wins; on equal q, the earlier entry wins.
-            best = Some((range.q, format));
+            best = Some((range.q, offer, range));
         }
     }
-    best.map(|(_, format)| format)
+    best.map(|(_, offer, range)| {
+        // A wildcard names no version of what it picks.
+        let wanted = if range.media_type.ends_with("/*") { Wanted { version: None, ..range.wanted() } } else { range.wanted() };
+        Choice { format: &offer.info, wanted }
+    })
+}
+
+/// What `accept` asks of `offer` when the format was named with `?format=`:
+/// the version and escaping of the most preferred range of its media type.
+pub fn wanted_of(accept: Option<&str>, offer: &OfferedFormat) -> Wanted {
+    let media = media_type(&offer.info.content_type);
+    let mut best: Option<MediaRange<'_>> = None;
+    for range in parse_accept(accept.unwrap_or("")) {
+        if range.media_type == media && range.q > 0.0 && best.as_ref().is_none_or(|b| range.q > b.q) {
+            best = Some(range);
+        }
+    }
+    best.map(|r| r.wanted()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -119,8 +190,17 @@ mod tests {
         v
     }
 
+    fn list(names: &[&str]) -> NegotiableFormats {
+        NegotiableFormats::new(&names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    fn pick_from(accept: Option<&str>, negotiable: &NegotiableFormats, offers: &[OfferedFormat]) -> Option<String> {
+        choose_format(accept, negotiable, offers).map(|c| c.format.name.clone())
+    }
+
+    /// With every loaded format negotiable, OpenMetrics first.
     fn pick(accept: Option<&str>, with_openmetrics: bool) -> Option<String> {
-        choose_format(accept, &formats(with_openmetrics)).map(|f| f.name.clone())
+        pick_from(accept, &list(&["openmetrics", "prometheus", "json"]), &formats(with_openmetrics))
     }
 
     /// Prometheus 2.x's scrape Accept header.
@@ -129,7 +209,15 @@ mod tests {
     const PROMETHEUS_3: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
 
     #[test]
-    fn prometheus_scrapes_pick_openmetrics_when_loaded_else_text() {
+    fn by_default_loading_openmetrics_does_not_change_what_prometheus_gets() {
+        for header in [PROMETHEUS_2, PROMETHEUS_3] {
+            assert_eq!(pick_from(Some(header), &NegotiableFormats::default(), &formats(true)).as_deref(), Some("prometheus"));
+        }
+        assert_eq!(pick_from(Some("application/json"), &NegotiableFormats::default(), &formats(true)), None, "json is not negotiable");
+    }
+
+    #[test]
+    fn prometheus_scrapes_pick_openmetrics_when_negotiable_and_loaded_else_text() {
         for header in [PROMETHEUS_2, PROMETHEUS_3] {
             assert_eq!(pick(Some(header), true).as_deref(), Some("openmetrics"));
             assert_eq!(pick(Some(header), false).as_deref(), Some("prometheus"));
@@ -137,18 +225,43 @@ mod tests {
     }
 
     #[test]
-    fn no_header_or_wildcards_pick_the_default() {
-        assert_eq!(pick(None, true).as_deref(), Some("prometheus"));
-        assert_eq!(pick(Some(""), true).as_deref(), Some("prometheus"));
-        assert_eq!(pick(Some("*/*"), true).as_deref(), Some("prometheus"));
+    fn the_chosen_range_carries_version_and_escaping() {
+        let offers = formats(false);
+        let choice = choose_format(Some(PROMETHEUS_3), &NegotiableFormats::default(), &offers).unwrap();
+        assert_eq!(choice.wanted, Wanted { version: Some("1.0.0".into()), escaping: Some(NameEscaping::AllowUtf8) });
+        let choice = choose_format(Some(PROMETHEUS_2), &NegotiableFormats::default(), &offers).unwrap();
+        assert_eq!(choice.wanted, Wanted { version: Some("0.0.4".into()), escaping: None });
+        let choice = choose_format(Some("text/plain;version=1.0.0;escaping=allow-utf8"), &NegotiableFormats::default(), &offers).unwrap();
+        assert_eq!(choice.wanted.escaping, Some(NameEscaping::AllowUtf8), "both spellings");
+        let choice = choose_format(Some("text/plain;escaping=bogus"), &NegotiableFormats::default(), &offers).unwrap();
+        assert_eq!(choice.wanted.escaping, None, "unknown schemes are ignored");
+        let choice = choose_format(Some("*/*;escaping=dots"), &NegotiableFormats::default(), &offers).unwrap();
+        assert_eq!(choice.wanted, Wanted { version: None, escaping: Some(NameEscaping::Dots) });
+        let om = formats(true).into_iter().find(|o| o.info.name == "openmetrics").unwrap();
+        assert_eq!(wanted_of(Some(PROMETHEUS_3), &om).escaping, Some(NameEscaping::AllowUtf8));
+        assert_eq!(wanted_of(None, &om), Wanted::default());
+    }
+
+    #[test]
+    fn no_header_or_wildcards_pick_the_first_negotiable_format() {
+        assert_eq!(pick(None, true).as_deref(), Some("openmetrics"));
+        assert_eq!(pick(Some(""), false).as_deref(), Some("prometheus"));
+        assert_eq!(pick(Some("*/*"), true).as_deref(), Some("openmetrics"));
         assert_eq!(pick(Some("text/*"), true).as_deref(), Some("prometheus"));
+        let only_missing = list(&["influx"]);
+        assert_eq!(
+            pick_from(Some("*/*"), &only_missing, &formats(false)).as_deref(),
+            Some("prometheus"),
+            "built-in text when nothing listed is loaded"
+        );
+        assert_eq!(pick_from(None, &NegotiableFormats::default(), &formats(true)).as_deref(), Some("prometheus"));
     }
 
     #[test]
     fn q_values_are_honoured() {
         assert_eq!(pick(Some("text/plain;q=0.5, application/json"), true).as_deref(), Some("json"));
         assert_eq!(pick(Some("application/json;q=0.1, text/plain;q=0.9"), true).as_deref(), Some("prometheus"));
-        assert_eq!(pick(Some("application/json;q=0, */*;q=0.1"), true).as_deref(), Some("prometheus"));
+        assert_eq!(pick(Some("application/json;q=0, */*;q=0.1"), false).as_deref(), Some("prometheus"));
         assert_eq!(pick(Some("application/json;q=bogus"), true), None);
     }
 
@@ -169,31 +282,59 @@ mod tests {
     }
 
     #[test]
-    fn a_plain_text_plugin_never_takes_prometheus_scrapes() {
+    fn a_plain_text_plugin_takes_prometheus_scrapes_only_if_listed_first() {
         let offers = with_influx(false);
-        let pick = |accept: &str| choose_format(Some(accept), &offers).map(|f| f.name.clone());
         for accept in [PROMETHEUS_2, PROMETHEUS_3, "text/plain;version=0.0.4", "text/plain;version=1.0.0", "*/*", "text/plain", "text/*"] {
-            assert_eq!(pick(accept).as_deref(), Some("prometheus"), "{accept}");
+            assert_eq!(pick_from(Some(accept), &list(&["prometheus", "influx"]), &offers).as_deref(), Some("prometheus"), "{accept}");
         }
-        assert_eq!(pick("text/plain;version=2.0.0"), None, "nobody declares 2.0.0");
+        let influx_first = list(&["influx", "prometheus"]);
+        assert_eq!(pick_from(Some("text/plain"), &influx_first, &offers).as_deref(), Some("influx"));
+        assert_eq!(
+            pick_from(Some("text/plain;version=0.0.4"), &influx_first, &offers).as_deref(),
+            Some("prometheus"),
+            "influx declares no version"
+        );
+        assert_eq!(pick_from(Some("text/plain;version=2.0.0"), &influx_first, &offers), None, "nobody declares 2.0.0");
     }
 
     #[test]
     fn a_plugin_gets_a_version_only_if_it_declares_it() {
+        let negotiable = list(&["lines", "prometheus"]);
         let mut offers = vec![offer("lines", "text/plain; version=7.1; charset=utf-8", false)];
-        assert_eq!(choose_format(Some("text/plain;version=7.1"), &offers).map(|f| f.name.as_str()), Some("lines"));
-        assert_eq!(choose_format(Some("text/plain;version=0.0.4"), &offers), None);
+        assert_eq!(pick_from(Some("text/plain;version=7.1"), &negotiable, &offers).as_deref(), Some("lines"));
+        assert_eq!(pick_from(Some("text/plain;version=0.0.4"), &negotiable, &offers), None);
         offers.push(offer("prometheus", "text/plain; version=0.0.4; charset=utf-8", false));
         assert_eq!(
-            choose_format(Some("text/plain;version=0.0.4"), &offers).map(|f| f.name.as_str()),
+            pick_from(Some("text/plain;version=0.0.4"), &negotiable, &offers).as_deref(),
             Some("prometheus"),
             "an override that declares 0.0.4 serves it"
         );
     }
 
     #[test]
+    fn negotiable_lists_are_checked() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(NegotiableFormats::new(&[]).unwrap_err().contains("empty"));
+        assert!(NegotiableFormats::new(&names(&["a", "a"])).unwrap_err().contains("twice"));
+        assert!(NegotiableFormats::new(&names(&["Bad Name"])).unwrap_err().contains("not a format name"));
+        let many: Vec<String> = (0..=MAX_NEGOTIABLE).map(|i| format!("f{i}")).collect();
+        assert!(NegotiableFormats::new(&many).is_err());
+        assert_eq!(list(&["openmetrics", "prometheus"]).names(), ["openmetrics", "prometheus"]);
+    }
+
+    #[test]
     fn garbage_does_not_panic() {
-        for header in [";;;", ",,,", "q=1", "text/plain;q", "*/*;q=-1", "\u{0}", "a/b;version=\"1.0.0\";q=1e9"] {
+        for header in [
+            ";;;",
+            ",,,",
+            "q=1",
+            "text/plain;q",
+            "*/*;q=-1",
+            "\u{0}",
+            "a/b;version=\"1.0.0\";q=1e9",
+            "text/plain;escaping=",
+            "*/*;escaping=allow-utf-8;escaping=dots",
+        ] {
             let _ = pick(Some(header), true);
         }
     }

@@ -4,6 +4,7 @@
 use super::bounded_text::bounded;
 use super::call::{guest_error_cause, new_store, trap_cause, with_watchdog, RenderFailure, RenderFailureCause, RenderLimits, RenderState};
 use super::format_rules::check_formats;
+use super::series_batches::RenderNames;
 use super::sink::OutputSink;
 use super::wit::latest::exports::metrics::renderer::renderer::FormatInfo as FormatInfoWit;
 use super::wit::latest::metrics::renderer::types::RenderOptions as RenderOptionsArg;
@@ -171,14 +172,15 @@ impl RendererComponent {
         &self,
         snapshot: &Arc<Snapshot>,
         format: &str,
-        prefix: &str,
+        names: RenderNames<'_>,
         limits: &RenderLimits,
         output: Box<dyn OutputSink>,
     ) -> Result<(), RenderFailure> {
         let fail = |cause| RenderFailure { plugin: self.name.clone(), format: format.to_string(), cause };
         let mut store = new_store(&self.engine, self.uses_wasi, limits, Some(Arc::clone(snapshot)), Some(output));
-        let arg = snapshot.arg();
-        let options = RenderOptionsArg { prefix: prefix.to_string() };
+        let arg = snapshot.arg(names);
+        // The prefix is already part of the names.
+        let options = RenderOptionsArg { prefix: String::new() };
         let budget = store.data().budget();
         let call = async {
             budget.resume();

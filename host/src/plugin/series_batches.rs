@@ -7,6 +7,7 @@
 //! batch at a time, whatever the size of the snapshot. The same batches feed
 //! the formatting code linked natively ([`Snapshot::render_native`]), so
 //! benchmarks compare the same work inside and outside the sandbox.
+use crate::name_escaping::NameEscaping;
 use crate::registry::MetricKind;
 use crate::snapshot::{FamilySnapshot, Snapshot};
 use metrics_render_core as core_render;
@@ -33,11 +34,12 @@ impl From<MetricKind> for MetricKindArg {
     }
 }
 
-/// A family's contract fields, borrowed from the snapshot.
+/// A family's contract fields, from the snapshot, with the names as the
+/// render writes them.
 struct FamilyView<'a> {
-    name: &'a str,
+    name: String,
     help: Option<&'a str>,
-    label_names: Vec<&'a str>,
+    label_names: Vec<std::borrow::Cow<'a, str>>,
     series: u32,
     bounds: &'a [f64],
 }
@@ -108,12 +110,22 @@ impl BatchCursor {
     }
 }
 
-fn family_view<'a>(snapshot: &'a Snapshot, family: &'a FamilySnapshot) -> FamilyView<'a> {
+/// How a render writes names: the prefix is put in front of every family
+/// name and the whole name escaped with the scheme, so a renderer gets the
+/// final names (and an empty prefix).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderNames<'a> {
+    pub prefix: &'a str,
+    pub escaping: NameEscaping,
+}
+
+fn family_view<'a>(snapshot: &'a Snapshot, family: &'a FamilySnapshot, names: RenderNames<'_>) -> FamilyView<'a> {
     let string = |id: u32| snapshot.tables.string(id as usize);
+    let name = [names.prefix, string(family.name)].concat();
     FamilyView {
-        name: string(family.name),
+        name: names.escaping.metric_name(&name).into_owned(),
         help: family.help.map(string),
-        label_names: family.label_names.iter().map(|&l| string(l)).collect(),
+        label_names: family.label_names.iter().map(|&l| names.escaping.label_name(string(l))).collect(),
         series: family.series.len() as u32,
         bounds: family.histogram.as_ref().map(|h| h.bounds.as_slice()).unwrap_or(&[]),
     }
@@ -138,15 +150,16 @@ impl core_render::BatchSource for NativeSource<'_> {
 }
 
 impl Snapshot {
-    /// The `snapshot` argument of `render` (per family, not per series).
-    pub fn arg(&self) -> SnapshotArg {
+    /// The `snapshot` argument of `render` (per family, not per series),
+    /// with the names as `names` says.
+    pub fn arg(&self, names: RenderNames<'_>) -> SnapshotArg {
         let families = self
             .families
             .iter()
             .map(|f| {
-                let view = family_view(self, f);
+                let view = family_view(self, f, names);
                 FamilyArg {
-                    name: view.name.to_string(),
+                    name: view.name,
                     help: view.help.map(str::to_string),
                     kind: f.kind.into(),
                     label_names: view.label_names.iter().map(|l| l.to_string()).collect(),
@@ -163,30 +176,29 @@ impl Snapshot {
     pub fn render_native(
         &self,
         format: &str,
-        options: core_render::RenderOptions<'_>,
+        names: RenderNames<'_>,
         sink: &mut dyn core_render::Sink,
     ) -> Result<(), core_render::RenderError> {
+        let views: Vec<FamilyView<'_>> = self.families.iter().map(|f| family_view(self, f, names)).collect();
         let families: Vec<core_render::Family<'_>> = self
             .families
             .iter()
-            .map(|f| {
-                let arg = family_view(self, f);
-                core_render::Family {
-                    name: arg.name,
-                    help: arg.help,
-                    kind: match f.kind {
-                        MetricKind::Counter => core_render::MetricKind::Counter,
-                        MetricKind::Gauge => core_render::MetricKind::Gauge,
-                        MetricKind::Histogram => core_render::MetricKind::Histogram,
-                    },
-                    label_names: arg.label_names,
-                    series: arg.series,
-                    bounds: arg.bounds,
-                }
+            .zip(&views)
+            .map(|(f, arg)| core_render::Family {
+                name: &arg.name,
+                help: arg.help,
+                kind: match f.kind {
+                    MetricKind::Counter => core_render::MetricKind::Counter,
+                    MetricKind::Gauge => core_render::MetricKind::Gauge,
+                    MetricKind::Histogram => core_render::MetricKind::Histogram,
+                },
+                label_names: arg.label_names.iter().map(|l| l.as_ref()).collect(),
+                series: arg.series,
+                bounds: arg.bounds,
             })
             .collect();
         let mut source = NativeSource { snapshot: self, cursor: BatchCursor::default() };
-        core_render::render(&families, &mut source, format, options, sink)
+        core_render::render(&families, &mut source, format, core_render::RenderOptions::default(), sink)
     }
 }
 

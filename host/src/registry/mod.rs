@@ -1,6 +1,9 @@
 //! The metrics registry: families of counters, gauges and histograms.
 //!
-//! Registration validates names once; label values are interned once per
+//! Names may be any non-empty UTF-8, as in Prometheus 3 (legacy clients get
+//! them escaped, see [`crate::name_escaping`]); registration refuses names
+//! that would collide once escaped with `underscores`, what every legacy
+//! scrape gets. Registration validates names once; label values are interned once per
 //! series (see [`interner`]). Callers keep the returned handles
 //! ([`Counter`], [`Gauge`], [`Histogram`]) and update them lock-free.
 //! [`Registry::snapshot`](crate::snapshot) reads everything into the WIT
@@ -15,9 +18,9 @@ pub use metric::{Counter, Gauge, Histogram};
 
 pub(crate) use family::{Cells, FamilyCore};
 
+use crate::name_escaping::NameEscaping;
 use interner::Interner;
-use metrics_render_core::{is_valid_label_name, is_valid_metric_name};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 /// What a family measures (the renderer contract's `metric-kind`).
@@ -31,10 +34,14 @@ pub enum MetricKind {
 /// Why a registration or label lookup was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("invalid metric name {0:?}: it must match [a-zA-Z_:][a-zA-Z0-9_:]*")]
+    #[error("invalid metric name {0:?}: it must not be empty")]
     InvalidMetricName(String),
-    #[error("family {family}: invalid label name {label:?}: it must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __")]
+    #[error("family {family}: invalid label name {label:?}: it must not be empty or start with __ (also once escaped for legacy clients)")]
     InvalidLabelName { family: String, label: String },
+    #[error("family {family}: label names {label:?} and {other:?} are the same once escaped for legacy clients ({escaped:?})")]
+    LabelCollision { family: String, label: String, other: String, escaped: String },
+    #[error("family {family} is the same as family {other} once escaped for legacy clients ({escaped:?})")]
+    FamilyCollision { family: String, other: String, escaped: String },
     #[error("family {family}: label name {label:?} is reserved for histogram buckets")]
     ReservedLabel { family: String, label: String },
     #[error("family {family}: label name {label:?} is declared twice")]
@@ -61,8 +68,9 @@ pub(crate) struct RegistryInner {
     pub(crate) interner: Arc<Interner>,
     /// Families in registration order, which is also exposition order.
     pub(crate) families: RwLock<Vec<Arc<FamilyCore>>>,
-    /// Registered names, to refuse duplicates.
-    names: Mutex<HashSet<String>>,
+    /// Registered names, to refuse duplicates, by their legacy form (the
+    /// `underscores` escaping; the same as the name for legacy names).
+    names: Mutex<HashMap<String, String>>,
 }
 
 /// Which cell type a family stores; sealed to the three metric types.
@@ -134,19 +142,31 @@ impl Registry {
         bounds: Option<&[f64]>,
         reuse_existing: bool,
     ) -> Result<Family<M>, RegistryError> {
-        if !is_valid_metric_name(name) {
+        if name.is_empty() {
             return Err(RegistryError::InvalidMetricName(name.into()));
         }
-        let mut seen = HashSet::new();
+        let mut seen: HashMap<std::borrow::Cow<'_, str>, &str> = HashMap::new();
         for &label in labels {
-            if !is_valid_label_name(label) || label.starts_with("__") {
+            let legacy = NameEscaping::Underscores.label_name(label);
+            if label.is_empty() || label.starts_with("__") || legacy.starts_with("__") {
                 return Err(RegistryError::InvalidLabelName { family: name.into(), label: label.into() });
             }
-            if kind == MetricKind::Histogram && label == "le" {
+            if kind == MetricKind::Histogram && legacy == "le" {
                 return Err(RegistryError::ReservedLabel { family: name.into(), label: label.into() });
             }
-            if !seen.insert(label) {
-                return Err(RegistryError::DuplicateLabel { family: name.into(), label: label.into() });
+            match seen.get(&legacy) {
+                Some(&other) if other == label => return Err(RegistryError::DuplicateLabel { family: name.into(), label: label.into() }),
+                Some(&other) => {
+                    return Err(RegistryError::LabelCollision {
+                        family: name.into(),
+                        label: label.into(),
+                        other: other.into(),
+                        escaped: legacy.into_owned(),
+                    })
+                }
+                None => {
+                    seen.insert(legacy, label);
+                }
             }
         }
         let bounds: Option<Arc<[f64]>> = match bounds {
@@ -156,14 +176,21 @@ impl Registry {
             Some(b) => Some(Arc::from(b)),
             None => None,
         };
+        let legacy_name = NameEscaping::Underscores.metric_name(name).into_owned();
         let mut names = self.inner.names.lock().unwrap_or_else(|e| e.into_inner());
-        if names.contains(name) {
-            if reuse_existing {
-                if let Some(existing) = self.matching_family::<M>(name, kind, labels, bounds.as_deref()) {
-                    return Ok(existing);
+        match names.get(&legacy_name) {
+            Some(other) if other == name => {
+                if reuse_existing {
+                    if let Some(existing) = self.matching_family::<M>(name, kind, labels, bounds.as_deref()) {
+                        return Ok(existing);
+                    }
                 }
+                return Err(RegistryError::DuplicateFamily(name.into()));
             }
-            return Err(RegistryError::DuplicateFamily(name.into()));
+            Some(other) => {
+                return Err(RegistryError::FamilyCollision { family: name.into(), other: other.clone(), escaped: legacy_name });
+            }
+            None => {}
         }
         let interner = &self.inner.interner;
         let core = FamilyCore::new::<M>(
@@ -175,7 +202,7 @@ impl Registry {
             bounds,
         );
         let core = Arc::new(core);
-        names.insert(name.to_string());
+        names.insert(legacy_name, name.to_string());
         self.inner.families.write().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&core));
         Ok(Family::new(core, Arc::clone(interner)))
     }

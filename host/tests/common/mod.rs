@@ -5,6 +5,7 @@
 
 pub mod built_components;
 pub mod served_process;
+pub mod validators;
 
 use metrics_host::app::config::ServeConfig;
 use metrics_host::app::server::{self, RunningServer};
@@ -225,10 +226,20 @@ pub async fn start_with_plugins(
     dir: &std::path::Path,
     cache: Option<metrics_host::plugin::ArtifactCache>,
 ) -> (RunningServer, Arc<Renderers>, metrics_host::plugin::watcher::PluginWatcher) {
+    start_with_plugins_and(ServeConfig::default(), registry, dir, cache).await
+}
+
+/// Like [`start_with_plugins`], with `config`'s settings (its listen address aside).
+pub async fn start_with_plugins_and(
+    config: ServeConfig,
+    registry: Registry,
+    dir: &std::path::Path,
+    cache: Option<metrics_host::plugin::ArtifactCache>,
+) -> (RunningServer, Arc<Renderers>, metrics_host::plugin::watcher::PluginWatcher) {
     let engine = RendererEngine::new().expect("engine");
     let builtins = RendererSet::builtin(&engine).await.expect("built-in renderer");
     let (renderers, _report) = Renderers::with_plugin_dir(engine, builtins, dir.to_path_buf(), cache).await.expect("plugins folder");
-    let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
+    let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..config };
     let server = server::start(&config, registry, Arc::clone(&renderers)).await.expect("server starts");
     let watcher = metrics_host::plugin::watcher::watch(Arc::clone(&renderers), dir).expect("watch");
     (server, renderers, watcher)
