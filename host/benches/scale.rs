@@ -240,6 +240,70 @@ struct ScrapeFigures {
     peak_over_cold_mb: f64,
     /// One small family (`name[]=connection_count`) out of the 1M series.
     filtered_s: f64,
+    /// 64 concurrent full scrapes: wall time, renders they took, complete
+    /// responses, and server RSS growth over idle.
+    concurrent: ConcurrentFigures,
+}
+
+struct ConcurrentFigures {
+    seconds: f64,
+    renders: f64,
+    complete: usize,
+    peak_over_idle_mb: f64,
+}
+
+/// `total_renders{format="prometheus",outcome="ok"}` read from metrics.json.
+fn prometheus_renders(addr: &str) -> f64 {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(stream, "GET /metrics.json?name[]=total_renders HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    // Chunked: the JSON object sits between the first `{` and the last `}`.
+    let json = &body[body.find('{').unwrap_or(0)..body.rfind('}').map(|i| i + 1).unwrap_or(0)];
+    let doc: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    doc["total_renders"]["value"]
+        .as_array()
+        .and_then(|series| series.iter().find(|s| s["format"] == "prometheus" && s["outcome"] == "ok"))
+        .and_then(|s| s["@"].as_f64())
+        .unwrap_or(0.0)
+}
+
+/// 64 clients scrape the full 1M series at once.
+fn concurrent_scrapes(addr: &str, pid: u32, idle_kib: u64) -> ConcurrentFigures {
+    const CLIENTS: usize = 64;
+    let before = prometheus_renders(addr);
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let sampling = Arc::clone(&sampling);
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kib(pid));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            peak
+        })
+    };
+    let started = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let addr = addr.to_string();
+            std::thread::spawn(move || scrape(&addr, false).1)
+        })
+        .collect();
+    let sizes: Vec<usize> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let seconds = started.elapsed().as_secs_f64();
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.join().unwrap();
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    ConcurrentFigures {
+        seconds,
+        renders: prometheus_renders(addr) - before,
+        complete: sizes.iter().filter(|&&n| n + 4096 > largest).count(),
+        peak_over_idle_mb: peak.saturating_sub(idle_kib) as f64 / 1024.0,
+    }
 }
 
 fn http_scrape_1m() -> ScrapeFigures {
@@ -283,6 +347,7 @@ fn http_scrape_1m() -> ScrapeFigures {
     let peak = peak.join().unwrap();
     let mut filtered: Vec<f64> = (0..5).map(|_| scrape_target(&addr, "/metrics?name[]=connection_count", false).0).collect();
     filtered.sort_by(f64::total_cmp);
+    let concurrent = concurrent_scrapes(&addr, pid, idle);
     let _ = child.kill();
     let _ = child.wait();
     plain.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -296,6 +361,7 @@ fn http_scrape_1m() -> ScrapeFigures {
         idle_mb: idle as f64 / 1024.0,
         peak_over_cold_mb: peak.saturating_sub(cold) as f64 / 1024.0,
         filtered_s: filtered[2],
+        concurrent,
     }
 }
 
@@ -376,6 +442,11 @@ fn main() {
         scrape.peak_over_cold_mb,
         scrape.filtered_s
     );
+    let c = &scrape.concurrent;
+    println!(
+        "64 concurrent 1M-series scrapes: {:.3} s, {} renders, {} of 64 complete, server RSS peak over idle {:.1} MB",
+        c.seconds, c.renders, c.complete, c.peak_over_idle_mb
+    );
     let [(single_ours, single_theirs), (cont_ours, cont_theirs)] = counter_costs();
     println!(
         "counter increment: single thread {single_ours:.2} ns vs prometheus {single_theirs:.2} ns ({:.2}x); contended (2 threads) {cont_ours:.2} ns vs {cont_theirs:.2} ns ({:.2}x)",
@@ -383,12 +454,13 @@ fn main() {
         cont_ours / cont_theirs
     );
     println!(
-        "summary: wasm_vs_native={:.2} wasm_vs_prometheus_client={:.2} scrape_1m_s={:.3} scrape_1m_gzip_s={:.3} peak_rss_over_idle_mb={:.1} filtered_scrape_ratio={:.4}",
+        "summary: wasm_vs_native={:.2} wasm_vs_prometheus_client={:.2} scrape_1m_s={:.3} scrape_1m_gzip_s={:.3} peak_rss_over_idle_mb={:.1} filtered_scrape_ratio={:.4} coalesced_renders_64={}",
         t.wasm_vs_native,
         t.wasm.as_secs_f64() / t.prometheus_client.as_secs_f64(),
         scrape.plain_s,
         scrape.gzip_s,
         scrape.peak_over_idle_mb,
-        scrape.filtered_s / scrape.plain_s
+        scrape.filtered_s / scrape.plain_s,
+        scrape.concurrent.renders
     );
 }

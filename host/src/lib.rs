@@ -10,7 +10,8 @@
 //! - [`plugin`]: everything about renderers: the catalog of loaded ones and
 //!   the plugins folder it watches, compiling, checking, one sandboxed render
 //!   and its limits, the circuit breaker, the compiled-plugin cache.
-//! - [`render_service`]: the one place a render is decided and run.
+//! - [`render_service`]: the one place a render is decided and run;
+//!   [`shared_render`]: concurrent requests for the same output share one.
 //! - [`http`]: routes, content negotiation, trusted hosts.
 //! - [`name_escaping`], [`representation`]: Prometheus 3 names for clients
 //!   that cannot read them; the content type and escaping of a response.
@@ -25,4 +26,5 @@ pub mod registry;
 pub mod render_service;
 pub mod representation;
 pub mod self_metrics;
+pub mod shared_render;
 pub mod snapshot;

@@ -1,14 +1,22 @@
 //! The host's own metrics, registered in the served registry so they appear
 //! in every exposition: renders by format and outcome, render latency,
-//! output bytes, plugin reloads by outcome, and requests refused by the
-//! trusted-IP check. Names follow the style of the rest (KumoMTA's).
+//! output bytes, plugin reloads by outcome, requests refused by the
+//! trusted-IP check, requests served from a shared render and clients cut
+//! off from one. Names follow the style of the rest (KumoMTA's).
 use crate::plugin::catalog::ReloadReport;
 use crate::registry::{Counter, Family, Histogram, MetricKind, Registry, RegistryError};
 use std::time::Duration;
 
 /// Names of the families registered here.
-pub const FAMILY_NAMES: [&str; 5] =
-    ["total_renders", "render_latency", "total_render_output_bytes", "total_plugin_reloads", "total_requests_denied"];
+pub const FAMILY_NAMES: [&str; 7] = [
+    "total_renders",
+    "render_latency",
+    "total_render_output_bytes",
+    "total_plugin_reloads",
+    "total_requests_denied",
+    "total_shared_requests",
+    "total_clients_cut_off",
+];
 
 /// Handles on the host's own metrics.
 pub struct HostMetrics {
@@ -17,6 +25,8 @@ pub struct HostMetrics {
     output_bytes: Family<Counter>,
     reloads: Family<Counter>,
     denied: Counter,
+    shared_requests: Counter,
+    cut_off: Counter,
 }
 
 impl HostMetrics {
@@ -47,6 +57,9 @@ impl HostMetrics {
                 &["outcome"],
             )?,
             denied: counters(FAMILY_NAMES[4], "requests refused by the trusted-host check", &[])?.with_label_values(&[])?,
+            shared_requests: counters(FAMILY_NAMES[5], "requests served from a render another request started (coalesced scrapes)", &[])?
+                .with_label_values(&[])?,
+            cut_off: counters(FAMILY_NAMES[6], "clients cut off for falling too far behind a shared render", &[])?.with_label_values(&[])?,
         })
     }
 
@@ -70,6 +83,16 @@ impl HostMetrics {
                 c.inc_by(files.len() as u64);
             }
         }
+    }
+
+    /// Counts one request that joined a render already running.
+    pub fn record_shared_request(&self) {
+        self.shared_requests.inc();
+    }
+
+    /// Counts clients cut off from a shared render.
+    pub fn record_cut_off(&self, clients: u64) {
+        self.cut_off.inc_by(clients);
     }
 
     /// Counts one refused request.

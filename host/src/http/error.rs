@@ -1,6 +1,7 @@
 //! One error type for every handler, answered as plain text.
 use crate::plugin::{RenderFailure, RenderFailureCause};
 use crate::render_service::RenderRefused;
+use crate::shared_render::SharedFailure;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -9,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
-    #[error("no available format matches Accept: {accept:?}; available formats: {available}")]
+    #[error(
+        "no negotiable format matches Accept: {accept:?}; negotiable formats loaded: {available} (any loaded format with ?format=NAME)"
+    )]
     NotAcceptable { accept: String, available: String },
     #[error("{0}")]
     Refused(#[from] RenderRefused),
@@ -17,6 +20,15 @@ pub enum AppError {
     Render(#[from] RenderFailure),
     #[error("render task failed: {0}")]
     Internal(String),
+}
+
+impl From<SharedFailure> for AppError {
+    fn from(failure: SharedFailure) -> Self {
+        match failure {
+            SharedFailure::Render(failure) => AppError::Render((*failure).clone()),
+            cut_off @ SharedFailure::CutOff(_) => AppError::Internal(cut_off.to_string()),
+        }
+    }
 }
 
 impl AppError {

@@ -1,6 +1,7 @@
-//! `GET /metrics` and `GET /metrics.json`: choose the format, start a
-//! render through the [`RenderService`](crate::render_service::RenderService),
-//! and stream its output as the body.
+//! `GET /metrics` and `GET /metrics.json`: choose the format, join or start
+//! a render through [`SharedRenders`](crate::shared_render::SharedRenders)
+//! (concurrent requests for the same output share one), and stream its
+//! output as the body.
 //!
 //! The response head waits for the first output chunk (or the end of the
 //! render), so a render that fails before writing anything is answered with
@@ -11,19 +12,14 @@ use super::metrics_query::MetricsQuery;
 use super::negotiate::{choose_format, wanted_of};
 use super::scrape_timeout::{requested_deadline, SCRAPE_TIMEOUT_HEADER};
 use super::AppState;
-use crate::plugin::{ChannelSink, RenderFailure};
 use crate::render_service::RenderRequest;
 use crate::representation::Wanted;
+use crate::shared_render::SharedOutput;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-
-/// Chunks the render may run ahead of the client.
-const BODY_CHANNEL_CHUNKS: usize = 4;
 
 /// `GET /metrics`: `?format=` if given, else negotiated from `Accept`.
 pub async fn metrics(State(app): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
@@ -68,53 +64,35 @@ async fn render_response(
 ) -> Result<Response, AppError> {
     let timeout_header = headers.get(SCRAPE_TIMEOUT_HEADER).and_then(|v| v.to_str().ok());
     let deadline = requested_deadline(timeout_header, app.scrape_timeout_offset);
-    let (tx, mut rx) = mpsc::channel(BODY_CHANNEL_CHUNKS);
-    let sink = ChannelSink::new(tx, app.client_stall_timeout);
     let request = RenderRequest { format, prefix: query.prefix.clone().unwrap_or_default(), wanted, families: query.families(), deadline };
-    let started = app.renders.start(request, Box::new(sink))?;
-    let content_type =
-        HeaderValue::from_str(&started.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    let body = match rx.recv().await {
-        None => {
-            outcome(started.task).await?;
-            Body::empty()
-        }
-        Some(first) => Body::from_stream(body_stream(first, rx, started.task, tracing::Span::current())),
+    let mut output = app.scrapes.subscribe(request)?;
+    let content_type = HeaderValue::from_str(&output.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    // The head waits for the first chunk, so a render that fails before
+    // writing anything gets a proper error status.
+    let body = match output.next().await {
+        None => Body::empty(),
+        Some(Err(failure)) => return Err(failure.into()),
+        Some(Ok(first)) => Body::from_stream(body_stream(first, output, tracing::Span::current())),
     };
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
-async fn outcome(task: JoinHandle<Result<(), RenderFailure>>) -> Result<(), AppError> {
-    match task.await {
-        Ok(result) => Ok(result?),
-        Err(join) => Err(AppError::Internal(join.to_string())),
-    }
-}
-
 /// The first chunk, the rest as they come, then an error item if the render
-/// failed after output started.
-fn body_stream(
-    first: Bytes,
-    rx: mpsc::Receiver<Bytes>,
-    task: JoinHandle<Result<(), RenderFailure>>,
-    span: tracing::Span,
-) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+/// failed after output started (or this client was cut off).
+fn body_stream(first: Bytes, output: SharedOutput, span: tracing::Span) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     use futures_util::StreamExt;
     // Fused: compression layers may poll again after the end.
-    futures_util::stream::unfold((Some(first), rx, Some(task)), move |(mut first, mut rx, mut task)| {
+    futures_util::stream::unfold((Some(first), Some(output)), move |(mut first, mut output)| {
         let span = span.clone();
         async move {
             if let Some(chunk) = first.take() {
-                return Some((Ok(chunk), (None, rx, task)));
+                return Some((Ok(chunk), (None, output)));
             }
-            if let Some(chunk) = rx.recv().await {
-                return Some((Ok(chunk), (None, rx, task)));
-            }
-            match outcome(task.take()?).await {
-                Ok(()) => None,
+            match output.as_mut()?.next().await? {
+                Ok(chunk) => Some((Ok(chunk), (None, output))),
                 Err(error) => {
-                    span.in_scope(|| tracing::error!(%error, "render failed after the response started; aborting the body"));
-                    Some((Err(std::io::Error::other(error.to_string())), (None, rx, None)))
+                    span.in_scope(|| tracing::error!(%error, "output failed after the response started; aborting the body"));
+                    Some((Err(std::io::Error::other(error.to_string())), (None, None)))
                 }
             }
         }

@@ -16,6 +16,7 @@ pub use error::AppError;
 use crate::http::trusted_hosts::TrustedHosts;
 use crate::render_service::RenderService;
 use crate::self_metrics::HostMetrics;
+use crate::shared_render::{SharedRenders, StartRender};
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use std::future::Future;
@@ -30,6 +31,8 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 pub struct AppState {
     /// Runs renders (selection, breaker, limits, concurrency, self-metrics).
     pub renders: Arc<RenderService>,
+    /// The same renders, shared by concurrent requests for one representation.
+    pub scrapes: Arc<SharedRenders>,
     /// Who may read.
     pub trusted_hosts: Arc<TrustedHosts>,
     /// The host's own metrics (refusals here; renders and reloads elsewhere).
@@ -52,8 +55,14 @@ impl AppState {
         trusted_hosts: TrustedHosts,
         client_stall_timeout: Duration,
     ) -> Self {
+        let scrapes = Arc::new(SharedRenders::new(
+            Arc::clone(&renders) as Arc<dyn StartRender>,
+            client_stall_timeout,
+            Some(Arc::clone(&host_metrics)),
+        ));
         AppState {
             renders,
+            scrapes,
             trusted_hosts: Arc::new(trusted_hosts),
             host_metrics,
             client_stall_timeout,

@@ -28,7 +28,7 @@ pub use super::limits::RenderLimits;
 const OUTPUT_CHUNK_BYTES: usize = 32 * 1024;
 
 /// Why a render failed, and which plugin and format it was.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("renderer {plugin:?} format {format:?}: {cause}")]
 pub struct RenderFailure {
     pub plugin: String,
@@ -38,7 +38,7 @@ pub struct RenderFailure {
 
 /// What went wrong in a render. Text that came from the plugin is already
 /// cut to a bounded size.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RenderFailureCause {
     #[error("timed out after {0:?}")]
     TimedOut(Duration),
