@@ -1,6 +1,6 @@
 //! Coalesced scrapes: concurrent requests for the same representation
-//! (format, prefix, version and escaping, families) share one snapshot and
-//! one render, and every client gets the whole output.
+//! (format, prefix, version and escaping, families, and scrape deadline)
+//! share one snapshot and one render, and every client gets the whole output.
 //!
 //! The render writes into a shared log of chunks; each client reads it at
 //! its own pace. While the render runs and its output so far fits in
@@ -42,6 +42,9 @@ struct RenderKey {
     wanted: Wanted,
     /// Sorted names, or None for every family.
     families: Option<BTreeSet<String>>,
+    /// A scrape's own deadline: a render stopped early for one client
+    /// must not fail another that allowed more time.
+    deadline: Option<Duration>,
 }
 
 impl RenderKey {
@@ -50,7 +53,13 @@ impl RenderKey {
             FamilyFilter::All => None,
             FamilyFilter::Names(names) => Some(names.iter().cloned().collect()),
         };
-        RenderKey { format: request.format.clone(), prefix: request.prefix.clone(), wanted: request.wanted.clone(), families }
+        RenderKey {
+            format: request.format.clone(),
+            prefix: request.prefix.clone(),
+            wanted: request.wanted.clone(),
+            families,
+            deadline: request.deadline,
+        }
     }
 }
 
