@@ -12,9 +12,10 @@
 //! window beyond the slowest client, and the render waits when it is full
 //! (back-pressure, as with one client). A client that holds everyone back
 //! while another is waiting for output is cut off after
-//! [`LAGGARD_PATIENCE`] and counted; when every client is slow, the render
-//! waits up to the client stall timeout and stops as for one stalled
-//! client. Requests that joined are counted in `total_shared_requests`;
+//! [`LAGGARD_PATIENCE`] and counted; when every client is behind, the
+//! render waits up to the client stall timeout, then cuts off those that
+//! read nothing meanwhile (with none left, it stops as for one stalled
+//! client). Requests that joined are counted in `total_shared_requests`;
 //! `total_renders` counts renders.
 use crate::plugin::{OutputSink, RenderFailure, SinkClosed, WriteFuture};
 use crate::render_service::{RenderRefused, RenderRequest, RenderService, StartedRender};
@@ -149,7 +150,7 @@ impl SharedSink {
         let shared = &self.0;
         let mut changes = shared.changed.subscribe();
         loop {
-            let patience = {
+            let (patience, someone_waiting, positions) = {
                 let mut log = shared.lock();
                 changes.borrow_and_update();
                 if log.readers.is_empty() {
@@ -166,13 +167,11 @@ impl SharedSink {
                     return Ok(());
                 }
                 let end = log.end();
-                if log.readers.values().any(|&at| at == end) {
-                    LAGGARD_PATIENCE.min(shared.stall_timeout)
-                } else {
-                    shared.stall_timeout
-                }
+                let someone_waiting = log.readers.values().any(|&at| at == end);
+                let patience = if someone_waiting { LAGGARD_PATIENCE.min(shared.stall_timeout) } else { shared.stall_timeout };
+                (patience, someone_waiting, log.readers.clone())
             };
-            if tokio::time::timeout(patience, changes.changed()).await.is_err() && !self.cut_off_slowest() {
+            if tokio::time::timeout(patience, changes.changed()).await.is_err() && !self.cut_off(someone_waiting, &positions) {
                 // Everyone left was too slow: the render stops as it would
                 // for one stalled client.
                 return Err(SinkClosed::Stalled(patience));
@@ -180,25 +179,32 @@ impl SharedSink {
         }
     }
 
-    /// Cuts off the clients at the oldest position (the window is full and
-    /// they did not move for the patience time); whether any client is left.
-    fn cut_off_slowest(&self) -> bool {
+    /// The window stayed full for the patience time. With a client waiting
+    /// for output, cuts off the clients at the oldest position; with every
+    /// client behind, those that did not read at all meanwhile
+    /// (`positions`, taken when the wait began). Whether any client is left.
+    fn cut_off(&self, someone_waiting: bool, positions: &HashMap<u64, u64>) -> bool {
         let shared = &self.0;
         let mut log = shared.lock();
         let Some(slowest) = log.readers.values().copied().min() else { return false };
-        let laggards: Vec<u64> = log.readers.iter().filter(|(_, &at)| at == slowest).map(|(&id, _)| id).collect();
-        for id in &laggards {
+        let stuck: Vec<u64> = log
+            .readers
+            .iter()
+            .filter(|(id, &at)| if someone_waiting { at == slowest } else { positions.get(id) == Some(&at) })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in &stuck {
             log.readers.remove(id);
             log.cut_off.push(*id);
         }
         log.trim();
         let left = !log.readers.is_empty();
         drop(log);
-        if left {
+        if left && !stuck.is_empty() {
             if let Some(metrics) = &shared.metrics {
-                metrics.record_cut_off(laggards.len() as u64);
+                metrics.record_cut_off(stuck.len() as u64);
             }
-            tracing::warn!(clients = laggards.len(), "cut off clients that fell too far behind a shared render");
+            tracing::warn!(clients = stuck.len(), "cut off clients that fell too far behind a shared render");
         }
         shared.bump();
         left
@@ -293,7 +299,7 @@ pub struct SharedRenders {
 
 impl SharedRenders {
     /// Shares `service`'s renders; `stall_timeout` is how long a render
-    /// waits when every client is slow.
+    /// waits when every client is behind.
     pub fn new(service: Arc<dyn StartRender>, stall_timeout: Duration, metrics: Option<Arc<HostMetrics>>) -> Self {
         SharedRenders { service, in_flight: Mutex::new(HashMap::new()), window_bytes: DEFAULT_WINDOW_BYTES, stall_timeout, metrics }
     }
@@ -493,6 +499,20 @@ mod tests {
         let (text, end) = read_all(&mut slow).await;
         assert_eq!(text, "");
         assert!(end.unwrap_err().contains("cut off"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_everyone_is_behind_only_clients_that_read_nothing_are_cut_off() {
+        let (scripted, shared) = renders(4);
+        let mut reading = shared.subscribe(request("")).unwrap();
+        let mut stuck = shared.subscribe(request("")).unwrap();
+        scripted.step(0, Step::Write("aaaa"));
+        scripted.step(0, Step::Write("bbbb"));
+        scripted.finish(0);
+        // Both are behind when the window fills; one reads during the wait.
+        assert_eq!(&reading.next().await.unwrap().unwrap()[..], b"aaaa");
+        assert_eq!(read_all(&mut reading).await, ("bbbb".into(), Ok(())));
+        assert!(read_all(&mut stuck).await.1.unwrap_err().contains("cut off"));
     }
 
     #[tokio::test(start_paused = true)]
