@@ -47,6 +47,7 @@ test-deps:
 
 ## test: unit and integration tests, with external validators
 test: plugins test-plugins test-deps
+	$(CARGO) build --release -p metrics-host --examples
 	METRICS_TEST_PYTHON=$(CURDIR)/$(VENV)/bin/python $(CARGO) test --release
 
 ## bench: scale measurements (render paths vs peers at 1k/100k/1M series, 1M HTTP scrape, counters)

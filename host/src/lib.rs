@@ -16,9 +16,13 @@
 //! - [`name_escaping`], [`representation`]: Prometheus 3 names for clients
 //!   that cannot read them; the content type and escaping of a response.
 //! - [`self_metrics`]: the host's own metrics.
+//! - [`exporter`]: the endpoint embedded in an application;
+//!   [`facade`]: the `metrics` crate's macros recorded into a registry.
 //! - [`app`]: the program around it: command line, settings, server
 //!   lifecycle, demo data, metrics.json replay.
 pub mod app;
+pub mod exporter;
+pub mod facade;
 pub mod http;
 pub mod name_escaping;
 pub mod plugin;
@@ -28,3 +32,8 @@ pub mod representation;
 pub mod self_metrics;
 pub mod shared_render;
 pub mod snapshot;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

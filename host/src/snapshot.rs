@@ -69,20 +69,20 @@ impl Registry {
             // the next snapshot.
             .filter(|f| {
                 let known = |id: u32| id < tables.string_count();
-                known(f.name) && f.help.is_none_or(known) && f.label_names().iter().all(|&l| known(l))
+                known(f.name) && f.label_names().iter().all(|&l| known(l))
             })
             .filter(|f| match filter {
                 FamilyFilter::All => true,
                 FamilyFilter::Names(names) => names.contains(tables.string(f.name as usize)),
             })
-            .map(|f| family_snapshot(f, tables.label_set_count()))
+            .map(|f| family_snapshot(f, tables.label_set_count(), tables.string_count()))
             .collect();
         let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         Snapshot { tables, families, timestamp_ms }
     }
 }
 
-fn family_snapshot(family: &FamilyCore, label_set_count: u32) -> FamilySnapshot {
+fn family_snapshot(family: &FamilyCore, label_set_count: u32, string_count: u32) -> FamilySnapshot {
     let table = family.series.read().unwrap_or_else(|e| e.into_inner());
     // Label set ids ascend within a family; ids past the published tables
     // belong to series created after the tables were taken.
@@ -118,5 +118,7 @@ fn family_snapshot(family: &FamilyCore, label_set_count: u32) -> FamilySnapshot 
         }
     };
     let label_names = family.label_names().to_vec();
-    FamilySnapshot { name: family.name, help: family.help, label_names, kind: family.kind, series, values, histogram }
+    // Help given after the tables were published waits for the next snapshot.
+    let help = family.help().filter(|&id| id < string_count);
+    FamilySnapshot { name: family.name, help, label_names, kind: family.kind, series, values, histogram }
 }

@@ -63,6 +63,12 @@ async fn start_server(with_openmetrics: bool) -> RunningServer {
     server::start(&config, registry(), Arc::new(Renderers::fixed(engine, set))).await.unwrap()
 }
 
+/// The `embedded` example, built by `cargo test` with the tests.
+fn example_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(|deps| deps.parent()).unwrap().join("examples").join("embedded")
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -87,6 +93,17 @@ fn value_of(result: &[Value]) -> Option<f64> {
 async fn prometheus_scrapes_us_and_stores_our_values() {
     let text_server = start_server(false).await;
     let om_server = start_server(true).await;
+    // The `embedded` example: an application embedding the exporter.
+    let mut example = Command::new(example_binary())
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("target/<profile>/examples/embedded (cargo test builds it)");
+    let mut announced = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(example.stdout.take().unwrap()), &mut announced).unwrap();
+    let embedded = announced.trim().strip_prefix("serving http://").and_then(|l| l.strip_suffix("/metrics")).unwrap().to_string();
+    let _example = KillOnDrop(example);
     let data = tempfile::tempdir().unwrap();
     let config_path = data.path().join("prometheus.yml");
     std::fs::write(
@@ -96,7 +113,8 @@ async fn prometheus_scrapes_us_and_stores_our_values() {
              scrape_configs:\n\
              \x20 - job_name: text\n    static_configs: [{{targets: ['{text}']}}]\n\
              \x20 - job_name: prefixed\n    params: {{prefix: ['kumomta_']}}\n    static_configs: [{{targets: ['{text}']}}]\n\
-             \x20 - job_name: openmetrics\n    static_configs: [{{targets: ['{om}']}}]\n",
+             \x20 - job_name: openmetrics\n    static_configs: [{{targets: ['{om}']}}]\n\
+             \x20 - job_name: embedded\n    static_configs: [{{targets: ['{embedded}']}}]\n",
             text = text_server.local_addr,
             om = om_server.local_addr,
         ),
@@ -150,8 +168,21 @@ async fn prometheus_scrapes_us_and_stores_our_values() {
     let scheduled = query(web, "scheduled_count{job=\"text\"}").await;
     assert_eq!(scheduled.len(), 1);
     assert_eq!(scheduled[0]["metric"]["queue"], TRICKY_LABEL);
+    // The embedded example's facade and native families, stored by Prometheus.
+    for expr in [
+        "messages_delivered_total{job=\"embedded\",domain=\"gmail.com\"}",
+        "queue_depth{job=\"embedded\",domain=\"example.com\"}",
+        "smtp_delivery_seconds_count{job=\"embedded\",domain=\"outlook.com\"}",
+        "smtp_connections{job=\"embedded\",listener=\"inbound\"}",
+    ] {
+        let started = Instant::now();
+        while query(web, expr).await.is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(30), "Prometheus never stored {expr}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
     let up = query(web, "up").await;
-    assert_eq!(up.len(), 3);
+    assert_eq!(up.len(), 4);
     assert!(up.iter().all(|s| s["value"][1] == "1"), "every target up: {up:?}");
 
     text_server.stop().await.unwrap();

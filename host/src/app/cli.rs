@@ -9,7 +9,7 @@ use crate::plugin::compiler::compile_plugin_main;
 use crate::plugin::engine::engine_config;
 use crate::plugin::renderer_set::RendererSet;
 use crate::plugin::watcher;
-use crate::plugin::{ArtifactCache, CompileLimits, CompileMode, RenderLimits, RendererEngine, WriterSink};
+use crate::plugin::{CompileLimits, CompileMode, RenderLimits, RendererEngine, WriterSink};
 use crate::registry::Registry;
 use crate::render_service::{RenderRequest, RenderService};
 use crate::representation::Wanted;
@@ -113,47 +113,18 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         timeout: config.plugin_compile_timeout,
         memory_bytes: config.plugin_compile_memory_bytes,
     };
-    let engine = RendererEngine::with_compile_limits(compile_limits)?;
-    let builtins = RendererSet::builtin(&engine).await.context("loading the built-in renderer")?;
-    let renderers = match &config.plugins {
-        None => Arc::new(Renderers::fixed(engine, builtins)),
-        Some(dir) => {
-            let cache = config.plugin_cache.clone().or_else(ArtifactCache::default_dir).and_then(|d| {
-                ArtifactCache::open(d.clone())
-                    .inspect_err(|e| tracing::warn!(dir = %d.display(), error = %e, "no compiled-plugin cache"))
-                    .ok()
-            });
-            Renderers::for_plugin_dir(engine, builtins, dir.clone(), cache, config.plugin_max_bytes)
-                .with_context(|| format!("plugins folder {}", dir.display()))?
-        }
-    };
+    let renderers = server::renderers_for(&config, compile_limits).await?;
     let registry = Registry::new();
     if config.demo {
         let demo = Demo::register(&registry, config.demo_queues).context("registering demo metrics")?;
         tokio::spawn(demo.run(Duration::from_secs(1)));
     }
     let mut server = server::start(&config, registry, Arc::clone(&renderers)).await?;
-    let _watcher = match &config.plugins {
-        None => None,
-        Some(dir) => {
-            #[cfg(unix)]
-            tokio::spawn(watcher::reload_on_sighup(Arc::clone(&renderers)).context("installing the SIGHUP handler")?);
-            let watcher =
-                watcher::watch(Arc::clone(&renderers), dir).with_context(|| format!("cannot watch plugins folder {}", dir.display()))?;
-            // Plugins load in the background: the built-ins serve meanwhile,
-            // and each plugin's formats appear once it is ready.
-            let first_load = renderers.request_reload();
-            let folder = dir.display().to_string();
-            tokio::spawn(async move {
-                let mut first_load = first_load;
-                let report = first_load.wait_for(Option::is_some).await.ok().and_then(|r| r.clone());
-                if let Some(report) = report {
-                    tracing::info!(dir = %folder, loaded = ?report.loaded, failed = ?report.failed, skipped = ?report.skipped, "plugins loaded");
-                }
-            });
-            Some(watcher)
-        }
-    };
+    let _watcher = server::watch_plugins(&config, &renderers)?;
+    #[cfg(unix)]
+    if config.plugins.is_some() {
+        tokio::spawn(watcher::reload_on_sighup(Arc::clone(&renderers)).context("installing the SIGHUP handler")?);
+    }
     // Install the stop signals before announcing the address, so a signal
     // sent as soon as the server is up takes the graceful path.
     let shutdown = shutdown_signal().context("installing the SIGTERM handler")?;

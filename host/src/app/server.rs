@@ -3,6 +3,9 @@
 use crate::app::config::ServeConfig;
 use crate::http::{self, AppState};
 use crate::plugin::catalog::Renderers;
+use crate::plugin::renderer_set::RendererSet;
+use crate::plugin::watcher::{self, PluginWatcher};
+use crate::plugin::{ArtifactCache, CompileLimits, RendererEngine};
 use crate::registry::Registry;
 use crate::render_service::RenderService;
 use crate::self_metrics::HostMetrics;
@@ -41,6 +44,42 @@ impl RunningServer {
     pub fn shutdown_handle(&mut self) -> Option<oneshot::Sender<()>> {
         self.shutdown.take()
     }
+}
+
+/// The built-in renderers, and the plugins folder's (loaded in the
+/// background) when `config` names one, compiled within `compile_limits`.
+pub async fn renderers_for(config: &ServeConfig, compile_limits: CompileLimits) -> anyhow::Result<Arc<Renderers>> {
+    let engine = RendererEngine::with_compile_limits(compile_limits)?;
+    let builtins = RendererSet::builtin(&engine).await.context("loading the built-in renderer")?;
+    Ok(match &config.plugins {
+        None => Arc::new(Renderers::fixed(engine, builtins)),
+        Some(dir) => {
+            let cache = config.plugin_cache.clone().or_else(ArtifactCache::default_dir).and_then(|d| {
+                ArtifactCache::open(d.clone())
+                    .inspect_err(|e| tracing::warn!(dir = %d.display(), error = %e, "no compiled-plugin cache"))
+                    .ok()
+            });
+            Renderers::for_plugin_dir(engine, builtins, dir.clone(), cache, config.plugin_max_bytes)
+                .with_context(|| format!("plugins folder {}", dir.display()))?
+        }
+    })
+}
+
+/// Watches `config`'s plugins folder (if any) and starts its first load in
+/// the background: the built-ins serve meanwhile, and each plugin's formats
+/// appear once it is ready. Keep the watcher for as long as the server runs.
+pub fn watch_plugins(config: &ServeConfig, renderers: &Arc<Renderers>) -> anyhow::Result<Option<PluginWatcher>> {
+    let Some(dir) = &config.plugins else { return Ok(None) };
+    let watcher = watcher::watch(Arc::clone(renderers), dir).with_context(|| format!("cannot watch plugins folder {}", dir.display()))?;
+    let mut first_load = renderers.request_reload();
+    let folder = dir.display().to_string();
+    tokio::spawn(async move {
+        let report = first_load.wait_for(Option::is_some).await.ok().and_then(|r| r.clone());
+        if let Some(report) = report {
+            tracing::info!(dir = %folder, loaded = ?report.loaded, failed = ?report.failed, skipped = ?report.skipped, "plugins loaded");
+        }
+    });
+    Ok(Some(watcher))
 }
 
 /// Binds `config.listen` and serves `registry` with `renderers`.

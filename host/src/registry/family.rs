@@ -68,9 +68,10 @@ pub(crate) struct SeriesTable {
 pub(crate) struct FamilyCore {
     /// The name as text, for error messages.
     pub(crate) name_text: String,
-    /// String ids of name and help.
+    /// String ids of name and help (help may be given after registration,
+    /// once: `describe_*!` of the metrics facade).
     pub(crate) name: u32,
-    pub(crate) help: Option<u32>,
+    help: std::sync::OnceLock<Option<u32>>,
     pub(crate) kind: MetricKind,
     /// String ids of the declared label names.
     label_names: Box<[u32]>,
@@ -86,6 +87,11 @@ impl FamilyCore {
     /// String ids of the declared label names.
     pub(crate) fn label_names(&self) -> &[u32] {
         &self.label_names
+    }
+
+    /// String id of the help text, if there is one.
+    pub(crate) fn help(&self) -> Option<u32> {
+        self.help.get().copied().flatten()
     }
 
     /// Whether the cells are of metric type `M`.
@@ -104,7 +110,10 @@ impl FamilyCore {
         FamilyCore {
             name_text,
             name,
-            help,
+            help: match help {
+                Some(id) => std::sync::OnceLock::from(Some(id)),
+                None => std::sync::OnceLock::new(),
+            },
             kind,
             label_names,
             bounds,
@@ -159,6 +168,16 @@ impl<M: Metric> Family<M> {
         table.label_sets.push(label_set);
         table.index.insert(ids.into_boxed_slice(), position);
         Ok(cell)
+    }
+
+    /// Sets the help text of a family registered without one; later calls
+    /// (and families that have help) keep what they have.
+    pub fn describe(&self, help: &str) -> Result<(), RegistryError> {
+        if self.core.help.get().is_none() {
+            let id = self.interner.intern(help)?;
+            let _ = self.core.help.set(Some(id));
+        }
+        Ok(())
     }
 
     fn cell(cells: &Cells, i: usize) -> M {

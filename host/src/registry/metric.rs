@@ -22,6 +22,13 @@ impl Counter {
         self.0.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Raises the total to `value` if it is below (a counter never goes
+    /// down): for totals counted elsewhere.
+    #[inline]
+    pub fn raise_to(&self, value: u64) {
+        self.0.fetch_max(value, Ordering::Relaxed);
+    }
+
     /// The current total.
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
