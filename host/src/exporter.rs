@@ -36,6 +36,7 @@ pub struct Exporter {
     config: ServeConfig,
     registry: Registry,
     recorder: Option<BucketRules>,
+    idle_timeout: Option<std::time::Duration>,
 }
 
 impl Default for Exporter {
@@ -48,7 +49,7 @@ impl Exporter {
     /// The defaults of `metrics-host serve`: 127.0.0.1:8000, trusted hosts
     /// 127.0.0.1 and ::1, the built-in renderer only, a fresh registry.
     pub fn new() -> Self {
-        Exporter { config: ServeConfig::default(), registry: Registry::new(), recorder: None }
+        Exporter { config: ServeConfig::default(), registry: Registry::new(), recorder: None, idle_timeout: None }
     }
 
     /// Settings from a TOML file with the same keys as `metrics-host serve
@@ -100,13 +101,23 @@ impl Exporter {
         self
     }
 
+    /// Series the facade created that stay unchanged for `after` are
+    /// dropped (checked at each scrape); the next macro call brings them back.
+    pub fn idle_timeout(mut self, after: std::time::Duration) -> Self {
+        self.idle_timeout = Some(after);
+        self
+    }
+
     /// Binds and serves; returns once the endpoint answers. Fails if the
     /// address is taken, the plugins folder cannot be read or watched, or
     /// another global recorder is installed.
     pub async fn start(self) -> anyhow::Result<ExporterHandle> {
-        let Exporter { config, registry, recorder } = self;
+        let Exporter { config, registry, recorder, idle_timeout } = self;
         if let Some(buckets) = recorder {
-            let recorder = FacadeRecorder::new(registry.clone(), buckets)?;
+            let mut recorder = FacadeRecorder::new(registry.clone(), buckets)?;
+            if let Some(after) = idle_timeout {
+                recorder = recorder.with_idle_timeout(after);
+            }
             metrics::set_global_recorder(recorder).map_err(|_| anyhow::anyhow!("another `metrics` recorder is already installed"))?;
         }
         let compile_limits = CompileLimits {

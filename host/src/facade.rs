@@ -17,6 +17,8 @@
 //!   metrics-exporter-prometheus's `set_buckets_for_metric`.
 //! - Help comes from `describe_*!`, before or after first use; units are
 //!   not part of the exposition.
+//! - With an idle timeout, series unchanged that long are dropped (checked
+//!   at each snapshot); the next macro call with the key brings them back.
 use crate::registry::{Counter, Family, Gauge, Histogram, MetricKind, Registry, RegistryError};
 use metrics::{CounterFn, GaugeFn, HistogramFn, Key, KeyName, Metadata, SharedString, Unit};
 use std::collections::{HashMap, HashSet};
@@ -95,6 +97,8 @@ pub struct FacadeRecorder {
     /// Names whose refusal was already logged.
     logged: Mutex<HashSet<String>>,
     refused: Counter,
+    /// Series of facade families unchanged this long are dropped.
+    idle_timeout: Option<std::time::Duration>,
 }
 
 impl FacadeRecorder {
@@ -112,7 +116,16 @@ impl FacadeRecorder {
             descriptions: Mutex::new(HashMap::new()),
             logged: Mutex::new(HashSet::new()),
             refused,
+            idle_timeout: None,
         })
+    }
+
+    /// Drops series of facade-created families whose value has not changed
+    /// for `after` (like metrics-exporter-prometheus's `idle_timeout`);
+    /// the next macro call with the same key starts the series again.
+    pub fn with_idle_timeout(mut self, after: std::time::Duration) -> Self {
+        self.idle_timeout = Some(after);
+        self
     }
 
     fn refuse(&self, name: &str, why: &str) {
@@ -166,6 +179,9 @@ impl FacadeRecorder {
             let help = self.descriptions.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
             match create(&self.registry, name, help.as_deref(), &label_refs) {
                 Ok(family) => {
+                    if let Some(after) = self.idle_timeout {
+                        family.expire_idle(after);
+                    }
                     families.insert(name.to_string(), wrap(family, labels));
                 }
                 Err(error) => {

@@ -61,29 +61,50 @@ impl Registry {
 
     /// Reads the families `filter` selects, like [`Registry::snapshot`].
     pub fn snapshot_of(&self, filter: &FamilyFilter) -> Snapshot {
-        let tables = self.inner.interner.publish();
-        let families = self.inner.families.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let families = families
-            .iter()
-            // Families registered after the tables were published wait for
-            // the next snapshot.
-            .filter(|f| {
-                let known = |id: u32| id < tables.string_count();
-                known(f.name) && f.label_names().iter().all(|&l| known(l))
-            })
-            .filter(|f| match filter {
+        let (tables, families) = loop {
+            self.reclaim_removed();
+            let tables = self.inner.interner.publish();
+            let families = self.inner.families.read().unwrap_or_else(|e| e.into_inner()).clone();
+            let mut read = Vec::with_capacity(families.len());
+            let mut stale = false;
+            for family in families.iter().filter(|f| match filter {
                 FamilyFilter::All => true,
-                FamilyFilter::Names(names) => names.contains(tables.string(f.name as usize)),
-            })
-            .map(|f| family_snapshot(f, tables.label_set_count(), tables.string_count()))
-            .collect();
+                FamilyFilter::Names(names) => names.contains(&f.name_text),
+            }) {
+                match family_snapshot(family, &tables) {
+                    FamilyRead::Ready(snapshot) => read.push(snapshot),
+                    // Registered after the tables were published: next snapshot.
+                    FamilyRead::Later => {}
+                    // A compaction renumbered the ids since: read again.
+                    FamilyRead::Stale => stale = true,
+                }
+            }
+            if !stale {
+                break (tables, read);
+            }
+        };
         let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         Snapshot { tables, families, timestamp_ms }
     }
 }
 
-fn family_snapshot(family: &FamilyCore, label_set_count: u32, string_count: u32) -> FamilySnapshot {
+/// What reading one family against published tables gave.
+enum FamilyRead {
+    Ready(FamilySnapshot),
+    Later,
+    Stale,
+}
+
+fn family_snapshot(family: &FamilyCore, tables: &InternTables) -> FamilyRead {
+    let (label_set_count, string_count) = (tables.label_set_count(), tables.string_count());
     let table = family.series.read().unwrap_or_else(|e| e.into_inner());
+    let known = |id: u32| id < string_count;
+    if table.generation != tables.generation {
+        return FamilyRead::Stale;
+    }
+    if !known(table.name) || !table.label_names.iter().all(|&l| known(l)) {
+        return FamilyRead::Later;
+    }
     // Label set ids ascend within a family; ids past the published tables
     // belong to series created after the tables were taken.
     let n = table.label_sets.partition_point(|&set| set < label_set_count);
@@ -117,8 +138,8 @@ fn family_snapshot(family: &FamilyCore, label_set_count: u32, string_count: u32)
             (Vec::new(), Some(columns))
         }
     };
-    let label_names = family.label_names().to_vec();
+    let label_names = table.label_names.to_vec();
     // Help given after the tables were published waits for the next snapshot.
-    let help = family.help().filter(|&id| id < string_count);
-    FamilySnapshot { name: family.name, help, label_names, kind: family.kind, series, values, histogram }
+    let help = table.help.filter(|&id| known(id));
+    FamilyRead::Ready(FamilySnapshot { name: table.name, help, label_names, kind: family.kind, series, values, histogram })
 }

@@ -1,8 +1,10 @@
 //! A labelled family: one cell per distinct combination of label values.
 use super::interner::Interner;
 use super::{Counter, Gauge, Histogram, Metric, MetricKind, RegistryError};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// The cells of one family, in series creation order. Public only because
@@ -55,71 +57,171 @@ cell_access!(Counter, |_| Counter::default());
 cell_access!(Gauge, |_| Gauge::default());
 cell_access!(Histogram, |bounds: Option<&Arc<[f64]>>| Histogram::new(bounds.cloned().unwrap_or_else(|| Arc::from(Vec::new()))));
 
-/// The series of a family.
+/// The series of a family, and the string ids it refers to (rewritten
+/// together when the interner is compacted, see [`super::compaction`]).
 pub(crate) struct SeriesTable {
+    /// String ids of the name, help and declared label names.
+    pub(crate) name: u32,
+    pub(crate) help: Option<u32>,
+    pub(crate) label_names: Box<[u32]>,
     /// Series position by label value string ids.
-    index: HashMap<Box<[u32]>, usize>,
+    pub(crate) index: HashMap<Box<[u32]>, usize>,
     /// Label set id per series; ascending, since ids are handed out in order.
     pub(crate) label_sets: Vec<u32>,
     pub(crate) cells: Cells,
+    /// Positions of removed series, dropped at the next snapshot.
+    pub(crate) removed: Vec<usize>,
+    /// The interner generation the ids belong to.
+    pub(crate) generation: u64,
+    /// Opt-in idle expiry.
+    pub(crate) idle: Option<IdleExpiry>,
+}
+
+/// Drops series whose value has not changed for `after`, checked at each
+/// snapshot (so with the granularity of the scrapes).
+pub(crate) struct IdleExpiry {
+    after: Duration,
+    /// Per series position: the value's fingerprint and when it last changed.
+    last_change: Vec<(u64, Instant)>,
+}
+
+impl SeriesTable {
+    fn fingerprint(&self, i: usize) -> u64 {
+        match &self.cells {
+            Cells::Counter(v) => v[i].get(),
+            Cells::Gauge(v) => v[i].get().to_bits(),
+            Cells::Histogram(v) => v[i].fingerprint(),
+        }
+    }
+
+    /// Marks series idle for longer than the expiry removed; how many.
+    pub(crate) fn expire_idle(&mut self, now: Instant) -> usize {
+        let Some(mut idle) = self.idle.take() else { return 0 };
+        let mut expired = HashSet::new();
+        for i in 0..self.label_sets.len() {
+            let print = self.fingerprint(i);
+            match idle.last_change.get_mut(i) {
+                None => idle.last_change.push((print, now)),
+                Some(last) if last.0 != print => *last = (print, now),
+                Some(last) if now.duration_since(last.1) >= idle.after => {
+                    expired.insert(i);
+                }
+                Some(_) => {}
+            }
+        }
+        // Only series still in the index (not removed already) expire.
+        let mut dropped = Vec::new();
+        if !expired.is_empty() {
+            self.index.retain(|_, &mut position| {
+                let expire = expired.contains(&position);
+                if expire {
+                    dropped.push(position);
+                }
+                !expire
+            });
+        }
+        let count = dropped.len();
+        self.removed.extend(dropped);
+        self.idle = Some(idle);
+        count
+    }
+
+    /// Drops the removed series (keeping the order of the others).
+    pub(crate) fn drop_removed(&mut self) {
+        if self.removed.is_empty() {
+            return;
+        }
+        let mut keep = vec![true; self.label_sets.len()];
+        for &i in &self.removed {
+            keep[i] = false;
+        }
+        self.removed.clear();
+        let mut new_position = Vec::with_capacity(keep.len());
+        let mut next = 0;
+        for &k in &keep {
+            new_position.push(next);
+            next += k as usize;
+        }
+        let mut i = 0;
+        self.label_sets.retain(|_| (keep[i], i += 1).0);
+        if let Some(idle) = &mut self.idle {
+            let mut i = 0;
+            idle.last_change.retain(|_| (keep.get(i).copied().unwrap_or(true), i += 1).0);
+        }
+        match &mut self.cells {
+            Cells::Counter(v) => retain_kept(v, &keep),
+            Cells::Gauge(v) => retain_kept(v, &keep),
+            Cells::Histogram(v) => retain_kept(v, &keep),
+        }
+        for position in self.index.values_mut() {
+            *position = new_position[*position];
+        }
+    }
+}
+
+fn retain_kept<T>(cells: &mut Vec<T>, keep: &[bool]) {
+    let mut i = 0;
+    cells.retain(|_| (keep[i], i += 1).0);
 }
 
 /// Everything the registry knows about a family.
 pub(crate) struct FamilyCore {
-    /// The name as text, for error messages.
+    /// The name as text, for error messages and `name[]` filters.
     pub(crate) name_text: String,
-    /// String ids of name and help (help may be given after registration,
-    /// once: `describe_*!` of the metrics facade).
-    pub(crate) name: u32,
-    help: std::sync::OnceLock<Option<u32>>,
+    /// The declared label names as text.
+    pub(crate) label_name_texts: Box<[String]>,
     pub(crate) kind: MetricKind,
-    /// String ids of the declared label names.
-    label_names: Box<[u32]>,
     /// Histogram bucket bounds.
     pub(crate) bounds: Option<Arc<[f64]>>,
     pub(crate) series: RwLock<SeriesTable>,
     /// The label-set column of the last snapshot, reused while no series is
-    /// added, so a scrape copies only the values.
+    /// added or removed, so a scrape copies only the values.
     pub(crate) series_column: std::sync::Mutex<Option<Arc<[u32]>>>,
+    /// Removed from its registry: its handles still work, on cells of their
+    /// own that no snapshot reads.
+    pub(crate) detached: AtomicBool,
 }
 
 impl FamilyCore {
-    /// String ids of the declared label names.
-    pub(crate) fn label_names(&self) -> &[u32] {
-        &self.label_names
-    }
-
-    /// String id of the help text, if there is one.
-    pub(crate) fn help(&self) -> Option<u32> {
-        self.help.get().copied().flatten()
-    }
-
     /// Whether the cells are of metric type `M`.
     pub(crate) fn has_cells<M: Metric>(&self) -> bool {
         M::cells(&self.series.read().unwrap_or_else(|e| e.into_inner()).cells).is_some()
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new<M: Metric>(
         name_text: String,
+        label_name_texts: Box<[String]>,
         name: u32,
         help: Option<u32>,
         kind: MetricKind,
         label_names: Box<[u32]>,
         bounds: Option<Arc<[f64]>>,
+        generation: u64,
     ) -> Self {
         FamilyCore {
             name_text,
-            name,
-            help: match help {
-                Some(id) => std::sync::OnceLock::from(Some(id)),
-                None => std::sync::OnceLock::new(),
-            },
+            label_name_texts,
             kind,
-            label_names,
             bounds,
-            series: RwLock::new(SeriesTable { index: HashMap::new(), label_sets: Vec::new(), cells: M::empty_cells() }),
+            series: RwLock::new(SeriesTable {
+                name,
+                help,
+                label_names,
+                index: HashMap::new(),
+                label_sets: Vec::new(),
+                cells: M::empty_cells(),
+                removed: Vec::new(),
+                generation,
+                idle: None,
+            }),
             series_column: std::sync::Mutex::new(None),
+            detached: AtomicBool::new(false),
         }
+    }
+
+    pub(crate) fn forget_series_column(&self) {
+        *self.series_column.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
 
@@ -141,43 +243,114 @@ impl<M: Metric> Family<M> {
         Family { core, interner, _metric: PhantomData }
     }
 
+    fn check_count(&self, values: &[&str]) -> Result<(), RegistryError> {
+        let expected = self.core.label_name_texts.len();
+        if values.len() != expected {
+            return Err(RegistryError::LabelCount { family: self.core.name_text.clone(), expected, got: values.len() });
+        }
+        Ok(())
+    }
+
     /// The cell for these label values (in declaration order), created on
     /// first use. Keep the returned handle: updating it takes no lock.
     pub fn with_label_values(&self, values: &[&str]) -> Result<M, RegistryError> {
+        self.check_count(values)?;
         let core = &self.core;
-        if values.len() != core.label_names.len() {
-            return Err(RegistryError::LabelCount { family: core.name_text.clone(), expected: core.label_names.len(), got: values.len() });
+        if core.detached.load(Ordering::Relaxed) {
+            return Ok(M::create(core.bounds.as_ref()));
         }
-        // Fast path: every value is already interned and the series exists.
-        if let Some(ids) = values.iter().map(|v| self.interner.find(v)).collect::<Option<Vec<u32>>>() {
-            let table = core.series.read().unwrap_or_else(|e| e.into_inner());
+        loop {
+            // Ids are only meaningful in the generation they were found in:
+            // a compaction in between renumbers them (then retry).
+            let generation = self.interner.generation();
+            // Fast path: every value is already interned and the series exists.
+            if let Some(ids) = values.iter().map(|v| self.interner.find(v)).collect::<Option<Vec<u32>>>() {
+                let table = core.series.read().unwrap_or_else(|e| e.into_inner());
+                if table.generation != generation {
+                    continue;
+                }
+                if let Some(&i) = table.index.get(ids.as_slice()) {
+                    return Ok(Self::cell(&table.cells, i));
+                }
+            }
+            let ids = values.iter().map(|v| self.interner.intern(v)).collect::<Result<Vec<u32>, _>>()?;
+            let mut table = core.series.write().unwrap_or_else(|e| e.into_inner());
+            if table.generation != generation || self.interner.generation() != generation {
+                continue;
+            }
             if let Some(&i) = table.index.get(ids.as_slice()) {
                 return Ok(Self::cell(&table.cells, i));
             }
+            let label_set = self.interner.add_label_set(&table.label_names, &ids);
+            let cell = M::create(core.bounds.as_ref());
+            let cells = M::cells_mut(&mut table.cells).expect("a family's cells match its metric type");
+            cells.push(cell.clone());
+            let position = cells.len() - 1;
+            table.label_sets.push(label_set);
+            table.index.insert(ids.into_boxed_slice(), position);
+            return Ok(cell);
         }
-        let ids = values.iter().map(|v| self.interner.intern(v)).collect::<Result<Vec<u32>, _>>()?;
-        let mut table = core.series.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(&i) = table.index.get(ids.as_slice()) {
-            return Ok(Self::cell(&table.cells, i));
+    }
+
+    /// Removes the series with these label values; whether it existed.
+    /// Handles on it keep working but are no longer exposed; the same
+    /// label values later make a new series (from zero). Its memory is
+    /// reclaimed by the next snapshots.
+    pub fn remove(&self, values: &[&str]) -> Result<bool, RegistryError> {
+        self.check_count(values)?;
+        loop {
+            let generation = self.interner.generation();
+            let Some(ids) = values.iter().map(|v| self.interner.find(v)).collect::<Option<Vec<u32>>>() else {
+                return Ok(false);
+            };
+            let mut table = self.core.series.write().unwrap_or_else(|e| e.into_inner());
+            if table.generation != generation {
+                continue;
+            }
+            let Some(position) = table.index.remove(ids.as_slice()) else { return Ok(false) };
+            table.removed.push(position);
+            return Ok(true);
         }
-        let label_set = self.interner.add_label_set(&core.label_names, &ids);
-        let cell = M::create(core.bounds.as_ref());
-        let cells = M::cells_mut(&mut table.cells).expect("a family's cells match its metric type");
-        cells.push(cell.clone());
-        let position = cells.len() - 1;
-        table.label_sets.push(label_set);
-        table.index.insert(ids.into_boxed_slice(), position);
-        Ok(cell)
+    }
+
+    /// Drops series whose value has not changed for `after` (checked when
+    /// snapshots are taken, so at the pace of the scrapes): for label values
+    /// that come and go, like KumoMTA's queues. A dropped series that is
+    /// updated again through a kept handle stays dropped; look it up again
+    /// with [`Family::with_label_values`] to bring it back (from zero).
+    pub fn expire_idle(&self, after: Duration) {
+        let mut table = self.core.series.write().unwrap_or_else(|e| e.into_inner());
+        match &mut table.idle {
+            Some(idle) => idle.after = after,
+            None => table.idle = Some(IdleExpiry { after, last_change: Vec::new() }),
+        }
+    }
+
+    /// Removes every series of the family (the family stays registered).
+    pub fn clear(&self) {
+        let mut table = self.core.series.write().unwrap_or_else(|e| e.into_inner());
+        let table = &mut *table;
+        table.removed.extend(table.index.drain().map(|(_, position)| position));
     }
 
     /// Sets the help text of a family registered without one; later calls
     /// (and families that have help) keep what they have.
     pub fn describe(&self, help: &str) -> Result<(), RegistryError> {
-        if self.core.help.get().is_none() {
+        loop {
+            let generation = self.interner.generation();
+            if self.core.series.read().unwrap_or_else(|e| e.into_inner()).help.is_some() {
+                return Ok(());
+            }
             let id = self.interner.intern(help)?;
-            let _ = self.core.help.set(Some(id));
+            let mut table = self.core.series.write().unwrap_or_else(|e| e.into_inner());
+            if table.generation != generation || self.interner.generation() != generation {
+                continue;
+            }
+            if table.help.is_none() {
+                table.help = Some(id);
+            }
+            return Ok(());
         }
-        Ok(())
     }
 
     fn cell(cells: &Cells, i: usize) -> M {

@@ -9,8 +9,11 @@
 //! last snapshot (the first fold moves the tables instead); the published
 //! tables are only cloned as a whole when a render still holds the previous
 //! ones.
+use super::family::SeriesTable;
 use hashbrown::HashTable;
+use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// The published string and label-set tables, as the WIT snapshot lays them out.
@@ -26,6 +29,8 @@ pub struct InternTables {
     pub label_names: Vec<u32>,
     /// Value string of each label pair.
     pub label_values: Vec<u32>,
+    /// The interner generation these ids belong to.
+    pub generation: u64,
 }
 
 impl InternTables {
@@ -115,9 +120,85 @@ impl InternState {
 #[derive(Default)]
 pub struct Interner {
     state: RwLock<InternState>,
+    /// Bumped by every compaction: ids from an older generation are void.
+    generation: AtomicU64,
 }
 
 impl Interner {
+    /// The current generation of ids.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Label sets interned (published and pending), dead or alive.
+    pub(crate) fn label_set_count(&self) -> usize {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        state.published.label_set_ends.len() + state.pending.label_set_ends.len()
+    }
+
+    /// Rebuilds the tables with only what `tables` refer to (their names,
+    /// help, label names and the label sets of their series), renumbering
+    /// every id and rewriting the tables to match; starts a new generation.
+    /// The caller holds every family's table (write lock) and keeps new
+    /// families out meanwhile. Snapshots in flight keep the old tables.
+    pub(crate) fn compact(&self, tables: &mut [&mut SeriesTable]) {
+        let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let state = &mut *guard;
+        let (published, pending) = (&state.published, &state.pending);
+        let old_strings = state.string_count();
+        let published_sets = published.label_set_ends.len();
+        let old_values = |set: u32| -> &[u32] {
+            let set = set as usize;
+            if set < published_sets {
+                published.label_values_of(set as u32)
+            } else {
+                pending.label_values_of((set - published_sets) as u32)
+            }
+        };
+        let mut fresh = InternTables::default();
+        let mut index: HashTable<u32> = HashTable::new();
+        let mut renumbered = vec![u32::MAX; old_strings];
+        let hasher = &state.hasher;
+        let mut remap = |old: u32, fresh: &mut InternTables| -> u32 {
+            let slot = &mut renumbered[old as usize];
+            if *slot == u32::MAX {
+                let text = InternState::string(published, pending, old);
+                fresh.text.push_str(text);
+                fresh.string_ends.push(fresh.text.len() as u32);
+                *slot = fresh.string_ends.len() as u32 - 1;
+                let id = *slot;
+                let strings = &*fresh;
+                index.insert_unique(hasher.hash_one(text), id, |&id| hasher.hash_one(strings.string(id as usize)));
+            }
+            *slot
+        };
+        let generation = self.generation() + 1;
+        for table in tables.iter_mut() {
+            table.name = remap(table.name, &mut fresh);
+            table.help = table.help.map(|h| remap(h, &mut fresh));
+            for label in table.label_names.iter_mut() {
+                *label = remap(*label, &mut fresh);
+            }
+            let mut new_index = HashMap::with_capacity(table.index.len());
+            for (position, set) in table.label_sets.iter_mut().enumerate() {
+                let values: Vec<u32> = old_values(*set).iter().map(|&v| remap(v, &mut fresh)).collect();
+                fresh.label_names.extend_from_slice(&table.label_names);
+                fresh.label_values.extend_from_slice(&values);
+                fresh.label_set_ends.push(fresh.label_names.len() as u32);
+                *set = fresh.label_set_ends.len() as u32 - 1;
+                new_index.insert(values.into_boxed_slice(), position);
+            }
+            table.index = new_index;
+            table.generation = generation;
+        }
+        fresh.text.shrink_to_fit();
+        fresh.generation = generation;
+        state.published = Arc::new(fresh);
+        state.pending = InternTables::default();
+        state.string_index = index;
+        self.generation.store(generation, Ordering::Release);
+    }
+
     /// The id of `text`, adding it when new.
     pub fn intern(&self, text: &str) -> Result<u32, InternerFull> {
         if let Some(id) = self.find(text) {

@@ -122,6 +122,12 @@ impl Histogram {
         HistogramReading { sum: f64::from_bits(self.0.sum.load(Ordering::Relaxed)), count: cumulative }
     }
 
+    /// Changes whenever an observation is recorded (count and sum).
+    pub(crate) fn fingerprint(&self) -> u64 {
+        let count: u64 = self.0.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum();
+        count ^ self.0.sum.load(Ordering::Relaxed).rotate_left(17)
+    }
+
     /// Replaces the state with cumulative bucket counts, a total and a sum,
     /// as read from a metrics.json file.
     pub(crate) fn restore(&self, cumulative: &[u64], count: u64, sum: f64) {

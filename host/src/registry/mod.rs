@@ -71,7 +71,12 @@ pub(crate) struct RegistryInner {
     /// Registered names, to refuse duplicates, by their legacy form (the
     /// `underscores` escaping; the same as the name for legacy names).
     names: Mutex<HashMap<String, String>>,
+    /// Families removed since the last compaction.
+    dead_families: std::sync::atomic::AtomicUsize,
 }
+
+/// Dead label sets below which the interner is not compacted.
+const COMPACTION_MIN_DEAD: usize = 65_536;
 
 /// Which cell type a family stores; sealed to the three metric types.
 pub trait Metric: Clone + Send + Sync + 'static + family::CellAccess {}
@@ -119,13 +124,75 @@ impl Registry {
     fn matching_family<M: Metric>(&self, name: &str, kind: MetricKind, labels: &[&str], bounds: Option<&[f64]>) -> Option<Family<M>> {
         let families = self.inner.families.read().unwrap_or_else(|e| e.into_inner());
         let core = families.iter().find(|f| f.name_text == name)?;
-        let interner = &self.inner.interner;
-        let label_ids: Option<Vec<u32>> = labels.iter().map(|l| interner.find(l)).collect();
         let same = core.kind == kind
             && core.has_cells::<M>()
-            && label_ids.is_some_and(|ids| core.label_names() == ids.as_slice())
+            && core.label_name_texts.iter().map(String::as_str).eq(labels.iter().copied())
             && core.bounds.as_deref() == bounds;
-        same.then(|| Family::new(Arc::clone(core), Arc::clone(interner)))
+        same.then(|| Family::new(Arc::clone(core), Arc::clone(&self.inner.interner)))
+    }
+
+    /// Removes family `name` and every series of it; whether it existed.
+    /// Handles on it keep working on cells no snapshot reads; the name may
+    /// be registered again. Its memory is reclaimed by the next snapshots.
+    pub fn remove_family(&self, name: &str) -> bool {
+        let legacy_name = NameEscaping::Underscores.metric_name(name).into_owned();
+        let mut names = self.inner.names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.get(&legacy_name).is_none_or(|n| n != name) {
+            return false;
+        }
+        names.remove(&legacy_name);
+        let mut families = self.inner.families.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = families.iter().position(|f| f.name_text == name) {
+            let core = families.remove(at);
+            core.detached.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.inner.dead_families.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        true
+    }
+
+    /// Before a snapshot: expires idle series (families that opted in),
+    /// drops removed series from their families and, when removed series
+    /// left dead label sets in the interner for more than a quarter of the
+    /// live ones (or a family was removed), compacts it: the interner then
+    /// holds at most 1.25 times what live series need.
+    pub(crate) fn reclaim_removed(&self) {
+        let families = self.inner.families.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut live = 0usize;
+        let now = std::time::Instant::now();
+        for family in &families {
+            let expires = family.series.read().unwrap_or_else(|e| e.into_inner()).idle.is_some();
+            if expires {
+                family.series.write().unwrap_or_else(|e| e.into_inner()).expire_idle(now);
+            }
+            let has_removed = !family.series.read().unwrap_or_else(|e| e.into_inner()).removed.is_empty();
+            if has_removed {
+                let mut table = family.series.write().unwrap_or_else(|e| e.into_inner());
+                table.drop_removed();
+                family.forget_series_column();
+            }
+            live += family.series.read().unwrap_or_else(|e| e.into_inner()).label_sets.len();
+        }
+        let dead = self.inner.interner.label_set_count().saturating_sub(live);
+        let dead_families = self.inner.dead_families.load(std::sync::atomic::Ordering::Relaxed);
+        if dead < COMPACTION_MIN_DEAD.max(live / 4) && dead_families == 0 {
+            return;
+        }
+        // New families wait (registration holds `names`); every table is
+        // held while ids are renumbered.
+        let _names = self.inner.names.lock().unwrap_or_else(|e| e.into_inner());
+        let families = self.inner.families.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut guards: Vec<_> = families.iter().map(|f| f.series.write().unwrap_or_else(|e| e.into_inner())).collect();
+        for table in guards.iter_mut() {
+            table.drop_removed();
+        }
+        let mut tables: Vec<&mut family::SeriesTable> = guards.iter_mut().map(|g| &mut **g).collect();
+        self.inner.interner.compact(&mut tables);
+        self.inner.dead_families.store(0, std::sync::atomic::Ordering::Relaxed);
+        // Cached columns hold the old ids; forgotten while the tables are held.
+        for family in &families {
+            family.forget_series_column();
+        }
+        drop(guards);
     }
 
     /// Registers a family whose declared kind may differ from its cell type
@@ -193,13 +260,16 @@ impl Registry {
             None => {}
         }
         let interner = &self.inner.interner;
+        // Holding `names` keeps compaction out: these ids stay valid.
         let core = FamilyCore::new::<M>(
             name.to_string(),
+            labels.iter().map(|l| l.to_string()).collect(),
             interner.intern(name)?,
             help.map(|h| interner.intern(h)).transpose()?,
             kind,
             labels.iter().map(|l| interner.intern(l)).collect::<Result<_, _>>()?,
             bounds,
+            interner.generation(),
         );
         let core = Arc::new(core);
         names.insert(legacy_name, name.to_string());
