@@ -19,6 +19,8 @@
 //!   not part of the exposition.
 //! - With an idle timeout, series unchanged that long are dropped (checked
 //!   at each snapshot); the next macro call with the key brings them back.
+//! - Handles are cached by key (one lookup per macro call that resolves
+//!   its key); the cache empties whenever the registry removes anything.
 use crate::registry::{Counter, Family, Gauge, Histogram, MetricKind, Registry, RegistryError};
 use metrics::{CounterFn, GaugeFn, HistogramFn, Key, KeyName, Metadata, SharedString, Unit};
 use std::collections::{HashMap, HashSet};
@@ -87,8 +89,41 @@ enum FacadeFamily {
     Histogram(Family<Histogram>, Vec<String>),
 }
 
+/// Hashes a [`Key`] by the hash it carries (its `Hash` writes one u64).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type KeyMap<T> = HashMap<Key, T, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// Handles already made, by key, so a macro that resolves its key on every
+/// call costs one lookup; emptied when the registry removes anything.
+#[derive(Default)]
+struct HandleCache {
+    removals: u64,
+    counters: KeyMap<metrics::Counter>,
+    gauges: KeyMap<metrics::Gauge>,
+    histograms: KeyMap<metrics::Histogram>,
+}
+
 /// Records the facade's metrics into a registry.
 pub struct FacadeRecorder {
+    cache: std::sync::RwLock<HandleCache>,
     registry: Registry,
     buckets: BucketRules,
     families: Mutex<HashMap<String, FacadeFamily>>,
@@ -110,6 +145,7 @@ impl FacadeRecorder {
             .register::<Counter>("total_facade_refused", Some(help), &[], MetricKind::Counter, None, true)?
             .with_label_values(&[])?;
         Ok(FacadeRecorder {
+            cache: std::sync::RwLock::new(HandleCache { removals: registry.removals(), ..Default::default() }),
             registry,
             buckets,
             families: Mutex::new(HashMap::new()),
@@ -126,6 +162,34 @@ impl FacadeRecorder {
     pub fn with_idle_timeout(mut self, after: std::time::Duration) -> Self {
         self.idle_timeout = Some(after);
         self
+    }
+
+    /// The cached handle for `key`, made by `make` on a miss (and cached
+    /// unless it is a no-op for a refused key).
+    fn cached<T: Clone>(
+        &self,
+        key: &Key,
+        map: impl Fn(&mut HandleCache) -> &mut KeyMap<T>,
+        read: impl Fn(&HandleCache) -> &KeyMap<T>,
+        make: impl FnOnce() -> Option<T>,
+        noop: impl FnOnce() -> T,
+    ) -> T {
+        let removals = self.registry.removals();
+        {
+            let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
+            if cache.removals == removals {
+                if let Some(handle) = read(&cache).get(key) {
+                    return handle.clone();
+                }
+            }
+        }
+        let Some(handle) = make() else { return noop() };
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        if cache.removals != removals {
+            *cache = HandleCache { removals, ..Default::default() };
+        }
+        map(&mut cache).insert(key.clone(), handle.clone());
+        handle
     }
 
     fn refuse(&self, name: &str, why: &str) {
@@ -263,48 +327,57 @@ impl metrics::Recorder for FacadeRecorder {
     }
 
     fn register_counter(&self, key: &Key, _metadata: &Metadata<'_>) -> metrics::Counter {
-        let cell = self.cell(
-            key,
-            "counter",
-            |f| match f {
-                FacadeFamily::Counter(family, names) => Some((family, names)),
-                _ => None,
-            },
-            |registry, name, help, labels| registry.register(name, help, labels, MetricKind::Counter, None, false),
-            FacadeFamily::Counter,
-        );
-        cell.map(|c| metrics::Counter::from_arc(Arc::new(FacadeCounter(c)))).unwrap_or_else(metrics::Counter::noop)
+        let make = || {
+            let cell = self.cell(
+                key,
+                "counter",
+                |f| match f {
+                    FacadeFamily::Counter(family, names) => Some((family, names)),
+                    _ => None,
+                },
+                |registry, name, help, labels| registry.register(name, help, labels, MetricKind::Counter, None, false),
+                FacadeFamily::Counter,
+            );
+            cell.map(|c| metrics::Counter::from_arc(Arc::new(FacadeCounter(c))))
+        };
+        self.cached(key, |c| &mut c.counters, |c| &c.counters, make, metrics::Counter::noop)
     }
 
     fn register_gauge(&self, key: &Key, _metadata: &Metadata<'_>) -> metrics::Gauge {
-        let cell = self.cell(
-            key,
-            "gauge",
-            |f| match f {
-                FacadeFamily::Gauge(family, names) => Some((family, names)),
-                _ => None,
-            },
-            |registry, name, help, labels| registry.register(name, help, labels, MetricKind::Gauge, None, false),
-            FacadeFamily::Gauge,
-        );
-        cell.map(|g| metrics::Gauge::from_arc(Arc::new(FacadeGauge(g)))).unwrap_or_else(metrics::Gauge::noop)
+        let make = || {
+            let cell = self.cell(
+                key,
+                "gauge",
+                |f| match f {
+                    FacadeFamily::Gauge(family, names) => Some((family, names)),
+                    _ => None,
+                },
+                |registry, name, help, labels| registry.register(name, help, labels, MetricKind::Gauge, None, false),
+                FacadeFamily::Gauge,
+            );
+            cell.map(|g| metrics::Gauge::from_arc(Arc::new(FacadeGauge(g))))
+        };
+        self.cached(key, |c| &mut c.gauges, |c| &c.gauges, make, metrics::Gauge::noop)
     }
 
     fn register_histogram(&self, key: &Key, _metadata: &Metadata<'_>) -> metrics::Histogram {
         let buckets = &self.buckets;
-        let cell = self.cell(
-            key,
-            "histogram",
-            |f| match f {
-                FacadeFamily::Histogram(family, names) => Some((family, names)),
-                _ => None,
-            },
-            |registry, name, help, labels| {
-                registry.register(name, help, labels, MetricKind::Histogram, Some(buckets.bounds_for(name)), false)
-            },
-            FacadeFamily::Histogram,
-        );
-        cell.map(|h| metrics::Histogram::from_arc(Arc::new(FacadeHistogram(h)))).unwrap_or_else(metrics::Histogram::noop)
+        let make = || {
+            let cell = self.cell(
+                key,
+                "histogram",
+                |f| match f {
+                    FacadeFamily::Histogram(family, names) => Some((family, names)),
+                    _ => None,
+                },
+                |registry, name, help, labels| {
+                    registry.register(name, help, labels, MetricKind::Histogram, Some(buckets.bounds_for(name)), false)
+                },
+                FacadeFamily::Histogram,
+            );
+            cell.map(|h| metrics::Histogram::from_arc(Arc::new(FacadeHistogram(h))))
+        };
+        self.cached(key, |c| &mut c.histograms, |c| &c.histograms, make, metrics::Histogram::noop)
     }
 }
 

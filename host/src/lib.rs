@@ -23,6 +23,7 @@
 pub mod app;
 pub mod exporter;
 pub mod facade;
+pub mod heap;
 pub mod http;
 pub mod name_escaping;
 pub mod plugin;

@@ -99,7 +99,7 @@ impl RendererEngine {
             let cached = tokio::task::spawn_blocking(move || lookup.and_then(|c| c.get(&engine.engine, &hash))).await.ok().flatten();
             match cached {
                 Some(component) => {
-                    release_freed_memory();
+                    crate::heap::release_freed_memory();
                     component
                 }
                 None => self.compile(name, bytes, content_hash, cache).await?,
@@ -142,7 +142,7 @@ impl RendererEngine {
                     Ok(component)
                 });
                 let component = loaded.await.unwrap_or_else(|e| Err(format!("loading the compiled artifact failed: {e}")));
-                release_freed_memory();
+                crate::heap::release_freed_memory();
                 component.map_err(not_a_component)
             }
         }
@@ -160,15 +160,5 @@ impl RendererEngine {
         })
         .await
         .unwrap_or_else(|e| Err(LoadError::NotAComponent { plugin: name.to_string(), detail: format!("checking task failed: {e}") }))
-    }
-}
-
-/// Hands memory freed after a load back to the operating system, so the
-/// transient artifact buffer does not stay resident.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free heap pages.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }

@@ -2,10 +2,10 @@
 use super::interner::Interner;
 use super::{Counter, Gauge, Histogram, Metric, MetricKind, RegistryError};
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 /// The cells of one family, in series creation order. Public only because
 /// the sealed [`CellAccess`] trait names it.
@@ -155,6 +155,16 @@ impl SeriesTable {
         }
         for position in self.index.values_mut() {
             *position = new_position[*position];
+        }
+        // Churn (remove many, add many) must not leave the columns at their peak.
+        if self.label_sets.capacity() > 2 * self.label_sets.len() + 1024 {
+            self.label_sets.shrink_to_fit();
+            match &mut self.cells {
+                Cells::Counter(v) => v.shrink_to_fit(),
+                Cells::Gauge(v) => v.shrink_to_fit(),
+                Cells::Histogram(v) => v.shrink_to_fit(),
+            }
+            self.index.shrink_to_fit();
         }
     }
 }
@@ -309,6 +319,7 @@ impl<M: Metric> Family<M> {
             }
             let Some(position) = table.index.remove(ids.as_slice()) else { return Ok(false) };
             table.removed.push(position);
+            self.interner.note_removal();
             return Ok(true);
         }
     }
@@ -331,6 +342,7 @@ impl<M: Metric> Family<M> {
         let mut table = self.core.series.write().unwrap_or_else(|e| e.into_inner());
         let table = &mut *table;
         table.removed.extend(table.index.drain().map(|(_, position)| position));
+        self.interner.note_removal();
     }
 
     /// Sets the help text of a family registered without one; later calls

@@ -122,9 +122,21 @@ pub struct Interner {
     state: RwLock<InternState>,
     /// Bumped by every compaction: ids from an older generation are void.
     generation: AtomicU64,
+    /// Bumped whenever a series or family is removed or expires: handles
+    /// cached by key (the facade's) may point at removed cells.
+    removals: AtomicU64,
 }
 
 impl Interner {
+    /// How many times series or families were removed.
+    pub fn removals(&self) -> u64 {
+        self.removals.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn note_removal(&self) {
+        self.removals.fetch_add(1, Ordering::Release);
+    }
+
     /// The current generation of ids.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
@@ -192,6 +204,11 @@ impl Interner {
             table.generation = generation;
         }
         fresh.text.shrink_to_fit();
+        fresh.string_ends.shrink_to_fit();
+        fresh.label_set_ends.shrink_to_fit();
+        fresh.label_names.shrink_to_fit();
+        fresh.label_values.shrink_to_fit();
+        index.shrink_to_fit(|&id| hasher.hash_one(fresh.string(id as usize)));
         fresh.generation = generation;
         state.published = Arc::new(fresh);
         state.pending = InternTables::default();

@@ -131,6 +131,12 @@ impl Registry {
         same.then(|| Family::new(Arc::clone(core), Arc::clone(&self.inner.interner)))
     }
 
+    /// How many times series or families were removed (or expired): a
+    /// cache of handles by label values is stale once this changes.
+    pub fn removals(&self) -> u64 {
+        self.inner.interner.removals()
+    }
+
     /// Removes family `name` and every series of it; whether it existed.
     /// Handles on it keep working on cells no snapshot reads; the name may
     /// be registered again. Its memory is reclaimed by the next snapshots.
@@ -147,6 +153,7 @@ impl Registry {
             core.detached.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         self.inner.dead_families.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.interner.note_removal();
         true
     }
 
@@ -161,8 +168,8 @@ impl Registry {
         let now = std::time::Instant::now();
         for family in &families {
             let expires = family.series.read().unwrap_or_else(|e| e.into_inner()).idle.is_some();
-            if expires {
-                family.series.write().unwrap_or_else(|e| e.into_inner()).expire_idle(now);
+            if expires && family.series.write().unwrap_or_else(|e| e.into_inner()).expire_idle(now) > 0 {
+                self.inner.interner.note_removal();
             }
             let has_removed = !family.series.read().unwrap_or_else(|e| e.into_inner()).removed.is_empty();
             if has_removed {
@@ -193,6 +200,7 @@ impl Registry {
             family.forget_series_column();
         }
         drop(guards);
+        crate::heap::release_freed_memory();
     }
 
     /// Registers a family whose declared kind may differ from its cell type
