@@ -58,7 +58,7 @@ cell_access!(Gauge, |_| Gauge::default());
 cell_access!(Histogram, |bounds: Option<&Arc<[f64]>>| Histogram::new(bounds.cloned().unwrap_or_else(|| Arc::from(Vec::new()))));
 
 /// The series of a family, and the string ids it refers to (rewritten
-/// together when the interner is compacted, see [`super::compaction`]).
+/// together when the interner is compacted, see [`Interner::compact`]).
 pub(crate) struct SeriesTable {
     /// String ids of the name, help and declared label names.
     pub(crate) name: u32,
@@ -142,11 +142,10 @@ impl SeriesTable {
             new_position.push(next);
             next += k as usize;
         }
-        let mut i = 0;
-        self.label_sets.retain(|_| (keep[i], i += 1).0);
+        retain_kept(&mut self.label_sets, &keep);
         if let Some(idle) = &mut self.idle {
-            let mut i = 0;
-            idle.last_change.retain(|_| (keep.get(i).copied().unwrap_or(true), i += 1).0);
+            // Entries exist for the series seen by the last sweep, a prefix.
+            retain_kept(&mut idle.last_change, &keep);
         }
         match &mut self.cells {
             Cells::Counter(v) => retain_kept(v, &keep),
@@ -169,9 +168,14 @@ impl SeriesTable {
     }
 }
 
-fn retain_kept<T>(cells: &mut Vec<T>, keep: &[bool]) {
-    let mut i = 0;
-    cells.retain(|_| (keep[i], i += 1).0);
+/// Keeps the items whose position is marked in `keep` (at least as long).
+fn retain_kept<T>(items: &mut Vec<T>, keep: &[bool]) {
+    let mut position = 0;
+    items.retain(|_| {
+        let kept = keep[position];
+        position += 1;
+        kept
+    });
 }
 
 /// Everything the registry knows about a family.
