@@ -57,6 +57,46 @@ cell_access!(Counter, |_| Counter::default());
 cell_access!(Gauge, |_| Gauge::default());
 cell_access!(Histogram, |bounds: Option<&Arc<[f64]>>| Histogram::new(bounds.cloned().unwrap_or_else(|| Arc::from(Vec::new()))));
 
+/// A series' label value ids, the key of a family's index: up to three
+/// inline (no allocation per series), more in a box.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum SeriesKey {
+    Inline(u8, [u32; 3]),
+    Boxed(Box<[u32]>),
+}
+
+impl SeriesKey {
+    pub(crate) fn new(ids: &[u32]) -> Self {
+        match ids.len() {
+            n @ 0..=3 => {
+                let mut inline = [0; 3];
+                inline[..n].copy_from_slice(ids);
+                SeriesKey::Inline(n as u8, inline)
+            }
+            _ => SeriesKey::Boxed(ids.into()),
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u32] {
+        match self {
+            SeriesKey::Inline(n, ids) => &ids[..*n as usize],
+            SeriesKey::Boxed(ids) => ids,
+        }
+    }
+}
+
+impl std::hash::Hash for SeriesKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
+}
+
+impl std::borrow::Borrow<[u32]> for SeriesKey {
+    fn borrow(&self) -> &[u32] {
+        self.as_slice()
+    }
+}
+
 /// The series of a family, and the string ids it refers to (rewritten
 /// together when the interner is compacted, see [`Interner::compact`]).
 pub(crate) struct SeriesTable {
@@ -65,7 +105,7 @@ pub(crate) struct SeriesTable {
     pub(crate) help: Option<u32>,
     pub(crate) label_names: Box<[u32]>,
     /// Series position by label value string ids.
-    pub(crate) index: HashMap<Box<[u32]>, usize>,
+    pub(crate) index: HashMap<SeriesKey, u32>,
     /// Label set id per series; ascending, since ids are handed out in order.
     pub(crate) label_sets: Vec<u32>,
     pub(crate) cells: Cells,
@@ -113,9 +153,9 @@ impl SeriesTable {
         let mut dropped = Vec::new();
         if !expired.is_empty() {
             self.index.retain(|_, &mut position| {
-                let expire = expired.contains(&position);
+                let expire = expired.contains(&(position as usize));
                 if expire {
-                    dropped.push(position);
+                    dropped.push(position as usize);
                 }
                 !expire
             });
@@ -136,11 +176,11 @@ impl SeriesTable {
             keep[i] = false;
         }
         self.removed.clear();
-        let mut new_position = Vec::with_capacity(keep.len());
-        let mut next = 0;
+        let mut new_position: Vec<u32> = Vec::with_capacity(keep.len());
+        let mut next = 0u32;
         for &k in &keep {
             new_position.push(next);
-            next += k as usize;
+            next += k as u32;
         }
         retain_kept(&mut self.label_sets, &keep);
         if let Some(idle) = &mut self.idle {
@@ -153,7 +193,7 @@ impl SeriesTable {
             Cells::Histogram(v) => retain_kept(v, &keep),
         }
         for position in self.index.values_mut() {
-            *position = new_position[*position];
+            *position = new_position[*position as usize];
         }
         // Churn (remove many, add many) must not leave the columns at their peak.
         if self.label_sets.capacity() > 2 * self.label_sets.len() + 1024 {
@@ -284,7 +324,7 @@ impl<M: Metric> Family<M> {
                     continue;
                 }
                 if let Some(&i) = table.index.get(ids.as_slice()) {
-                    return Ok(Self::cell(&table.cells, i));
+                    return Ok(Self::cell(&table.cells, i as usize));
                 }
             }
             let ids = values.iter().map(|v| self.interner.intern(v)).collect::<Result<Vec<u32>, _>>()?;
@@ -293,15 +333,15 @@ impl<M: Metric> Family<M> {
                 continue;
             }
             if let Some(&i) = table.index.get(ids.as_slice()) {
-                return Ok(Self::cell(&table.cells, i));
+                return Ok(Self::cell(&table.cells, i as usize));
             }
             let label_set = self.interner.add_label_set(&table.label_names, &ids);
             let cell = M::create(core.bounds.as_ref());
             let cells = M::cells_mut(&mut table.cells).expect("a family's cells match its metric type");
             cells.push(cell.clone());
-            let position = cells.len() - 1;
+            let position = (cells.len() - 1) as u32;
             table.label_sets.push(label_set);
-            table.index.insert(ids.into_boxed_slice(), position);
+            table.index.insert(SeriesKey::new(&ids), position);
             return Ok(cell);
         }
     }
@@ -322,7 +362,7 @@ impl<M: Metric> Family<M> {
                 continue;
             }
             let Some(position) = table.index.remove(ids.as_slice()) else { return Ok(false) };
-            table.removed.push(position);
+            table.removed.push(position as usize);
             self.interner.note_removal();
             return Ok(true);
         }
@@ -345,7 +385,7 @@ impl<M: Metric> Family<M> {
     pub fn clear(&self) {
         let mut table = self.core.series.write().unwrap_or_else(|e| e.into_inner());
         let table = &mut *table;
-        table.removed.extend(table.index.drain().map(|(_, position)| position));
+        table.removed.extend(table.index.drain().map(|(_, position)| position as usize));
         self.interner.note_removal();
     }
 

@@ -9,7 +9,7 @@
 //! last snapshot (the first fold moves the tables instead); the published
 //! tables are only cloned as a whole when a render still holds the previous
 //! ones.
-use super::family::SeriesTable;
+use super::family::{SeriesKey, SeriesTable};
 use hashbrown::HashTable;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -198,7 +198,7 @@ impl Interner {
                 fresh.label_values.extend_from_slice(&values);
                 fresh.label_set_ends.push(fresh.label_names.len() as u32);
                 *set = fresh.label_set_ends.len() as u32 - 1;
-                new_index.insert(values.into_boxed_slice(), position);
+                new_index.insert(SeriesKey::new(&values), position as u32);
             }
             table.index = new_index;
             table.generation = generation;
@@ -277,6 +277,13 @@ impl Interner {
             // ones as they are, without a copy.
             Some(published) if published.string_ends.is_empty() && published.label_set_ends.is_empty() => {
                 std::mem::swap(published, &mut state.pending);
+                // Kept for as long as the series live: no growth slack.
+                // (Large buffers shrink in place: `realloc` remaps pages.)
+                published.text.shrink_to_fit();
+                published.string_ends.shrink_to_fit();
+                published.label_set_ends.shrink_to_fit();
+                published.label_names.shrink_to_fit();
+                published.label_values.shrink_to_fit();
             }
             _ => Arc::make_mut(&mut state.published).append(&state.pending),
         }
