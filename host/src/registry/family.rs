@@ -1,7 +1,9 @@
 //! A labelled family: one cell per distinct combination of label values.
 use super::interner::Interner;
 use super::{Counter, Gauge, Histogram, Metric, MetricKind, RegistryError};
-use std::collections::{HashMap, HashSet};
+use hashbrown::HashTable;
+use std::collections::HashSet;
+use std::hash::BuildHasher;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -57,44 +59,69 @@ cell_access!(Counter, |_| Counter::default());
 cell_access!(Gauge, |_| Gauge::default());
 cell_access!(Histogram, |bounds: Option<&Arc<[f64]>>| Histogram::new(bounds.cloned().unwrap_or_else(|| Arc::from(Vec::new()))));
 
-/// A series' label value ids, the key of a family's index: up to three
-/// inline (no allocation per series), more in a box.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) enum SeriesKey {
-    Inline(u8, [u32; 3]),
-    Boxed(Box<[u32]>),
+/// Where each series is, by its label value ids: a hash table of
+/// positions (4 bytes a slot) whose keys live in the table's flat
+/// `label_values` column, so a series costs no key allocation.
+#[derive(Default)]
+pub(crate) struct SeriesIndex {
+    positions: HashTable<u32>,
+    hasher: std::hash::RandomState,
 }
 
-impl SeriesKey {
-    pub(crate) fn new(ids: &[u32]) -> Self {
-        match ids.len() {
-            n @ 0..=3 => {
-                let mut inline = [0; 3];
-                inline[..n].copy_from_slice(ids);
-                SeriesKey::Inline(n as u8, inline)
-            }
-            _ => SeriesKey::Boxed(ids.into()),
+impl SeriesIndex {
+    fn hash(&self, ids: &[u32]) -> u64 {
+        self.hasher.hash_one(ids)
+    }
+
+    /// The position of the series with label value ids `ids`.
+    pub(crate) fn get(&self, ids: &[u32], values: &[u32]) -> Option<u32> {
+        let width = ids.len();
+        self.positions.find(self.hash(ids), |&p| key_of(values, p, width) == ids).copied()
+    }
+
+    /// Adds series `position`, whose ids are at that place in `values`.
+    pub(crate) fn insert(&mut self, position: u32, values: &[u32], width: usize) {
+        let hash = self.hash(key_of(values, position, width));
+        let hasher = &self.hasher;
+        self.positions.insert_unique(hash, position, |&p| hasher.hash_one(key_of(values, p, width)));
+    }
+
+    /// Removes the series with ids `ids`; its position.
+    pub(crate) fn remove(&mut self, ids: &[u32], values: &[u32]) -> Option<u32> {
+        let width = ids.len();
+        let entry = self.positions.find_entry(self.hash(ids), |&p| key_of(values, p, width) == ids).ok()?;
+        Some(entry.remove().0)
+    }
+
+    /// Rebuilds the table for `count` series whose ids are in `values`.
+    pub(crate) fn rebuild(&mut self, values: &[u32], width: usize, count: usize) {
+        let mut positions = HashTable::with_capacity(count);
+        let hasher = &self.hasher;
+        for p in 0..count as u32 {
+            positions.insert_unique(hasher.hash_one(key_of(values, p, width)), p, |&q| hasher.hash_one(key_of(values, q, width)));
         }
+        self.positions = positions;
     }
 
-    pub(crate) fn as_slice(&self) -> &[u32] {
-        match self {
-            SeriesKey::Inline(n, ids) => &ids[..*n as usize],
-            SeriesKey::Boxed(ids) => ids,
-        }
+    /// Every position, in no particular order.
+    pub(crate) fn positions(&self) -> impl Iterator<Item = u32> + '_ {
+        self.positions.iter().copied()
+    }
+
+    /// Keeps the positions `keep` says yes to.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(u32) -> bool) {
+        self.positions.retain(|p| keep(*p));
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.positions.clear();
     }
 }
 
-impl std::hash::Hash for SeriesKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_slice().hash(state)
-    }
-}
-
-impl std::borrow::Borrow<[u32]> for SeriesKey {
-    fn borrow(&self) -> &[u32] {
-        self.as_slice()
-    }
+/// The label value ids of series `position` in a flat column of `width` per series.
+fn key_of(values: &[u32], position: u32, width: usize) -> &[u32] {
+    let start = position as usize * width;
+    &values[start..start + width]
 }
 
 /// The series of a family, and the string ids it refers to (rewritten
@@ -105,7 +132,10 @@ pub(crate) struct SeriesTable {
     pub(crate) help: Option<u32>,
     pub(crate) label_names: Box<[u32]>,
     /// Series position by label value string ids.
-    pub(crate) index: HashMap<SeriesKey, u32>,
+    pub(crate) index: SeriesIndex,
+    /// Label value string ids of every series, `label_names.len()` each,
+    /// in position order (the keys of `index`).
+    pub(crate) label_values: Vec<u32>,
     /// Label set id per series; ascending, since ids are handed out in order.
     pub(crate) label_sets: Vec<u32>,
     pub(crate) cells: Cells,
@@ -152,7 +182,7 @@ impl SeriesTable {
         // Only series still in the index (not removed already) expire.
         let mut dropped = Vec::new();
         if !expired.is_empty() {
-            self.index.retain(|_, &mut position| {
+            self.index.retain(|position| {
                 let expire = expired.contains(&(position as usize));
                 if expire {
                     dropped.push(position as usize);
@@ -176,13 +206,20 @@ impl SeriesTable {
             keep[i] = false;
         }
         self.removed.clear();
-        let mut new_position: Vec<u32> = Vec::with_capacity(keep.len());
-        let mut next = 0u32;
-        for &k in &keep {
-            new_position.push(next);
-            next += k as u32;
-        }
         retain_kept(&mut self.label_sets, &keep);
+        let width = self.label_names.len();
+        if width > 0 {
+            let mut position = 0;
+            let mut kept = 0;
+            while position < keep.len() {
+                if keep[position] {
+                    self.label_values.copy_within(position * width..(position + 1) * width, kept * width);
+                    kept += 1;
+                }
+                position += 1;
+            }
+            self.label_values.truncate(kept * width);
+        }
         if let Some(idle) = &mut self.idle {
             // Entries exist for the series seen by the last sweep, a prefix.
             retain_kept(&mut idle.last_change, &keep);
@@ -192,19 +229,17 @@ impl SeriesTable {
             Cells::Gauge(v) => retain_kept(v, &keep),
             Cells::Histogram(v) => retain_kept(v, &keep),
         }
-        for position in self.index.values_mut() {
-            *position = new_position[*position as usize];
-        }
         // Churn (remove many, add many) must not leave the columns at their peak.
         if self.label_sets.capacity() > 2 * self.label_sets.len() + 1024 {
             self.label_sets.shrink_to_fit();
+            self.label_values.shrink_to_fit();
             match &mut self.cells {
                 Cells::Counter(v) => v.shrink_to_fit(),
                 Cells::Gauge(v) => v.shrink_to_fit(),
                 Cells::Histogram(v) => v.shrink_to_fit(),
             }
-            self.index.shrink_to_fit();
         }
+        self.index.rebuild(&self.label_values, width, self.label_sets.len());
     }
 }
 
@@ -262,7 +297,8 @@ impl FamilyCore {
                 name,
                 help,
                 label_names,
-                index: HashMap::new(),
+                index: SeriesIndex::default(),
+                label_values: Vec::new(),
                 label_sets: Vec::new(),
                 cells: M::empty_cells(),
                 removed: Vec::new(),
@@ -323,7 +359,7 @@ impl<M: Metric> Family<M> {
                 if table.generation != generation {
                     continue;
                 }
-                if let Some(&i) = table.index.get(ids.as_slice()) {
+                if let Some(i) = table.index.get(&ids, &table.label_values) {
                     return Ok(Self::cell(&table.cells, i as usize));
                 }
             }
@@ -332,7 +368,7 @@ impl<M: Metric> Family<M> {
             if table.generation != generation || self.interner.generation() != generation {
                 continue;
             }
-            if let Some(&i) = table.index.get(ids.as_slice()) {
+            if let Some(i) = table.index.get(&ids, &table.label_values) {
                 return Ok(Self::cell(&table.cells, i as usize));
             }
             let label_set = self.interner.add_label_set(&table.label_names, &ids);
@@ -341,7 +377,9 @@ impl<M: Metric> Family<M> {
             cells.push(cell.clone());
             let position = (cells.len() - 1) as u32;
             table.label_sets.push(label_set);
-            table.index.insert(SeriesKey::new(&ids), position);
+            table.label_values.extend_from_slice(&ids);
+            let table = &mut *table;
+            table.index.insert(position, &table.label_values, ids.len());
             return Ok(cell);
         }
     }
@@ -361,7 +399,8 @@ impl<M: Metric> Family<M> {
             if table.generation != generation {
                 continue;
             }
-            let Some(position) = table.index.remove(ids.as_slice()) else { return Ok(false) };
+            let table = &mut *table;
+            let Some(position) = table.index.remove(&ids, &table.label_values) else { return Ok(false) };
             table.removed.push(position as usize);
             self.interner.note_removal();
             return Ok(true);
@@ -385,7 +424,8 @@ impl<M: Metric> Family<M> {
     pub fn clear(&self) {
         let mut table = self.core.series.write().unwrap_or_else(|e| e.into_inner());
         let table = &mut *table;
-        table.removed.extend(table.index.drain().map(|(_, position)| position as usize));
+        table.removed.extend(table.index.positions().map(|position| position as usize));
+        table.index.clear();
         self.interner.note_removal();
     }
 

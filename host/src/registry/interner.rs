@@ -9,9 +9,8 @@
 //! last snapshot (the first fold moves the tables instead); the published
 //! tables are only cloned as a whole when a render still holds the previous
 //! ones.
-use super::family::{SeriesKey, SeriesTable};
+use super::family::SeriesTable;
 use hashbrown::HashTable;
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -191,16 +190,17 @@ impl Interner {
             for label in table.label_names.iter_mut() {
                 *label = remap(*label, &mut fresh);
             }
-            let mut new_index = HashMap::with_capacity(table.index.len());
-            for (position, set) in table.label_sets.iter_mut().enumerate() {
-                let values: Vec<u32> = old_values(*set).iter().map(|&v| remap(v, &mut fresh)).collect();
+            let mut values = Vec::with_capacity(table.label_values.len());
+            for set in table.label_sets.iter_mut() {
+                let start = values.len();
+                values.extend(old_values(*set).iter().map(|&v| remap(v, &mut fresh)));
                 fresh.label_names.extend_from_slice(&table.label_names);
-                fresh.label_values.extend_from_slice(&values);
+                fresh.label_values.extend_from_slice(&values[start..]);
                 fresh.label_set_ends.push(fresh.label_names.len() as u32);
                 *set = fresh.label_set_ends.len() as u32 - 1;
-                new_index.insert(SeriesKey::new(&values), position as u32);
             }
-            table.index = new_index;
+            table.label_values = values;
+            table.index.rebuild(&table.label_values, table.label_names.len(), table.label_sets.len());
             table.generation = generation;
         }
         fresh.text.shrink_to_fit();
