@@ -154,3 +154,36 @@ fn snapshots_during_churn_are_consistent() {
     assert!(snapshots > 0);
     assert!(series_of(&registry, 0).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scrapes_during_churn_pass_promtool_and_prometheus_client() {
+    let registry = Registry::new();
+    let queues = registry.gauge_family("scheduled", "per queue", &["queue"]).unwrap();
+    let server = common::start(registry, "127.0.0.1:0", &["127.0.0.1"]).await;
+    let writer = std::thread::spawn(move || {
+        for round in 0..6usize {
+            for i in 0..30_000 {
+                let n = round * 30_000 + i + 1;
+                queues.with_label_values(&[&format!("q{n}")]).unwrap().set(n as f64);
+            }
+            for i in 0..30_000 {
+                queues.remove(&[&format!("q{}", round * 30_000 + i + 1)]).unwrap();
+            }
+        }
+    });
+    let mut scrapes = 0;
+    while !writer.is_finished() || scrapes == 0 {
+        let text = common::get(server.local_addr, "/metrics", &[]).await.text();
+        assert_promtool_clean(&text);
+        for family in prometheus_client_parse("text", &text).iter().filter(|f| f["name"] == "scheduled") {
+            for sample in family["samples"].as_array().unwrap() {
+                let value: f64 = sample[2].as_str().unwrap().parse().unwrap();
+                let label = sample[1]["queue"].as_str().unwrap();
+                assert!(value == 0.0 || label == format!("q{value}"), "{label} with value {value}");
+            }
+        }
+        scrapes += 1;
+    }
+    writer.join().unwrap();
+    server.stop().await.unwrap();
+}
