@@ -206,6 +206,35 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// The peak resident memory of a process, sampled every 2 ms on a thread
+/// until [`PeakRss::finish`].
+struct PeakRss {
+    sampling: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl PeakRss {
+    fn sample(pid: u32) -> Self {
+        let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let running = Arc::clone(&sampling);
+        let thread = std::thread::spawn(move || {
+            let mut peak = 0;
+            while running.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kib(pid));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            peak
+        });
+        PeakRss { sampling, thread }
+    }
+
+    /// Stops sampling; the peak in KiB.
+    fn finish(self) -> u64 {
+        self.sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
 /// GET /metrics over a fresh connection, reading to the end; returns (seconds, bytes on the wire).
 fn scrape(addr: &str, gzip: bool) -> (f64, usize) {
     scrape_target(addr, "/metrics", gzip)
@@ -274,18 +303,7 @@ fn prometheus_renders(addr: &str) -> f64 {
 fn concurrent_scrapes(addr: &str, pid: u32, idle_kib: u64) -> ConcurrentFigures {
     const CLIENTS: usize = 64;
     let before = prometheus_renders(addr);
-    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let sampler = {
-        let sampling = Arc::clone(&sampling);
-        std::thread::spawn(move || {
-            let mut peak = 0;
-            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(rss_kib(pid));
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            peak
-        })
-    };
+    let sampler = PeakRss::sample(pid);
     let started = Instant::now();
     let clients: Vec<_> = (0..CLIENTS)
         .map(|_| {
@@ -295,8 +313,7 @@ fn concurrent_scrapes(addr: &str, pid: u32, idle_kib: u64) -> ConcurrentFigures 
         .collect();
     let sizes: Vec<usize> = clients.into_iter().map(|c| c.join().unwrap()).collect();
     let seconds = started.elapsed().as_secs_f64();
-    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
-    let peak = sampler.join().unwrap();
+    let peak = sampler.finish();
     let largest = sizes.iter().copied().max().unwrap_or(0);
     ConcurrentFigures {
         seconds,
@@ -329,22 +346,10 @@ fn http_scrape_1m() -> ScrapeFigures {
     scrape(&addr, true);
     std::thread::sleep(Duration::from_millis(500));
     let idle = rss_kib(pid);
-    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let peak = {
-        let sampling = Arc::clone(&sampling);
-        std::thread::spawn(move || {
-            let mut peak = 0;
-            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(rss_kib(pid));
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            peak
-        })
-    };
+    let sampler = PeakRss::sample(pid);
     let mut plain: Vec<(f64, usize)> = (0..5).map(|_| scrape(&addr, false)).collect();
     let mut gzip: Vec<(f64, usize)> = (0..5).map(|_| scrape(&addr, true)).collect();
-    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
-    let peak = peak.join().unwrap();
+    let peak = sampler.finish();
     let mut filtered: Vec<f64> = (0..5).map(|_| scrape_target(&addr, "/metrics?name[]=connection_count", false).0).collect();
     filtered.sort_by(f64::total_cmp);
     let concurrent = concurrent_scrapes(&addr, pid, idle);

@@ -3,13 +3,12 @@
 //! as a program, checked by promtool and Python's prometheus_client.
 mod common;
 
+use common::embedded_example::EmbeddedExample;
 use common::get;
 use common::validators::{assert_promtool_clean, prometheus_client_parse};
 use metrics_host::exporter::Exporter;
 use metrics_host::facade::BucketRules;
 use metrics_host::registry::Registry;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -58,25 +57,10 @@ fn exporter_settings_come_from_the_servers_toml() {
     assert!(format!("{error:#}").contains("colour"), "{error:#}");
 }
 
-/// The `embedded` example, built by `cargo test` with the tests.
-fn example_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    profile_dir.join("examples").join("embedded")
-}
-
 #[test]
 fn the_embedded_example_serves_valid_metrics_and_stops_on_sigterm() {
-    let mut child = Command::new(example_binary())
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("target/<profile>/examples/embedded (cargo test builds it)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr: std::net::SocketAddr =
-        line.trim().strip_prefix("serving http://").and_then(|l| l.strip_suffix("/metrics")).unwrap().parse().unwrap();
+    let example = EmbeddedExample::start();
+    let addr = example.addr;
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // The example records once before it announces its address.
     let text = runtime.block_on(get(addr, "/metrics", &[])).text();
@@ -87,10 +71,6 @@ fn the_embedded_example_serves_valid_metrics_and_stops_on_sigterm() {
         assert!(names.contains(&name), "{name} in {names:?}");
     }
     assert!(text.contains("smtp_delivery_seconds_bucket{domain=\"gmail.com\",le=\"0.05\"}"), "bucket rule for smtp_: {text}");
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let (tx, exited) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(child.wait()));
-    let status = exited.recv_timeout(Duration::from_secs(10)).expect("the example stops on SIGTERM within 10 s").unwrap();
+    let status = example.terminate(Duration::from_secs(10));
     assert!(status.success(), "{status}");
 }

@@ -3,6 +3,7 @@
 //! negotiation, and its query API must return our values.
 mod common;
 
+use common::embedded_example::EmbeddedExample;
 use common::{component_bytes, get};
 use metrics_host::app::config::ServeConfig;
 use metrics_host::app::server::{self, RunningServer};
@@ -63,12 +64,6 @@ async fn start_server(with_openmetrics: bool) -> RunningServer {
     server::start(&config, registry(), Arc::new(Renderers::fixed(engine, set))).await.unwrap()
 }
 
-/// The `embedded` example, built by `cargo test` with the tests.
-fn example_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(|deps| deps.parent()).unwrap().join("examples").join("embedded")
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -94,16 +89,8 @@ async fn prometheus_scrapes_us_and_stores_our_values() {
     let text_server = start_server(false).await;
     let om_server = start_server(true).await;
     // The `embedded` example: an application embedding the exporter.
-    let mut example = Command::new(example_binary())
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("target/<profile>/examples/embedded (cargo test builds it)");
-    let mut announced = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(example.stdout.take().unwrap()), &mut announced).unwrap();
-    let embedded = announced.trim().strip_prefix("serving http://").and_then(|l| l.strip_suffix("/metrics")).unwrap().to_string();
-    let _example = KillOnDrop(example);
+    let example = EmbeddedExample::start();
+    let embedded = example.addr;
     let data = tempfile::tempdir().unwrap();
     let config_path = data.path().join("prometheus.yml");
     std::fs::write(

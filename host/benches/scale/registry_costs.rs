@@ -20,12 +20,7 @@ fn queue(i: usize) -> String {
 }
 
 fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l[6..].trim().trim_end_matches("kB").trim().to_string()))
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 1024
+    super::rss_kib(std::process::id()) * 1024
 }
 
 /// Runs `--child KIND` in a fresh process and parses the one number it prints.

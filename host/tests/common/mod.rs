@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod built_components;
+pub mod embedded_example;
 pub mod served_process;
 pub mod validators;
 
