@@ -5,6 +5,7 @@
 //! family gains no series; what is allocated per snapshot is the value
 //! columns. `series_batches` turns a snapshot into what a renderer reads.
 use crate::registry::{Cells, FamilyCore, InternTables, MetricKind, Registry};
+use metrics_render_core::NativeBuckets;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,6 +15,20 @@ pub struct HistogramColumns {
     pub bounds: Vec<f64>,
     /// Cumulative counts, `bounds.len()` per series.
     pub bucket_counts: Vec<u64>,
+    pub sums: Vec<f64>,
+    pub counts: Vec<u64>,
+    /// Native histograms: the exponential buckets, one per series; else empty.
+    pub native: Vec<NativeBuckets>,
+    /// Whether the family is a native histogram.
+    pub is_native: bool,
+}
+
+/// Summary columns of one family.
+#[derive(Debug, Clone)]
+pub struct SummaryColumns {
+    pub quantiles: Vec<f64>,
+    /// Quantile values, `quantiles.len()` per series.
+    pub values: Vec<f64>,
     pub sums: Vec<f64>,
     pub counts: Vec<u64>,
 }
@@ -30,6 +45,10 @@ pub struct FamilySnapshot {
     pub series: Arc<[u32]>,
     pub values: Vec<f64>,
     pub histogram: Option<HistogramColumns>,
+    pub summary: Option<SummaryColumns>,
+    /// Creation time of each series in ms since the epoch (counters,
+    /// histograms and summaries); empty when unknown.
+    pub created_ms: Vec<i64>,
 }
 
 /// A consistent view of a registry, per family.
@@ -119,27 +138,62 @@ fn family_snapshot(family: &FamilyCore, tables: &InternTables) -> FamilyRead {
             }
         }
     };
-    let (values, histogram) = match &table.cells {
-        Cells::Counter(cells) => (cells[..n].iter().map(|c| c.get() as f64).collect(), None),
-        Cells::Gauge(cells) => (cells[..n].iter().map(|g| g.get()).collect(), None),
+    let (mut values, mut histogram, mut summary) = (Vec::new(), None, None);
+    match &table.cells {
+        Cells::Counter(cells) => values = cells[..n].iter().map(|c| c.get() as f64).collect(),
+        Cells::Gauge(cells) => values = cells[..n].iter().map(|g| g.get()).collect(),
         Cells::Histogram(cells) => {
-            let bounds = family.bounds.as_deref().unwrap_or(&[]).to_vec();
+            let bounds = family.shape.bounds.as_deref().unwrap_or(&[]).to_vec();
+            let is_native = family.shape.native.is_some();
             let mut columns = HistogramColumns {
                 bucket_counts: Vec::with_capacity(n * bounds.len()),
                 bounds,
                 sums: Vec::with_capacity(n),
                 counts: Vec::with_capacity(n),
+                native: Vec::with_capacity(if is_native { n } else { 0 }),
+                is_native,
             };
             for cell in &cells[..n] {
+                // Native buckets first (see `Histogram::observe`).
+                if let Some(native) = cell.read_native() {
+                    columns.native.push(native);
+                }
                 let reading = cell.read_into(&mut columns.bucket_counts);
                 columns.sums.push(reading.sum);
                 columns.counts.push(reading.count);
             }
-            (Vec::new(), Some(columns))
+            histogram = Some(columns);
         }
-    };
+        Cells::Summary(cells) => {
+            let quantiles = family.shape.quantiles.as_deref().unwrap_or(&[]).to_vec();
+            let mut columns = SummaryColumns {
+                values: Vec::with_capacity(n * quantiles.len()),
+                quantiles,
+                sums: Vec::with_capacity(n),
+                counts: Vec::with_capacity(n),
+            };
+            for cell in &cells[..n] {
+                let reading = cell.read();
+                columns.values.extend_from_slice(&reading.values);
+                columns.sums.push(reading.sum);
+                columns.counts.push(reading.count);
+            }
+            summary = Some(columns);
+        }
+    }
+    let created_ms = if table.created_ms.len() >= n { table.created_ms[..n].to_vec() } else { Vec::new() };
     let label_names = table.label_names.to_vec();
     // Help given after the tables were published waits for the next snapshot.
     let help = table.help.filter(|&id| known(id));
-    FamilyRead::Ready(FamilySnapshot { name: table.name, help, label_names, kind: family.kind, series, values, histogram })
+    FamilyRead::Ready(FamilySnapshot {
+        name: table.name,
+        help,
+        label_names,
+        kind: family.kind,
+        series,
+        values,
+        histogram,
+        summary,
+        created_ms,
+    })
 }

@@ -85,6 +85,7 @@ impl core_render::BatchSource for HostInput {
         let Some(batch) = metrics::renderer::input::next_batch() else {
             return Ok(false);
         };
+        let native: Vec<core_render::NativeBuckets> = batch.native.into_iter().map(native_buckets).collect();
         f(&core_render::SeriesBatch {
             family: batch.family,
             label_text: &batch.label_text,
@@ -93,8 +94,27 @@ impl core_render::BatchSource for HostInput {
             bucket_counts: &batch.bucket_counts,
             sums: &batch.sums,
             counts: &batch.counts,
+            quantile_values: &batch.quantile_values,
+            native: &native,
+            created_ms: &batch.created_ms,
         })?;
         Ok(true)
+    }
+}
+
+/// The contract's native buckets as the formatting code takes them.
+fn native_buckets(native: metrics::renderer::types::NativeBuckets) -> core_render::NativeBuckets {
+    let spans = |spans: Vec<metrics::renderer::types::BucketSpan>| {
+        spans.into_iter().map(|s| core_render::BucketSpan { offset: s.offset, length: s.length }).collect()
+    };
+    core_render::NativeBuckets {
+        schema: native.schema,
+        zero_threshold: native.zero_threshold,
+        zero_count: native.zero_count,
+        positive_spans: spans(native.positive_spans),
+        positive_deltas: native.positive_deltas,
+        negative_spans: spans(native.negative_spans),
+        negative_deltas: native.negative_deltas,
     }
 }
 
@@ -126,10 +146,13 @@ impl Guest for Renderer {
                     MetricKind::Counter => core_render::MetricKind::Counter,
                     MetricKind::Gauge => core_render::MetricKind::Gauge,
                     MetricKind::Histogram => core_render::MetricKind::Histogram,
+                    MetricKind::Summary => core_render::MetricKind::Summary,
                 },
                 label_names: f.label_names.iter().map(String::as_str).collect(),
                 series: f.series,
                 bounds: &f.bounds,
+                native: f.native,
+                quantiles: &f.quantiles,
             })
             .collect();
         let options = core_render::RenderOptions { prefix: &options.prefix };

@@ -1,4 +1,4 @@
-//! The default renderer component: formats `prometheus` and `json`.
+//! The default renderer component: formats `prometheus`, `json` and `protobuf`.
 //!
 //! The WIT adapter lives in `component_glue.rs` (shared with the other
 //! renderer components); the formatting in `metrics-render-core`. Built
@@ -8,6 +8,7 @@
 extern crate alloc;
 
 /// The formats this component renders.
-const OFFERED: [metrics_render_core::FormatInfo; 2] = [metrics_render_core::PROMETHEUS, metrics_render_core::JSON];
+const OFFERED: [metrics_render_core::FormatInfo; 3] =
+    [metrics_render_core::PROMETHEUS, metrics_render_core::JSON, metrics_render_core::PROTOBUF];
 
 include!("component_glue.rs");

@@ -18,7 +18,9 @@ pub(crate) trait Formatter {
     /// of the batch's first series.
     fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, first: u32, out: &mut Out<'_>) -> Result<(), RenderError>;
     /// After the open family's last series.
-    fn family_end(&mut self, _family: &Family<'_>, _out: &mut Out<'_>) {}
+    fn family_end(&mut self, _family: &Family<'_>, _out: &mut Out<'_>) -> Result<(), RenderError> {
+        Ok(())
+    }
     /// After the last family.
     fn end(&mut self, _out: &mut Out<'_>) {}
 }
@@ -36,7 +38,7 @@ impl Progress {
             if self.seen != family.series {
                 return Err(inconsistent(format!("family {}: {} series delivered, {} declared", family.name, self.seen, family.series)));
             }
-            formatter.family_end(family, out);
+            formatter.family_end(family, out)?;
         }
         Ok(())
     }
@@ -114,13 +116,13 @@ mod tests {
                 return Ok(false);
             }
             let (family, text, ends, values) = self.0.remove(0);
-            f(&SeriesBatch { family, label_text: &text, label_ends: &ends, values: &values, bucket_counts: &[], sums: &[], counts: &[] })?;
+            f(&SeriesBatch::of_values(family, &text, &ends, &values))?;
             Ok(true)
         }
     }
 
     fn gauge<'a>(name: &'a str, labels: Vec<&'a str>, series: u32) -> Family<'a> {
-        Family { name, help: None, kind: MetricKind::Gauge, label_names: labels, series, bounds: &[] }
+        Family { name, help: None, kind: MetricKind::Gauge, label_names: labels, series, bounds: &[], native: false, quantiles: &[] }
     }
 
     fn run(families: &[Family<'_>], batches: Vec<(u32, &str, Vec<u32>, Vec<f64>)>, format: &str) -> Result<String, RenderError> {

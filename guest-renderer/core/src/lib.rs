@@ -20,13 +20,14 @@ mod number;
 mod openmetrics_text;
 mod output;
 mod prometheus_text;
+mod protobuf;
 mod sample_line;
 mod snapshot;
 
 pub use error::RenderError;
 pub use names::{is_valid_label_name, is_valid_metric_name};
 pub use output::{Sink, DEFAULT_CHUNK_BYTES};
-pub use snapshot::{BatchSource, Family, MetricKind, SeriesBatch};
+pub use snapshot::{BatchSource, BucketSpan, Family, MetricKind, NativeBuckets, SeriesBatch, NATIVE_SCHEMAS};
 
 /// A format this crate can render.
 #[derive(Debug, Clone, Copy)]
@@ -62,8 +63,17 @@ pub const OPENMETRICS: FormatInfo = FormatInfo {
     description: "OpenMetrics 1.0 text exposition format",
 };
 
+/// Prometheus' protobuf exposition (delimited `MetricFamily` messages):
+/// native histograms and creation timestamps. Names may be UTF-8 (no
+/// quoting needed), so it declares `escaping=allow-utf-8` like OpenMetrics.
+pub const PROTOBUF: FormatInfo = FormatInfo {
+    name: "protobuf",
+    content_type: "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=allow-utf-8",
+    description: "Prometheus protobuf exposition (delimited MetricFamily), with native histograms",
+};
+
 /// Every format this crate renders.
-pub const FORMATS: [FormatInfo; 3] = [PROMETHEUS, JSON, OPENMETRICS];
+pub const FORMATS: [FormatInfo; 4] = [PROMETHEUS, JSON, OPENMETRICS, PROTOBUF];
 
 /// Options of one render call.
 #[derive(Debug, Clone, Copy, Default)]
@@ -94,6 +104,7 @@ pub fn render(
         "prometheus" => batch_driver::drive(families, source, &mut prometheus_text::PrometheusText::new(prefix), &mut out)?,
         "json" => batch_driver::drive(families, source, &mut metrics_json::MetricsJson::new(prefix), &mut out)?,
         "openmetrics" => batch_driver::drive(families, source, &mut openmetrics_text::OpenMetricsText::new(prefix), &mut out)?,
+        "protobuf" => batch_driver::drive(families, source, &mut protobuf::ProtobufDelimited::new(prefix), &mut out)?,
         other => return Err(RenderError::UnknownFormat(other.into())),
     }
     out.finish()

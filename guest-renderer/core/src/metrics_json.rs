@@ -13,6 +13,8 @@
 //! `{"count": N, "sum": S, "avg": S/N (0 when N is 0), "bucket": [[bound, cumulative count], ...]}`
 //! without a `+Inf` bucket (it equals `count`), and stands wherever a number
 //! stands in the shapes above, so labelled histograms use the same rules.
+//! A summary value is `{"count": N, "sum": S, "quantile": [[q, value], ...]}`,
+//! in the same places. Native buckets and creation times are not written.
 use crate::batch_driver::Formatter;
 use crate::escape::{push_json_bytes, push_json_string};
 use crate::number::{push_json_f64, push_u64};
@@ -125,13 +127,14 @@ impl Formatter for MetricsJson<'_> {
         Ok(())
     }
 
-    fn family_end(&mut self, _family: &Family<'_>, out: &mut Out<'_>) {
+    fn family_end(&mut self, _family: &Family<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
         match self.shape {
             Shape::Null | Shape::Scalar => {}
             Shape::SingleLabel => out.push(b"}}"),
             Shape::List => out.push_byte(b']'),
         }
         out.push_byte(b'}');
+        Ok(())
     }
 
     fn end(&mut self, out: &mut Out<'_>) {
@@ -142,8 +145,28 @@ impl Formatter for MetricsJson<'_> {
 fn write_series_value(family: &Family<'_>, batch: &Batch<'_>, i: usize, out: &mut Out<'_>) {
     match family.kind {
         MetricKind::Histogram => write_histogram(family.bounds, batch, i, out),
-        _ => push_json_f64(&mut out.buf, batch.value(i)),
+        MetricKind::Summary => write_summary(family.quantiles, batch, i, out),
+        MetricKind::Counter | MetricKind::Gauge => push_json_f64(&mut out.buf, batch.value(i)),
     }
+}
+
+fn write_summary(quantiles: &[f64], batch: &Batch<'_>, i: usize, out: &mut Out<'_>) {
+    out.push(b"{\"count\":");
+    push_u64(&mut out.buf, batch.count(i));
+    out.push(b",\"sum\":");
+    push_json_f64(&mut out.buf, batch.sum(i));
+    out.push(b",\"quantile\":[");
+    for (j, (&quantile, &value)) in quantiles.iter().zip(batch.quantile_values(i)).enumerate() {
+        if j > 0 {
+            out.push_byte(b',');
+        }
+        out.push_byte(b'[');
+        push_json_f64(&mut out.buf, quantile);
+        out.push_byte(b',');
+        push_json_f64(&mut out.buf, value);
+        out.push_byte(b']');
+    }
+    out.push(b"]}");
 }
 
 fn write_histogram(bounds: &[f64], batch: &Batch<'_>, i: usize, out: &mut Out<'_>) {

@@ -4,13 +4,14 @@
 //! `_total` suffix while the family name does not (a registry name that
 //! already ends in `_total` loses it in `# TYPE`/`# HELP`); `# HELP` also
 //! escapes `"`; `# UNIT` is written when the name ends in a known unit
-//! (`_seconds`, `_bytes`, ...); the body ends with `# EOF`.
+//! (`_seconds`, `_bytes`, ...); counters, histograms and summaries whose
+//! creation time is known get a `_created` sample; the body ends with `# EOF`.
 use crate::batch_driver::Formatter;
 use crate::escape::push_label_value;
 use crate::names::push_metric_name;
 use crate::number::push_prometheus_f64;
 use crate::output::Out;
-use crate::sample_line::SampleLines;
+use crate::sample_line::{Flavour, SampleLines};
 use crate::snapshot::{Batch, Family, MetricKind};
 use crate::RenderError;
 use alloc::vec::Vec;
@@ -61,7 +62,7 @@ impl Formatter for OpenMetricsText<'_> {
             out.push_byte(b'\n');
         }
         let suffix = if family.kind == MetricKind::Counter { "_total" } else { "" };
-        self.lines = Some(SampleLines::new(family, self.prefix, name, suffix, push_om_bound));
+        self.lines = Some(SampleLines::new(family, self.prefix, name, suffix, push_om_bound, Flavour::OpenMetrics));
     }
 
     fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, _first: u32, out: &mut Out<'_>) -> Result<(), RenderError> {

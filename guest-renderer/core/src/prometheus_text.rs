@@ -3,13 +3,14 @@
 //! Each family is one contiguous group: `# HELP` (when there is help text),
 //! `# TYPE`, then its samples. Histograms write `_bucket{le=...}` lines in
 //! ascending order ending with `le="+Inf"` (equal to `_count`), then `_sum`
-//! and `_count`.
+//! and `_count`; summaries a `{quantile=...}` line per quantile, then `_sum`
+//! and `_count`. Native buckets and creation times have no 0.0.4 form.
 use crate::batch_driver::Formatter;
 use crate::escape::push_help;
 use crate::names::push_metric_name;
 use crate::number::push_prometheus_f64;
 use crate::output::Out;
-use crate::sample_line::SampleLines;
+use crate::sample_line::{Flavour, SampleLines};
 use crate::snapshot::{Batch, Family};
 use crate::RenderError;
 
@@ -40,7 +41,7 @@ impl Formatter for PrometheusText<'_> {
         out.push_byte(b' ');
         out.push(family.kind.as_str().as_bytes());
         out.push_byte(b'\n');
-        self.lines = Some(SampleLines::new(family, self.prefix, family.name, "", push_prometheus_f64));
+        self.lines = Some(SampleLines::new(family, self.prefix, family.name, "", push_prometheus_f64, Flavour::Prometheus));
     }
 
     fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, _first: u32, out: &mut Out<'_>) -> Result<(), RenderError> {

@@ -1,7 +1,7 @@
 //! Demo data: KumoMTA-like metrics that change over time, so `make run`
 //! has something real to show. `--demo-queues N` simulates N queues.
 use crate::app::process_memory;
-use crate::registry::{Counter, Family, Gauge, Histogram, Registry, RegistryError};
+use crate::registry::{Counter, Family, Gauge, Histogram, NativeHistogramOptions, Registry, RegistryError};
 use std::time::Duration;
 
 const SERVICES: [&str; 3] = ["esmtp_listener", "smtp_client", "http_listener"];
@@ -47,11 +47,14 @@ impl Demo {
         let delivered = counters("total_messages_delivered", "total number of messages delivered")?;
         let failed = counters("total_messages_fail", "total number of message delivery attempts that permanently failed")?;
         let transfail = counters("total_messages_transfail", "total number of message delivery attempts that transiently failed")?;
-        let latency_family = registry.histogram_family(
+        // Native too: a Prometheus scraping protobuf sees exponential buckets,
+        // text scrapes the classic ones.
+        let latency_family = registry.native_histogram_family(
             "deliver_message_latency",
             "how long it takes to send a message, in seconds",
             &["service"],
             &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+            NativeHistogramOptions::default(),
         )?;
         let latency = SERVICES.iter().map(|s| latency_family.with_label_values(&[s])).collect::<Result<_, _>>()?;
         let scheduled_family = registry.gauge_family("scheduled_count", "number of messages in the scheduled queue", &["queue"])?;

@@ -4,14 +4,16 @@
 //! `--negotiate`; `?format=` can still ask for any loaded format).
 //!
 //! Each format is matched by the media type of its content type
-//! (`text/plain`, `application/openmetrics-text`, `application/json`) and,
-//! where the client names one, by the `version` parameter. A plugin's format
+//! (`text/plain`, `application/openmetrics-text`, `application/json`,
+//! `application/vnd.google.protobuf`) and, where the client names them, by
+//! the `version`, `proto` and `encoding` parameters. A plugin's format
 //! satisfies a version only if its own content type declares it; for the
 //! built-in formats the host knows what they produce. When several
 //! negotiable formats match one media range, the operator's order decides.
-//! `*/*` picks the first negotiable format loaded (or the built-in
-//! `prometheus` when none is). The chosen range's `version` and `escaping`
-//! go on to [`crate::representation`].
+//! `*/*` (and no `Accept` at all) picks the first negotiable format loaded
+//! that is not protobuf (binary output goes only to clients that name it),
+//! or the built-in `prometheus` when there is none. The chosen range's
+//! `version` and `escaping` go on to [`crate::representation`].
 use crate::name_escaping::NameEscaping;
 use crate::plugin::format_rules::is_valid_format_name;
 use crate::plugin::renderer_set::OfferedFormat;
@@ -25,16 +27,24 @@ pub const DEFAULT_FORMAT: &str = "prometheus";
 /// Most formats `--negotiate` may list.
 pub const MAX_NEGOTIABLE: usize = 64;
 
+/// The formats negotiation may pick by default: the built-in protobuf and
+/// text, both shipped with the host.
+pub const DEFAULT_NEGOTIABLE: [&str; 2] = ["protobuf", DEFAULT_FORMAT];
+
+/// The protobuf media type, which wildcards never pick.
+const PROTOBUF_MEDIA_TYPE: &str = "application/vnd.google.protobuf";
+
 /// The formats negotiation may pick, most preferred first. The default is
-/// the built-in text alone: a plugin dropped into the folder never changes
-/// what Prometheus scrapes (and so the identity of its series) unless the
-/// operator says so.
+/// the built-in protobuf (which only clients naming it get, as Prometheus
+/// does for native histograms) and text: a plugin dropped into the folder
+/// never changes what Prometheus scrapes (and so the identity of its
+/// series) unless the operator says so.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NegotiableFormats(Arc<[String]>);
 
 impl Default for NegotiableFormats {
     fn default() -> Self {
-        NegotiableFormats(Arc::from([DEFAULT_FORMAT.to_string()]))
+        NegotiableFormats(DEFAULT_NEGOTIABLE.iter().map(|s| s.to_string()).collect())
     }
 }
 
@@ -85,8 +95,25 @@ fn satisfies_version(offer: &OfferedFormat, media_type: &str, version: &str) -> 
 struct MediaRange<'a> {
     media_type: String,
     version: Option<&'a str>,
+    /// Protobuf: the message type and framing asked for.
+    proto: Option<&'a str>,
+    encoding: Option<&'a str>,
     escaping: Option<NameEscaping>,
     q: f32,
+}
+
+impl MediaRange<'_> {
+    /// Whether `offer` has the media type and the parameters this range names.
+    fn accepts(&self, offer: &OfferedFormat) -> bool {
+        let content_type = &offer.info.content_type;
+        let declares = |key: &str, wanted: Option<&str>| {
+            wanted.is_none_or(|w| parameter(content_type, key).is_some_and(|have| have.eq_ignore_ascii_case(w)))
+        };
+        media_type(content_type) == self.media_type
+            && self.version.is_none_or(|v| satisfies_version(offer, &self.media_type, v))
+            && declares("proto", self.proto)
+            && declares("encoding", self.encoding)
+    }
 }
 
 impl MediaRange<'_> {
@@ -104,7 +131,7 @@ fn parse_accept(header: &str) -> Vec<MediaRange<'_>> {
             if media_type.is_empty() {
                 return None;
             }
-            let mut range = MediaRange { media_type, version: None, escaping: None, q: 1.0 };
+            let mut range = MediaRange { media_type, version: None, proto: None, encoding: None, escaping: None, q: 1.0 };
             for param in parts {
                 let Some((key, value)) = param.split_once('=') else { continue };
                 let value = value.trim().trim_matches('"');
@@ -112,6 +139,8 @@ fn parse_accept(header: &str) -> Vec<MediaRange<'_>> {
                     // An unparseable q makes the whole range unacceptable.
                     "q" => range.q = value.parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q)).unwrap_or(0.0),
                     "version" => range.version = Some(value),
+                    "proto" => range.proto = Some(value),
+                    "encoding" => range.encoding = Some(value),
                     // An unknown scheme is ignored, as client_golang does.
                     "escaping" => range.escaping = NameEscaping::parse(value),
                     _ => {}
@@ -127,7 +156,11 @@ fn parse_accept(header: &str) -> Vec<MediaRange<'_>> {
 pub fn choose_format<'a>(accept: Option<&str>, negotiable: &NegotiableFormats, available: &'a [OfferedFormat]) -> Option<Choice<'a>> {
     let candidates: Vec<&OfferedFormat> =
         negotiable.names().iter().filter_map(|name| available.iter().find(|o| &o.info.name == name)).collect();
-    let default = candidates.first().copied().or_else(|| available.iter().find(|o| o.info.name == DEFAULT_FORMAT));
+    let default = candidates
+        .iter()
+        .copied()
+        .find(|o| media_type(&o.info.content_type) != PROTOBUF_MEDIA_TYPE)
+        .or_else(|| available.iter().find(|o| o.info.name == DEFAULT_FORMAT));
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
         return default.map(|o| Choice { format: &o.info, wanted: Wanted::default() });
     };
@@ -143,10 +176,7 @@ pub fn choose_format<'a>(accept: Option<&str>, negotiable: &NegotiableFormats, a
                 .copied()
                 .find(|o| media_type(&o.info.content_type).starts_with("text/"))
                 .or(default.filter(|o| media_type(&o.info.content_type).starts_with("text/"))),
-            wanted => candidates
-                .iter()
-                .copied()
-                .find(|o| media_type(&o.info.content_type) == wanted && range.version.is_none_or(|v| satisfies_version(o, wanted, v))),
+            _ => candidates.iter().copied().find(|o| range.accepts(o)),
         };
         if let Some(offer) = candidate {
             // Higher q wins; on equal q, the earlier entry wins.
@@ -182,7 +212,11 @@ mod tests {
     }
 
     fn formats(with_openmetrics: bool) -> Vec<OfferedFormat> {
-        let mut v = vec![offer("prometheus", "text/plain; version=0.0.4; charset=utf-8", true), offer("json", "application/json", true)];
+        let mut v = vec![
+            offer("prometheus", "text/plain; version=0.0.4; charset=utf-8", true),
+            offer("json", "application/json", true),
+            offer("protobuf", PROTOBUF, true),
+        ];
         if with_openmetrics {
             v.push(offer("openmetrics", "application/openmetrics-text; version=1.0.0; charset=utf-8", false));
         }
@@ -201,6 +235,28 @@ mod tests {
     /// With every loaded format negotiable, OpenMetrics first.
     fn pick(accept: Option<&str>, with_openmetrics: bool) -> Option<String> {
         pick_from(accept, &list(&["openmetrics", "prometheus", "json"]), &formats(with_openmetrics))
+    }
+
+    /// The built-in protobuf format's content type.
+    const PROTOBUF: &str =
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=allow-utf-8";
+    /// Prometheus 2.42's scrape Accept header with native histograms enabled.
+    const PROMETHEUS_2_NATIVE: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+
+    #[test]
+    fn protobuf_goes_only_to_clients_that_name_it() {
+        let offers = formats(true);
+        let default = NegotiableFormats::default();
+        assert_eq!(pick_from(Some(PROMETHEUS_2_NATIVE), &default, &offers).as_deref(), Some("protobuf"));
+        for accept in [None, Some("*/*"), Some(PROMETHEUS_2), Some(PROMETHEUS_3)] {
+            assert_eq!(pick_from(accept, &default, &offers).as_deref(), Some("prometheus"), "{accept:?}");
+        }
+        let other_encoding = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text";
+        assert_eq!(pick_from(Some(other_encoding), &default, &offers), None, "only the delimited encoding is produced");
+        let other_message = "application/vnd.google.protobuf;proto=other.Message;encoding=delimited";
+        assert_eq!(pick_from(Some(other_message), &default, &offers), None);
+        let text_only = list(&["prometheus"]);
+        assert_eq!(pick_from(Some(PROMETHEUS_2_NATIVE), &text_only, &offers).as_deref(), Some("prometheus"), "when not negotiable");
     }
 
     /// Prometheus 2.x's scrape Accept header.

@@ -9,7 +9,6 @@ use super::limits::{StoreCaps, MAX_BATCH_CALLS, MAX_RANDOM_BYTES, MAX_WASI_RESOU
 use super::sink::{OutputSink, SinkClosed};
 use super::stdio_capture::CapturedStream;
 use super::wit::latest::metrics::renderer::{input, types};
-use super::wit::latest::VERSION as WIT_VERSION;
 use crate::plugin::series_batches::BatchCursor;
 use crate::snapshot::Snapshot;
 use bytes::{Bytes, BytesMut};
@@ -166,12 +165,18 @@ impl RenderState {
     }
 }
 
-impl types::Host for RenderState {}
+impl RenderState {
+    /// Leaves the families `hide` says yes to out of what `input.next-batch`
+    /// hands out (for a contract version that cannot express them).
+    pub(crate) fn hide_families(&mut self, hide: impl Fn(&crate::snapshot::FamilySnapshot) -> bool) {
+        if let Some((snapshot, cursor)) = &mut self.input {
+            *cursor = BatchCursor::hiding(snapshot, hide);
+        }
+    }
 
-/// `metrics:renderer/input#next-batch` (generated binding). Building a batch
-/// is work done for the guest, so it counts against its budget.
-impl input::Host for RenderState {
-    fn next_batch(&mut self) -> wasmtime::Result<Option<types::SeriesBatch>> {
+    /// `input.next-batch`, in the newest contract's types. Building a batch
+    /// is work done for the guest, so it counts against its budget.
+    fn next_series_batch(&mut self) -> wasmtime::Result<Option<types::SeriesBatch>> {
         self.batch_calls += 1;
         if self.batch_calls > MAX_BATCH_CALLS {
             let cause = RenderFailureCause::TooManyCalls { call: "input.next-batch", limit: MAX_BATCH_CALLS };
@@ -182,13 +187,39 @@ impl input::Host for RenderState {
     }
 }
 
+impl types::Host for RenderState {}
+
+/// `metrics:renderer/input@0.3.0#next-batch` (generated binding).
+impl input::Host for RenderState {
+    fn next_batch(&mut self) -> wasmtime::Result<Option<types::SeriesBatch>> {
+        self.next_series_batch()
+    }
+}
+
+impl super::wit::v0_2::metrics::renderer::types::Host for RenderState {}
+
+/// `metrics:renderer/input@0.2.0#next-batch`: the same batches, adapted.
+impl super::wit::v0_2::metrics::renderer::input::Host for RenderState {
+    fn next_batch(&mut self) -> wasmtime::Result<Option<super::wit::v0_2::metrics::renderer::types::SeriesBatch>> {
+        Ok(self.next_series_batch()?.map(Into::into))
+    }
+}
+
 /// Defines `metrics:renderer/output#write` in `linker`, by hand rather than
 /// through the generated binding: the generated one lifts the chunk into a
 /// host `Vec` before any check, while this one reads the guest's list in
 /// place, so a chunk past the output cap (or the call cap) is refused
 /// without the host copying it.
 pub(crate) fn add_output_import(linker: &mut Linker<RenderState>) -> wasmtime::Result<()> {
-    let mut output = linker.instance(&format!("metrics:renderer/output@{WIT_VERSION}"))?;
+    for version in super::wit::SUPPORTED_VERSIONS {
+        add_output_import_of(linker, version)?;
+    }
+    Ok(())
+}
+
+/// `metrics:renderer/output@VERSION#write` (the same in every version).
+fn add_output_import_of(linker: &mut Linker<RenderState>, version: &str) -> wasmtime::Result<()> {
+    let mut output = linker.instance(&format!("metrics:renderer/output@{version}"))?;
     output.func_wrap_async("write", |mut store: StoreContextMut<'_, RenderState>, (chunk,): (WasmList<u8>,)| {
         Box::new(async move {
             let state = store.data();

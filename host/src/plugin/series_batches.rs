@@ -21,7 +21,8 @@ pub const MAX_BATCH_LABEL_BYTES: usize = 256 * 1024;
 /// lowers with the same derived code a hand-written mirror would use, so the
 /// hot path costs the same (see `make bench`).
 pub use super::wit::latest::metrics::renderer::types::{
-    Family as FamilyArg, MetricKind as MetricKindArg, SeriesBatch, Snapshot as SnapshotArg,
+    BucketSpan as BucketSpanArg, Family as FamilyArg, MetricKind as MetricKindArg, NativeBuckets as NativeBucketsArg, SeriesBatch,
+    Snapshot as SnapshotArg,
 };
 
 impl From<MetricKind> for MetricKindArg {
@@ -30,6 +31,52 @@ impl From<MetricKind> for MetricKindArg {
             MetricKind::Counter => MetricKindArg::Counter,
             MetricKind::Gauge => MetricKindArg::Gauge,
             MetricKind::Histogram => MetricKindArg::Histogram,
+            MetricKind::Summary => MetricKindArg::Summary,
+        }
+    }
+}
+
+fn core_kind(kind: MetricKind) -> core_render::MetricKind {
+    match kind {
+        MetricKind::Counter => core_render::MetricKind::Counter,
+        MetricKind::Gauge => core_render::MetricKind::Gauge,
+        MetricKind::Histogram => core_render::MetricKind::Histogram,
+        MetricKind::Summary => core_render::MetricKind::Summary,
+    }
+}
+
+fn spans_arg(spans: &[core_render::BucketSpan]) -> Vec<BucketSpanArg> {
+    spans.iter().map(|s| BucketSpanArg { offset: s.offset, length: s.length }).collect()
+}
+
+fn spans_core(spans: &[BucketSpanArg]) -> Vec<core_render::BucketSpan> {
+    spans.iter().map(|s| core_render::BucketSpan { offset: s.offset, length: s.length }).collect()
+}
+
+impl From<&core_render::NativeBuckets> for NativeBucketsArg {
+    fn from(n: &core_render::NativeBuckets) -> Self {
+        NativeBucketsArg {
+            schema: n.schema,
+            zero_threshold: n.zero_threshold,
+            zero_count: n.zero_count,
+            positive_spans: spans_arg(&n.positive_spans),
+            positive_deltas: n.positive_deltas.clone(),
+            negative_spans: spans_arg(&n.negative_spans),
+            negative_deltas: n.negative_deltas.clone(),
+        }
+    }
+}
+
+impl From<&NativeBucketsArg> for core_render::NativeBuckets {
+    fn from(n: &NativeBucketsArg) -> Self {
+        core_render::NativeBuckets {
+            schema: n.schema,
+            zero_threshold: n.zero_threshold,
+            zero_count: n.zero_count,
+            positive_spans: spans_core(&n.positive_spans),
+            positive_deltas: n.positive_deltas.clone(),
+            negative_spans: spans_core(&n.negative_spans),
+            negative_deltas: n.negative_deltas.clone(),
         }
     }
 }
@@ -42,11 +89,14 @@ struct FamilyView<'a> {
     label_names: Vec<std::borrow::Cow<'a, str>>,
     series: u32,
     bounds: &'a [f64],
+    quantiles: &'a [f64],
+    native: bool,
 }
 
 impl SeriesBatch {
-    /// Borrowed view for the native formatting code.
-    pub fn view(&self) -> core_render::SeriesBatch<'_> {
+    /// Borrowed view for the native formatting code; `native` holds the
+    /// batch's native buckets converted (see [`SeriesBatch::native_view`]).
+    pub fn view<'a>(&'a self, native: &'a [core_render::NativeBuckets]) -> core_render::SeriesBatch<'a> {
         core_render::SeriesBatch {
             family: self.family,
             label_text: &self.label_text,
@@ -55,7 +105,15 @@ impl SeriesBatch {
             bucket_counts: &self.bucket_counts,
             sums: &self.sums,
             counts: &self.counts,
+            quantile_values: &self.quantile_values,
+            native,
+            created_ms: &self.created_ms,
         }
+    }
+
+    /// The native buckets in the formatting code's types.
+    pub fn native_view(&self) -> Vec<core_render::NativeBuckets> {
+        self.native.iter().map(Into::into).collect()
     }
 }
 
@@ -64,13 +122,40 @@ impl SeriesBatch {
 pub struct BatchCursor {
     family: usize,
     series: usize,
+    /// For a contract version that cannot express some families: the
+    /// index each family has among the shown ones, `None` when hidden.
+    shown_index: Option<Vec<Option<u32>>>,
 }
 
 impl BatchCursor {
+    /// A cursor that skips the families `hide` says yes to and numbers
+    /// the others among themselves.
+    pub fn hiding(snapshot: &Snapshot, hide: impl Fn(&FamilySnapshot) -> bool) -> Self {
+        let mut shown = 0u32;
+        let shown_index = snapshot
+            .families
+            .iter()
+            .map(|f| {
+                (!hide(f)).then(|| {
+                    shown += 1;
+                    shown - 1
+                })
+            })
+            .collect();
+        BatchCursor { shown_index: Some(shown_index), ..BatchCursor::default() }
+    }
+
+    fn shown(&self, family: usize) -> Option<u32> {
+        match &self.shown_index {
+            Some(index) => index[family],
+            None => Some(family as u32),
+        }
+    }
+
     /// The next batch of `snapshot`, or None once every series was read.
     pub fn next(&mut self, snapshot: &Snapshot) -> Option<SeriesBatch> {
         let families = &snapshot.families;
-        while self.family < families.len() && self.series >= families[self.family].series.len() {
+        while self.family < families.len() && (self.series >= families[self.family].series.len() || self.shown(self.family).is_none()) {
             self.family += 1;
             self.series = 0;
         }
@@ -79,13 +164,16 @@ impl BatchCursor {
         let start = self.series;
         let mut end = start;
         let mut batch = SeriesBatch {
-            family: self.family as u32,
+            family: self.shown(self.family).unwrap_or_default(),
             label_text: String::new(),
             label_ends: Vec::new(),
             values: Vec::new(),
             bucket_counts: Vec::new(),
             sums: Vec::new(),
             counts: Vec::new(),
+            quantile_values: Vec::new(),
+            native: Vec::new(),
+            created_ms: Vec::new(),
         };
         let limit = family.series.len().min(start + MAX_BATCH_SERIES);
         batch.label_ends.reserve((limit - start) * family.label_names.len());
@@ -96,14 +184,26 @@ impl BatchCursor {
             }
             end += 1;
         }
-        match &family.histogram {
-            Some(h) => {
+        match (&family.histogram, &family.summary) {
+            (Some(h), _) => {
                 let buckets = h.bounds.len();
                 batch.bucket_counts = h.bucket_counts[start * buckets..end * buckets].to_vec();
                 batch.sums = h.sums[start..end].to_vec();
                 batch.counts = h.counts[start..end].to_vec();
+                if h.is_native {
+                    batch.native = h.native[start..end].iter().map(Into::into).collect();
+                }
             }
-            None => batch.values = family.values[start..end].to_vec(),
+            (None, Some(summary)) => {
+                let quantiles = summary.quantiles.len();
+                batch.quantile_values = summary.values[start * quantiles..end * quantiles].to_vec();
+                batch.sums = summary.sums[start..end].to_vec();
+                batch.counts = summary.counts[start..end].to_vec();
+            }
+            (None, None) => batch.values = family.values[start..end].to_vec(),
+        }
+        if !family.created_ms.is_empty() {
+            batch.created_ms = family.created_ms[start..end].to_vec();
         }
         self.series = end;
         Some(batch)
@@ -128,6 +228,8 @@ fn family_view<'a>(snapshot: &'a Snapshot, family: &'a FamilySnapshot, names: Re
         label_names: family.label_names.iter().map(|&l| names.escaping.label_name(string(l))).collect(),
         series: family.series.len() as u32,
         bounds: family.histogram.as_ref().map(|h| h.bounds.as_slice()).unwrap_or(&[]),
+        quantiles: family.summary.as_ref().map(|s| s.quantiles.as_slice()).unwrap_or(&[]),
+        native: family.histogram.as_ref().is_some_and(|h| h.is_native),
     }
 }
 
@@ -143,7 +245,7 @@ impl core_render::BatchSource for NativeSource<'_> {
         f: &mut dyn FnMut(&core_render::SeriesBatch<'_>) -> Result<(), core_render::RenderError>,
     ) -> Result<bool, core_render::RenderError> {
         match self.cursor.next(self.snapshot) {
-            Some(batch) => f(&batch.view()).map(|()| true),
+            Some(batch) => f(&batch.view(&batch.native_view())).map(|()| true),
             None => Ok(false),
         }
     }
@@ -165,6 +267,8 @@ impl Snapshot {
                     label_names: view.label_names.iter().map(|l| l.to_string()).collect(),
                     series: view.series,
                     bounds: view.bounds.to_vec(),
+                    native: view.native,
+                    quantiles: view.quantiles.to_vec(),
                 }
             })
             .collect();
@@ -187,14 +291,12 @@ impl Snapshot {
             .map(|(f, arg)| core_render::Family {
                 name: &arg.name,
                 help: arg.help,
-                kind: match f.kind {
-                    MetricKind::Counter => core_render::MetricKind::Counter,
-                    MetricKind::Gauge => core_render::MetricKind::Gauge,
-                    MetricKind::Histogram => core_render::MetricKind::Histogram,
-                },
+                kind: core_kind(f.kind),
                 label_names: arg.label_names.iter().map(|l| l.as_ref()).collect(),
                 series: arg.series,
                 bounds: arg.bounds,
+                native: arg.native,
+                quantiles: arg.quantiles,
             })
             .collect();
         let mut source = NativeSource { snapshot: self, cursor: BatchCursor::default() };

@@ -1,6 +1,7 @@
 //! A labelled family: one cell per distinct combination of label values.
 use super::interner::Interner;
-use super::{Counter, Gauge, Histogram, Metric, MetricKind, RegistryError};
+use super::native_histogram::NativeHistogramOptions;
+use super::{Counter, Gauge, Histogram, Metric, MetricKind, RegistryError, Summary};
 use hashbrown::HashTable;
 use std::collections::HashSet;
 use std::hash::BuildHasher;
@@ -16,6 +17,20 @@ pub enum Cells {
     Counter(Vec<Counter>),
     Gauge(Vec<Gauge>),
     Histogram(Vec<Histogram>),
+    Summary(Vec<Summary>),
+}
+
+/// What every cell of a family is made with. Public only because the
+/// sealed [`CellAccess`] trait names it.
+#[doc(hidden)]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CellShape {
+    /// Histograms: the classic bucket bounds.
+    pub(crate) bounds: Option<Arc<[f64]>>,
+    /// Native histograms: how their exponential buckets are laid out.
+    pub(crate) native: Option<NativeHistogramOptions>,
+    /// Summaries: the quantiles.
+    pub(crate) quantiles: Option<Arc<[f64]>>,
 }
 
 /// How a metric type finds itself in [`Cells`].
@@ -23,7 +38,7 @@ pub trait CellAccess: Sized {
     #[doc(hidden)]
     fn empty_cells() -> Cells;
     #[doc(hidden)]
-    fn create(bounds: Option<&Arc<[f64]>>) -> Self;
+    fn create(shape: &CellShape) -> Self;
     #[doc(hidden)]
     fn cells_mut(cells: &mut Cells) -> Option<&mut Vec<Self>>;
     #[doc(hidden)]
@@ -36,8 +51,8 @@ macro_rules! cell_access {
             fn empty_cells() -> Cells {
                 Cells::$ty(Vec::new())
             }
-            fn create(bounds: Option<&Arc<[f64]>>) -> Self {
-                $create(bounds)
+            fn create(shape: &CellShape) -> Self {
+                $create(shape)
             }
             fn cells_mut(cells: &mut Cells) -> Option<&mut Vec<Self>> {
                 match cells {
@@ -55,9 +70,14 @@ macro_rules! cell_access {
     };
 }
 
+fn no_values() -> Arc<[f64]> {
+    Arc::from(Vec::new())
+}
+
 cell_access!(Counter, |_| Counter::default());
 cell_access!(Gauge, |_| Gauge::default());
-cell_access!(Histogram, |bounds: Option<&Arc<[f64]>>| Histogram::new(bounds.cloned().unwrap_or_else(|| Arc::from(Vec::new()))));
+cell_access!(Histogram, |shape: &CellShape| Histogram::new(shape.bounds.clone().unwrap_or_else(no_values), shape.native.as_ref()));
+cell_access!(Summary, |shape: &CellShape| Summary::new(shape.quantiles.clone().unwrap_or_else(no_values)));
 
 /// Where each series is, by its label value ids: a hash table of
 /// positions (4 bytes a slot) whose keys live in the table's flat
@@ -139,6 +159,8 @@ pub(crate) struct SeriesTable {
     /// Label set id per series; ascending, since ids are handed out in order.
     pub(crate) label_sets: Vec<u32>,
     pub(crate) cells: Cells,
+    /// Creation time per series, in ms since the epoch (not for gauges).
+    pub(crate) created_ms: Vec<i64>,
     /// Positions of removed series, dropped at the next snapshot.
     pub(crate) removed: Vec<usize>,
     /// The interner generation the ids belong to.
@@ -161,6 +183,7 @@ impl SeriesTable {
             Cells::Counter(v) => v[i].get(),
             Cells::Gauge(v) => v[i].get().to_bits(),
             Cells::Histogram(v) => v[i].fingerprint(),
+            Cells::Summary(v) => v[i].fingerprint(),
         }
     }
 
@@ -207,6 +230,9 @@ impl SeriesTable {
         }
         self.removed.clear();
         retain_kept(&mut self.label_sets, &keep);
+        if !self.created_ms.is_empty() {
+            retain_kept(&mut self.created_ms, &keep);
+        }
         let width = self.label_names.len();
         if width > 0 {
             let mut position = 0;
@@ -228,15 +254,18 @@ impl SeriesTable {
             Cells::Counter(v) => retain_kept(v, &keep),
             Cells::Gauge(v) => retain_kept(v, &keep),
             Cells::Histogram(v) => retain_kept(v, &keep),
+            Cells::Summary(v) => retain_kept(v, &keep),
         }
         // Churn (remove many, add many) must not leave the columns at their peak.
         if self.label_sets.capacity() > 2 * self.label_sets.len() + 1024 {
             self.label_sets.shrink_to_fit();
             self.label_values.shrink_to_fit();
+            self.created_ms.shrink_to_fit();
             match &mut self.cells {
                 Cells::Counter(v) => v.shrink_to_fit(),
                 Cells::Gauge(v) => v.shrink_to_fit(),
                 Cells::Histogram(v) => v.shrink_to_fit(),
+                Cells::Summary(v) => v.shrink_to_fit(),
             }
         }
         self.index.rebuild(&self.label_values, width, self.label_sets.len());
@@ -260,8 +289,8 @@ pub(crate) struct FamilyCore {
     /// The declared label names as text.
     pub(crate) label_name_texts: Box<[String]>,
     pub(crate) kind: MetricKind,
-    /// Histogram bucket bounds.
-    pub(crate) bounds: Option<Arc<[f64]>>,
+    /// Bucket bounds, native layout or quantiles.
+    pub(crate) shape: CellShape,
     pub(crate) series: RwLock<SeriesTable>,
     /// The label-set column of the last snapshot, reused while no series is
     /// added or removed, so a scrape copies only the values.
@@ -285,14 +314,14 @@ impl FamilyCore {
         help: Option<u32>,
         kind: MetricKind,
         label_names: Box<[u32]>,
-        bounds: Option<Arc<[f64]>>,
+        shape: CellShape,
         generation: u64,
     ) -> Self {
         FamilyCore {
             name_text,
             label_name_texts,
             kind,
-            bounds,
+            shape,
             series: RwLock::new(SeriesTable {
                 name,
                 help,
@@ -301,6 +330,7 @@ impl FamilyCore {
                 label_values: Vec::new(),
                 label_sets: Vec::new(),
                 cells: M::empty_cells(),
+                created_ms: Vec::new(),
                 removed: Vec::new(),
                 generation,
                 idle: None,
@@ -347,7 +377,7 @@ impl<M: Metric> Family<M> {
         self.check_count(values)?;
         let core = &self.core;
         if core.detached.load(Ordering::Relaxed) {
-            return Ok(M::create(core.bounds.as_ref()));
+            return Ok(M::create(&core.shape));
         }
         loop {
             // Ids are only meaningful in the generation they were found in:
@@ -372,10 +402,13 @@ impl<M: Metric> Family<M> {
                 return Ok(Self::cell(&table.cells, i as usize));
             }
             let label_set = self.interner.add_label_set(&table.label_names, &ids);
-            let cell = M::create(core.bounds.as_ref());
+            let cell = M::create(&core.shape);
             let cells = M::cells_mut(&mut table.cells).expect("a family's cells match its metric type");
             cells.push(cell.clone());
             let position = (cells.len() - 1) as u32;
+            if core.kind != MetricKind::Gauge {
+                table.created_ms.push(super::now_ms());
+            }
             table.label_sets.push(label_set);
             table.label_values.extend_from_slice(&ids);
             let table = &mut *table;

@@ -1,9 +1,15 @@
-//! The metric cells: lock-free counters, gauges and histograms.
+//! The metric cells: lock-free counters, gauges and histograms, and summaries.
 //!
 //! Updates are single atomic operations (a compare-and-swap loop for float
-//! additions); nothing on the update path takes a lock or allocates.
+//! additions); nothing on the update path takes a lock or allocates, except
+//! for native histograms (an uncontended per-series lock around their
+//! sparse buckets, which allocate when a new bucket is first hit) and
+//! summaries (set as a whole under a per-series lock, so a snapshot never
+//! sees half an update).
+use super::native_histogram::{NativeHistogramOptions, NativeState};
+use metrics_render_core::NativeBuckets;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// A monotonically increasing integer total.
 #[derive(Clone, Debug, Default)]
@@ -65,7 +71,8 @@ impl Gauge {
     }
 }
 
-/// Observations counted into fixed buckets.
+/// Observations counted into fixed buckets, and for native histograms
+/// also into exponential buckets.
 #[derive(Clone, Debug)]
 pub struct Histogram(Arc<HistogramCell>);
 
@@ -77,6 +84,8 @@ pub(crate) struct HistogramCell {
     buckets: Box<[AtomicU64]>,
     /// Sum of observations, as f64 bits.
     sum: AtomicU64,
+    /// Native histograms: the exponential buckets.
+    native: Option<Mutex<NativeState>>,
 }
 
 /// A histogram read at one instant: cumulative buckets whose last entry is the count.
@@ -86,17 +95,24 @@ pub(crate) struct HistogramReading {
 }
 
 impl Histogram {
-    pub(crate) fn new(bounds: Arc<[f64]>) -> Self {
+    pub(crate) fn new(bounds: Arc<[f64]>, native: Option<&NativeHistogramOptions>) -> Self {
         let buckets = (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect();
-        Histogram(Arc::new(HistogramCell { bounds, buckets, sum: AtomicU64::new(0f64.to_bits()) }))
+        let native = native.map(|options| Mutex::new(NativeState::new(options)));
+        Histogram(Arc::new(HistogramCell { bounds, buckets, sum: AtomicU64::new(0f64.to_bits()), native }))
     }
 
-    /// Records one observation. NaN is counted in the `+Inf` bucket.
+    /// Records one observation. NaN is counted in the `+Inf` bucket (and
+    /// in no native bucket).
     #[inline]
     pub fn observe(&self, value: f64) {
         let cell = &self.0;
         let index = if value.is_nan() { cell.bounds.len() } else { cell.bounds.partition_point(|&b| b < value) };
+        // Classic buckets first: a snapshot reads the native ones first,
+        // so it never sees more native observations than the count.
         cell.buckets[index].fetch_add(1, Ordering::Relaxed);
+        if let Some(native) = &cell.native {
+            native.lock().unwrap_or_else(|e| e.into_inner()).observe(value);
+        }
         let mut current = cell.sum.load(Ordering::Relaxed);
         loop {
             let next = (f64::from_bits(current) + value).to_bits();
@@ -122,6 +138,11 @@ impl Histogram {
         HistogramReading { sum: f64::from_bits(self.0.sum.load(Ordering::Relaxed)), count: cumulative }
     }
 
+    /// The native buckets, read before [`Histogram::read_into`] (see `observe`).
+    pub(crate) fn read_native(&self) -> Option<NativeBuckets> {
+        self.0.native.as_ref().map(|native| native.lock().unwrap_or_else(|e| e.into_inner()).read())
+    }
+
     /// Changes whenever an observation is recorded (count and sum).
     pub(crate) fn fingerprint(&self) -> u64 {
         let count: u64 = self.0.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum();
@@ -138,6 +159,64 @@ impl Histogram {
         }
         self.0.buckets[self.0.bounds.len()].store(count.saturating_sub(previous), Ordering::Relaxed);
         self.0.sum.store(sum.to_bits(), Ordering::Relaxed);
+        if let Some(native) = &self.0.native {
+            native.lock().unwrap_or_else(|e| e.into_inner()).reset();
+        }
+    }
+}
+
+/// Quantiles computed elsewhere (an upstream exporter, a sketch in the
+/// application), with the sum and count of the observations: set as a
+/// whole, read as a whole.
+#[derive(Clone, Debug)]
+pub struct Summary(Arc<SummaryCell>);
+
+#[derive(Debug)]
+pub(crate) struct SummaryCell {
+    /// The quantiles, ascending in [0, 1]; shared by the family.
+    pub(crate) quantiles: Arc<[f64]>,
+    state: Mutex<SummaryReading>,
+}
+
+/// A summary read at one instant.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct SummaryReading {
+    /// One value per quantile of the family.
+    pub(crate) values: Vec<f64>,
+    pub(crate) sum: f64,
+    pub(crate) count: u64,
+}
+
+impl Summary {
+    pub(crate) fn new(quantiles: Arc<[f64]>) -> Self {
+        let state = SummaryReading { values: vec![f64::NAN; quantiles.len()], sum: 0.0, count: 0 };
+        Summary(Arc::new(SummaryCell { quantiles, state: Mutex::new(state) }))
+    }
+
+    /// The family's quantiles, in the order [`Summary::set`] takes values.
+    pub fn quantiles(&self) -> &[f64] {
+        &self.0.quantiles
+    }
+
+    /// Sets every quantile's value (in the order of [`Summary::quantiles`];
+    /// missing ones become NaN, extra ones are ignored), the sum and the count.
+    pub fn set(&self, values: &[f64], sum: f64, count: u64) {
+        let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, slot) in state.values.iter_mut().enumerate() {
+            *slot = values.get(i).copied().unwrap_or(f64::NAN);
+        }
+        state.sum = sum;
+        state.count = count;
+    }
+
+    pub(crate) fn read(&self) -> SummaryReading {
+        self.0.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Changes whenever [`Summary::set`] changes something.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        let state = self.read();
+        state.values.iter().fold(state.count ^ state.sum.to_bits().rotate_left(17), |h, v| h.rotate_left(5) ^ v.to_bits())
     }
 }
 
@@ -147,7 +226,7 @@ mod tests {
 
     #[test]
     fn histogram_buckets_are_cumulative_with_le_semantics() {
-        let h = Histogram::new(Arc::from(vec![1.0, 2.0]));
+        let h = Histogram::new(Arc::from(vec![1.0, 2.0]), None);
         for v in [0.5, 1.0, 1.5, 3.0, f64::NAN] {
             h.observe(v);
         }
@@ -160,11 +239,31 @@ mod tests {
 
     #[test]
     fn histogram_restore_round_trips() {
-        let h = Histogram::new(Arc::from(vec![1.0, 2.0]));
+        let h = Histogram::new(Arc::from(vec![1.0, 2.0]), None);
         h.restore(&[2, 3], 7, 12.5);
         let mut buckets = Vec::new();
         let reading = h.read_into(&mut buckets);
         assert_eq!((buckets, reading.count, reading.sum), (vec![2, 3], 7, 12.5));
+    }
+
+    #[test]
+    fn native_buckets_never_hold_more_than_the_count() {
+        let h = Histogram::new(Arc::from(vec![1.0]), Some(&NativeHistogramOptions::default()));
+        for v in [0.5, 2.0, -3.0, 0.0, f64::NAN] {
+            h.observe(v);
+        }
+        let native = h.read_native().unwrap();
+        let reading = h.read_into(&mut Vec::new());
+        assert_eq!((native.check(), reading.count), (Ok(4), 5));
+    }
+
+    #[test]
+    fn a_summary_is_set_and_read_as_a_whole() {
+        let s = Summary::new(Arc::from(vec![0.5, 0.9]));
+        s.set(&[1.0], 10.0, 4);
+        let reading = s.read();
+        assert_eq!((reading.values[0], reading.sum, reading.count), (1.0, 10.0, 4));
+        assert!(reading.values[1].is_nan(), "a missing quantile is NaN");
     }
 
     #[test]

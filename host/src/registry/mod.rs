@@ -1,4 +1,5 @@
-//! The metrics registry: families of counters, gauges and histograms.
+//! The metrics registry: families of counters, gauges, histograms (classic
+//! and native) and summaries.
 //!
 //! Names may be any non-empty UTF-8, as in Prometheus 3 (legacy clients get
 //! them escaped, see [`crate::name_escaping`]); registration refuses names
@@ -11,10 +12,12 @@
 mod family;
 pub mod interner;
 mod metric;
+mod native_histogram;
 
-pub use family::Family;
+pub use family::{CellShape, Family};
 pub use interner::{InternTables, InternerFull};
-pub use metric::{Counter, Gauge, Histogram};
+pub use metric::{Counter, Gauge, Histogram, Summary};
+pub use native_histogram::NativeHistogramOptions;
 
 pub(crate) use family::{Cells, FamilyCore};
 
@@ -29,6 +32,12 @@ pub enum MetricKind {
     Counter,
     Gauge,
     Histogram,
+    Summary,
+}
+
+/// Now, in milliseconds since the Unix epoch (creation timestamps).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Why a registration or label lookup was refused.
@@ -42,8 +51,12 @@ pub enum RegistryError {
     LabelCollision { family: String, label: String, other: String, escaped: String },
     #[error("family {family} is the same as family {other} once escaped for legacy clients ({escaped:?})")]
     FamilyCollision { family: String, other: String, escaped: String },
-    #[error("family {family}: label name {label:?} is reserved for histogram buckets")]
+    #[error("family {family}: label name {label:?} is reserved for histogram buckets and summary quantiles")]
     ReservedLabel { family: String, label: String },
+    #[error("family {family}: quantiles must be strictly ascending within [0, 1], got {quantiles:?}")]
+    InvalidQuantiles { family: String, quantiles: Vec<f64> },
+    #[error("family {family}: {problem}")]
+    InvalidNativeHistogram { family: String, problem: String },
     #[error("family {family}: label name {label:?} is declared twice")]
     DuplicateLabel { family: String, label: String },
     #[error("family {0} is already registered")]
@@ -78,11 +91,12 @@ pub(crate) struct RegistryInner {
 /// Dead label sets below which the interner is not compacted.
 const COMPACTION_MIN_DEAD: usize = 65_536;
 
-/// Which cell type a family stores; sealed to the three metric types.
+/// Which cell type a family stores; sealed to the metric types.
 pub trait Metric: Clone + Send + Sync + 'static + family::CellAccess {}
 impl Metric for Counter {}
 impl Metric for Gauge {}
 impl Metric for Histogram {}
+impl Metric for Summary {}
 
 impl Registry {
     pub fn new() -> Self {
@@ -119,15 +133,63 @@ impl Registry {
         self.register(name, Some(help), labels, MetricKind::Histogram, Some(bounds), false)
     }
 
+    /// An unlabelled native histogram (see [`Registry::native_histogram_family`]).
+    pub fn native_histogram(
+        &self,
+        name: &str,
+        help: &str,
+        classic_bounds: &[f64],
+        native: NativeHistogramOptions,
+    ) -> Result<Histogram, RegistryError> {
+        self.native_histogram_family(name, help, &[], classic_bounds, native)?.with_label_values(&[])
+    }
+
+    /// A family of native histograms: observations are counted in
+    /// exponential buckets laid out by `native` (exposed through protobuf,
+    /// where Prometheus reads native histograms) and in the classic buckets
+    /// `classic_bounds` (possibly none), which the text formats write.
+    pub fn native_histogram_family(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+        classic_bounds: &[f64],
+        native: NativeHistogramOptions,
+    ) -> Result<Family<Histogram>, RegistryError> {
+        if let Some(problem) = native.problem() {
+            return Err(RegistryError::InvalidNativeHistogram { family: name.into(), problem });
+        }
+        let shape = CellShape { bounds: Some(checked_bounds(name, classic_bounds)?), native: Some(native), quantiles: None };
+        self.register_shaped(name, Some(help), labels, MetricKind::Histogram, shape, false)
+    }
+
+    /// An unlabelled summary (see [`Registry::summary_family`]).
+    pub fn summary(&self, name: &str, help: &str, quantiles: &[f64]) -> Result<Summary, RegistryError> {
+        self.summary_family(name, help, &[], quantiles)?.with_label_values(&[])
+    }
+
+    /// A family of summaries reporting `quantiles` (strictly ascending in
+    /// [0, 1]). The values are computed elsewhere and set with
+    /// [`Summary::set`]: the registry mirrors summaries, it does not estimate
+    /// quantiles.
+    pub fn summary_family(&self, name: &str, help: &str, labels: &[&str], quantiles: &[f64]) -> Result<Family<Summary>, RegistryError> {
+        let ascending = quantiles.windows(2).all(|w| w[0] < w[1]);
+        if !ascending || quantiles.iter().any(|q| !(0.0..=1.0).contains(q)) {
+            return Err(RegistryError::InvalidQuantiles { family: name.into(), quantiles: quantiles.to_vec() });
+        }
+        let shape = CellShape { bounds: None, native: None, quantiles: Some(Arc::from(quantiles)) };
+        self.register_shaped(name, Some(help), labels, MetricKind::Summary, shape, false)
+    }
+
     /// The registered family `name` if it has exactly this kind, cell type,
-    /// label names and bounds.
-    fn matching_family<M: Metric>(&self, name: &str, kind: MetricKind, labels: &[&str], bounds: Option<&[f64]>) -> Option<Family<M>> {
+    /// label names and shape.
+    fn matching_family<M: Metric>(&self, name: &str, kind: MetricKind, labels: &[&str], shape: &CellShape) -> Option<Family<M>> {
         let families = self.inner.families.read().unwrap_or_else(|e| e.into_inner());
         let core = families.iter().find(|f| f.name_text == name)?;
         let same = core.kind == kind
             && core.has_cells::<M>()
             && core.label_name_texts.iter().map(String::as_str).eq(labels.iter().copied())
-            && core.bounds.as_deref() == bounds;
+            && core.shape == *shape;
         same.then(|| Family::new(Arc::clone(core), Arc::clone(&self.inner.interner)))
     }
 
@@ -217,6 +279,20 @@ impl Registry {
         bounds: Option<&[f64]>,
         reuse_existing: bool,
     ) -> Result<Family<M>, RegistryError> {
+        let bounds = bounds.map(|b| checked_bounds(name, b)).transpose()?;
+        self.register_shaped(name, help, labels, kind, CellShape { bounds, native: None, quantiles: None }, reuse_existing)
+    }
+
+    /// [`Registry::register`] with every cell made to `shape`.
+    pub(crate) fn register_shaped<M: Metric>(
+        &self,
+        name: &str,
+        help: Option<&str>,
+        labels: &[&str],
+        kind: MetricKind,
+        shape: CellShape,
+        reuse_existing: bool,
+    ) -> Result<Family<M>, RegistryError> {
         if name.is_empty() {
             return Err(RegistryError::InvalidMetricName(name.into()));
         }
@@ -226,7 +302,7 @@ impl Registry {
             if label.is_empty() || label.starts_with("__") || legacy.starts_with("__") {
                 return Err(RegistryError::InvalidLabelName { family: name.into(), label: label.into() });
             }
-            if kind == MetricKind::Histogram && legacy == "le" {
+            if (kind == MetricKind::Histogram && legacy == "le") || (kind == MetricKind::Summary && legacy == "quantile") {
                 return Err(RegistryError::ReservedLabel { family: name.into(), label: label.into() });
             }
             match seen.get(&legacy) {
@@ -244,19 +320,12 @@ impl Registry {
                 }
             }
         }
-        let bounds: Option<Arc<[f64]>> = match bounds {
-            Some(b) if b.iter().any(|x| !x.is_finite()) || b.windows(2).any(|w| w[0] >= w[1]) => {
-                return Err(RegistryError::InvalidBuckets { family: name.into(), bounds: b.to_vec() })
-            }
-            Some(b) => Some(Arc::from(b)),
-            None => None,
-        };
         let legacy_name = NameEscaping::Underscores.metric_name(name).into_owned();
         let mut names = self.inner.names.lock().unwrap_or_else(|e| e.into_inner());
         match names.get(&legacy_name) {
             Some(other) if other == name => {
                 if reuse_existing {
-                    if let Some(existing) = self.matching_family::<M>(name, kind, labels, bounds.as_deref()) {
+                    if let Some(existing) = self.matching_family::<M>(name, kind, labels, &shape) {
                         return Ok(existing);
                     }
                 }
@@ -276,7 +345,7 @@ impl Registry {
             help.map(|h| interner.intern(h)).transpose()?,
             kind,
             labels.iter().map(|l| interner.intern(l)).collect::<Result<_, _>>()?,
-            bounds,
+            shape,
             interner.generation(),
         );
         let core = Arc::new(core);
@@ -284,4 +353,12 @@ impl Registry {
         self.inner.families.write().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&core));
         Ok(Family::new(core, Arc::clone(interner)))
     }
+}
+
+/// `bounds` if they are finite and strictly ascending.
+fn checked_bounds(family: &str, bounds: &[f64]) -> Result<Arc<[f64]>, RegistryError> {
+    if bounds.iter().any(|x| !x.is_finite()) || bounds.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(RegistryError::InvalidBuckets { family: family.into(), bounds: bounds.to_vec() });
+    }
+    Ok(Arc::from(bounds))
 }

@@ -5,7 +5,7 @@
 
 /// The contract, read from the repository (never a copy).
 fn renderer_wit() -> String {
-    let path = format!("{}/../wit/renderer.wit", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../wit/v0.2.0/renderer.wit", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

@@ -14,7 +14,7 @@ use metrics_host::http::trusted_hosts::TrustedHosts;
 use metrics_host::plugin::catalog::Renderers;
 use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::RendererEngine;
-use metrics_host::registry::Registry;
+use metrics_host::registry::{NativeHistogramOptions, Registry};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -193,6 +193,36 @@ pub fn tricky_registry() -> (Registry, Vec<ExpectedSample>) {
     expected.push(sample("request_seconds_count", &[("service", "smtp")], 5.0));
     registry.gauge("unlabelled_value", "no labels at all").unwrap().set(7.5);
     expected.push(sample("unlabelled_value", &[], 7.5));
+    // Contract 0.3.0 kinds: a summary, a native histogram with classic
+    // buckets (text formats write those) and one without (only `+Inf`).
+    let rpc = registry.summary_family("rpc_duration_seconds", "rpc latency quantiles", &["method"], &[0.5, 0.9, 0.99]).unwrap();
+    rpc.with_label_values(&["get \"x\""]).unwrap().set(&[0.01, 0.2, f64::NAN], 12.5, 40);
+    for (q, v) in [("0.5", 0.01), ("0.9", 0.2), ("0.99", f64::NAN)] {
+        expected.push(sample("rpc_duration_seconds", &[("method", "get \"x\""), ("quantile", q)], v));
+    }
+    expected.push(sample("rpc_duration_seconds_sum", &[("method", "get \"x\"")], 12.5));
+    expected.push(sample("rpc_duration_seconds_count", &[("method", "get \"x\"")], 40.0));
+    let native = registry
+        .native_histogram_family("native_seconds", "native and classic", &["service"], &[0.1, 1.0], NativeHistogramOptions::default())
+        .unwrap()
+        .with_label_values(&["smtp"])
+        .unwrap();
+    let observed = [0.05, 0.5, 0.5, 3.0];
+    for v in observed {
+        native.observe(v);
+    }
+    for (le, count) in [("0.1", 1.0), ("1.0", 3.0), ("+Inf", 4.0)] {
+        expected.push(sample("native_seconds_bucket", &[("service", "smtp"), ("le", le)], count));
+    }
+    expected.push(sample("native_seconds_sum", &[("service", "smtp")], observed.iter().fold(0.0, |sum, v| sum + v)));
+    expected.push(sample("native_seconds_count", &[("service", "smtp")], 4.0));
+    let native_only =
+        registry.native_histogram("native_only_seconds", "no classic buckets", &[], NativeHistogramOptions::default()).unwrap();
+    native_only.observe(-2.0);
+    native_only.observe(0.0);
+    expected.push(sample("native_only_seconds_bucket", &[("le", "+Inf")], 2.0));
+    expected.push(sample("native_only_seconds_sum", &[], -2.0));
+    expected.push(sample("native_only_seconds_count", &[], 2.0));
     (registry, expected)
 }
 

@@ -4,14 +4,17 @@
 //! checked, pre-linked component of whichever version it exports and calls
 //! it through that version's bindings, adapting at the edge.
 //!
-//! Adding contract version 0.3: copy the WIT as released, add `v0_3.rs`
-//! generated from the new one, point [`latest`] at it, add a variant here
-//! whose calls convert between the two versions' types (`From` impls), and
-//! list the version in [`SUPPORTED_VERSIONS`].
+//! Adding a contract version (as 0.3.0 was): copy the released WIT to
+//! `wit/vX.Y.Z/` and point its module at the copy, write the new version in
+//! `wit/renderer.wit`, add its module generated from there, point
+//! [`latest`] at it, give the previous version `From` impls from the newest
+//! types (leaving out what it cannot express), add a variant here and list
+//! the version in [`SUPPORTED_VERSIONS`].
 pub mod v0_2;
+pub mod v0_3;
 
 /// The newest contract version; the host's internal types come from here.
-pub use v0_2 as latest;
+pub use v0_3 as latest;
 
 use super::call::RenderState;
 use latest::exports::metrics::renderer::renderer::FormatInfo;
@@ -20,7 +23,7 @@ use wasmtime::component::{InstancePre, Linker};
 use wasmtime::Store;
 
 /// Contract versions this host can load, newest first.
-pub const SUPPORTED_VERSIONS: &[&str] = &[v0_2::VERSION];
+pub const SUPPORTED_VERSIONS: &[&str] = &[v0_3::VERSION, v0_2::VERSION];
 
 /// A component's exports differ in type from what its contract version
 /// requires (found when the exports are bound, before any guest call).
@@ -30,7 +33,17 @@ pub struct ContractMismatch(pub String);
 
 /// A component checked against one supported version of the contract.
 pub enum RendererBindings {
+    V0_3 { pre: InstancePre<RenderState>, indices: v0_3::RendererPluginIndices },
     V0_2 { pre: InstancePre<RenderState>, indices: v0_2::RendererPluginIndices },
+}
+
+/// Instantiates `pre` and binds its exports with `indices`, reporting a
+/// signature mismatch as [`ContractMismatch`].
+macro_rules! instantiate {
+    ($pre:expr, $indices:expr, $store:expr) => {{
+        let instance = $pre.instantiate_async(&mut *$store).await?;
+        $indices.load(&mut *$store, &instance).map_err(|e| wasmtime::Error::new(ContractMismatch(format!("{e:#}"))))?
+    }};
 }
 
 impl RendererBindings {
@@ -39,26 +52,23 @@ impl RendererBindings {
     /// ([`ContractMismatch`]), which loading does once.
     pub fn new(version: &str, pre: InstancePre<RenderState>) -> wasmtime::Result<Self> {
         match version {
+            v0_3::VERSION => Ok(RendererBindings::V0_3 { indices: v0_3::RendererPluginIndices::new(&pre)?, pre }),
             v0_2::VERSION => Ok(RendererBindings::V0_2 { indices: v0_2::RendererPluginIndices::new(&pre)?, pre }),
             other => Err(wasmtime::format_err!("contract version {other} is not supported")),
         }
     }
 
-    async fn instantiate_v0_2(
-        pre: &InstancePre<RenderState>,
-        indices: &v0_2::RendererPluginIndices,
-        store: &mut Store<RenderState>,
-    ) -> wasmtime::Result<v0_2::RendererPlugin> {
-        let instance = pre.instantiate_async(&mut *store).await?;
-        indices.load(&mut *store, &instance).map_err(|e| wasmtime::Error::new(ContractMismatch(format!("{e:#}"))))
-    }
-
     /// Calls `formats()`.
     pub async fn formats(&self, store: &mut Store<RenderState>) -> wasmtime::Result<Vec<FormatInfo>> {
         match self {
-            RendererBindings::V0_2 { pre, indices } => {
-                let plugin = Self::instantiate_v0_2(pre, indices, store).await?;
+            RendererBindings::V0_3 { pre, indices } => {
+                let plugin: v0_3::RendererPlugin = instantiate!(pre, indices, store);
                 plugin.metrics_renderer_renderer().call_formats(&mut *store).await
+            }
+            RendererBindings::V0_2 { pre, indices } => {
+                let plugin: v0_2::RendererPlugin = instantiate!(pre, indices, store);
+                let formats = plugin.metrics_renderer_renderer().call_formats(&mut *store).await?;
+                Ok(formats.into_iter().map(FormatInfo::from).collect())
             }
         }
     }
@@ -72,9 +82,17 @@ impl RendererBindings {
         options: &RenderOptions,
     ) -> wasmtime::Result<Result<(), RenderError>> {
         match self {
-            RendererBindings::V0_2 { pre, indices } => {
-                let plugin = Self::instantiate_v0_2(pre, indices, store).await?;
+            RendererBindings::V0_3 { pre, indices } => {
+                let plugin: v0_3::RendererPlugin = instantiate!(pre, indices, store);
                 plugin.metrics_renderer_renderer().call_render(&mut *store, snapshot, format, options).await
+            }
+            RendererBindings::V0_2 { pre, indices } => {
+                let plugin: v0_2::RendererPlugin = instantiate!(pre, indices, store);
+                store.data_mut().hide_families(|family| !v0_2::carries(family.kind));
+                let snapshot = v0_2::metrics::renderer::types::Snapshot::from(snapshot);
+                let options = options.clone().into();
+                let result = plugin.metrics_renderer_renderer().call_render(&mut *store, &snapshot, format, &options).await?;
+                Ok(result.map_err(RenderError::from))
             }
         }
     }
@@ -84,5 +102,7 @@ impl RendererBindings {
 /// `input.next-batch`. `output.write` is defined by hand in `plugin::call`
 /// (see there why), and `types` has no functions.
 pub fn add_to_linker(linker: &mut Linker<RenderState>) -> wasmtime::Result<()> {
-    v0_2::metrics::renderer::input::add_to_linker::<RenderState, wasmtime::component::HasSelf<RenderState>>(linker, |state| state)
+    use wasmtime::component::HasSelf;
+    v0_3::metrics::renderer::input::add_to_linker::<RenderState, HasSelf<RenderState>>(linker, |state| state)?;
+    v0_2::metrics::renderer::input::add_to_linker::<RenderState, HasSelf<RenderState>>(linker, |state| state)
 }

@@ -17,7 +17,7 @@
 //! formats, `formats-huge-name` one with a 10 MB name, `formats-bad-name` one
 //! whose name has a newline and a slash, `formats-spin` never answers.
 wit_bindgen::generate!({
-    path: "../../../../wit",
+    path: "../../../../wit/v0.2.0",
     world: "renderer-plugin",
 });
 

@@ -3,7 +3,7 @@
 //! built as, so a scrape that mixed two versions shows.
 //! Built with std (it imports WASI) and prints to stderr, which the host logs.
 wit_bindgen::generate!({
-    path: "../../../../wit",
+    path: "../../../../wit/v0.2.0",
     world: "renderer-plugin",
 });
 
