@@ -128,7 +128,7 @@ async fn contract_breakers_never_load_and_say_why() {
     let engine = RendererEngine::new().unwrap();
     let err = engine.load("wrong", &common::built_components::other_version_component("9.0.0")).await.err().expect("refused");
     assert!(matches!(err, LoadError::UnsupportedVersion { .. }), "{err}");
-    assert!(err.to_string().contains("renderer@9.0.0") && err.to_string().contains("supports 0.2.0"), "{err}");
+    assert!(err.to_string().contains("renderer@9.0.0") && err.to_string().contains("supports 0.3.0, 0.2.0"), "{err}");
 
     let err = engine.load("sneaky", &common::built_components::forbidden_import_component()).await.err().expect("refused");
     assert!(matches!(err, LoadError::ForbiddenImport { .. }), "{err}");

@@ -60,7 +60,7 @@ async fn folder_plugins_override_builtins_and_removal_restores_them() {
     let l = listing(addr).await;
     let entry = plugin(&l, "openmetrics.wasm").expect("listed");
     assert_eq!(entry["state"], "serving");
-    assert_eq!(entry["wit_version"], "0.2.0");
+    assert_eq!(entry["wit_version"], "0.3.0");
     assert_eq!(entry["content_hash"].as_str().unwrap().len(), 64);
     assert_eq!(entry["formats"][0]["name"], "openmetrics");
     assert!(plugin(&l, "builtin").is_some());

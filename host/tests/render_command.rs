@@ -50,13 +50,46 @@ fn json_replays_to_the_same_data_in_every_format() {
     }
 }
 
+/// `tests/fixtures/renderer-0.2.0.wasm` is the default renderer as
+/// released for contract 0.2.0 (built before 0.3.0 existed): it still
+/// loads and renders everything 0.2.0 can express, the same bytes as
+/// today's renderer, and nothing of the summary it cannot.
+#[test]
+fn a_renderer_built_for_contract_0_2_0_still_renders() {
+    let (tricky, _) = tricky_registry();
+    let json = native_render(&tricky, "json", "");
+    let input = write_temp(&json);
+    let path = input.path().to_str().unwrap();
+    let legacy = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/renderer-0.2.0.wasm");
+    for format in ["prometheus", "json"] {
+        let (ok, current, stderr) = render_cli(&["--input", path, "--format", format]);
+        assert!(ok, "{stderr}");
+        assert!(current.contains("rpc_duration_seconds"), "the current renderer writes the summary");
+        let (ok, old, stderr) = render_cli(&["--input", path, "--format", format, "--plugin", legacy]);
+        assert!(ok, "the 0.2.0 renderer failed: {stderr}");
+        let without_summary: String = match format {
+            "prometheus" => current.lines().filter(|l| !l.contains("rpc_duration_seconds")).map(|l| format!("{l}\n")).collect(),
+            _ => {
+                let mut document: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&current).unwrap();
+                document.remove("rpc_duration_seconds");
+                let old: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&old).unwrap();
+                assert_eq!(old, document, "json of the 0.2.0 renderer");
+                continue;
+            }
+        };
+        assert_eq!(old, without_summary, "text of the 0.2.0 renderer");
+        common::validators::assert_promtool_clean(&old);
+    }
+}
+
 #[test]
 fn malformed_input_names_where_it_is_wrong() {
     let cases = [
         ("{\"a\": {\"type\": \"gauge\", \"value\": 1.0}", "line 1 column"),
         ("[1, 2]", "expected an object keyed by family name"),
         ("{\"a\": {\"type\": \"gauge\", \"value\": {\"service\": {\"x\": \"bad\"}}}}", "family \"a\": value.service[\"x\"]"),
-        ("{\"a\": {\"type\": \"summary\", \"value\": 1.0}}", "family \"a\": type"),
+        ("{\"a\": {\"type\": \"untyped\", \"value\": 1.0}}", "family \"a\": type"),
+        ("{\"a\": {\"type\": \"summary\", \"value\": 1.0}}", "family \"a\": value: expected {\"count\", \"sum\", \"quantile\"}"),
         ("{\"a\": {\"type\": \"gauge\", \"value\": 1.0, \"colour\": 1}}", "unknown key \"colour\""),
         ("{\"a\": {\"type\": \"gauge\", \"value\": [{\"q\": \"x\"}]}}", "family \"a\": value[0]: missing \"@\""),
         ("{\"\": {\"type\": \"gauge\", \"value\": 1.0}}", "invalid metric name \"\""),

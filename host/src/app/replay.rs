@@ -58,7 +58,8 @@ fn replay_family(registry: &Registry, name: &str, fields: &Map<String, Value>, a
         Some("counter") => MetricKind::Counter,
         Some("gauge") => MetricKind::Gauge,
         Some("histogram") => MetricKind::Histogram,
-        _ => return Err(shape(format!("{at}: type"), "expected \"counter\", \"gauge\" or \"histogram\"")),
+        Some("summary") => MetricKind::Summary,
+        _ => return Err(shape(format!("{at}: type"), "expected \"counter\", \"gauge\", \"histogram\" or \"summary\"")),
     };
     let value = fields.get("value").ok_or_else(|| shape(at, "missing \"value\""))?;
     let series = series_entries(value, &format!("{at}: value"))?;
@@ -70,7 +71,19 @@ fn replay_family(registry: &Registry, name: &str, fields: &Map<String, Value>, a
         }
     }
     let registration_error = |e: crate::registry::RegistryError| shape(at, e);
-    if kind == MetricKind::Histogram {
+    if kind == MetricKind::Summary {
+        let parsed: Vec<(SummaryValue, &SeriesEntry)> =
+            series.iter().map(|s| Ok((summary_value(s.value, &s.at)?, s))).collect::<Result<_, ReplayError>>()?;
+        let quantiles: Vec<f64> = parsed.first().map(|(v, _)| v.quantiles.clone()).unwrap_or_default();
+        if let Some((_, s)) = parsed.iter().find(|(v, _)| v.quantiles != quantiles) {
+            return Err(shape(&s.at, "quantiles differ from the family's first series"));
+        }
+        let family = registry.register_summary(name, help, &label_names, &quantiles).map_err(registration_error)?;
+        for (v, s) in &parsed {
+            let values: Vec<&str> = s.labels.iter().map(|(_, v)| *v).collect();
+            family.with_label_values(&values).map_err(|e| shape(&s.at, e))?.set(&v.values, v.sum, v.count);
+        }
+    } else if kind == MetricKind::Histogram {
         let parsed: Vec<(HistogramValue, &SeriesEntry)> =
             series.iter().map(|s| Ok((histogram_value(s.value, &s.at)?, s))).collect::<Result<_, ReplayError>>()?;
         let bounds: Vec<f64> = parsed.first().map(|(h, _)| h.bounds.clone()).unwrap_or_default();
@@ -151,6 +164,37 @@ fn whole_count(value: &Value, at: &str) -> Result<u64, ReplayError> {
     } else {
         Err(shape(at, format!("expected a whole, non-negative count, got {n}")))
     }
+}
+
+struct SummaryValue {
+    quantiles: Vec<f64>,
+    values: Vec<f64>,
+    count: u64,
+    sum: f64,
+}
+
+fn summary_value(value: &Value, at: &str) -> Result<SummaryValue, ReplayError> {
+    let Value::Object(map) = value else {
+        return Err(shape(at, "expected {\"count\", \"sum\", \"quantile\"}"));
+    };
+    let field = |key: &str| map.get(key).ok_or_else(|| shape(at, format!("missing \"{key}\"")));
+    let count = whole_count(field("count")?, &format!("{at}.count"))?;
+    let sum = number(field("sum")?, &format!("{at}.sum"))?;
+    let Value::Array(pairs) = field("quantile")? else {
+        return Err(shape(format!("{at}.quantile"), "expected a list of [quantile, value]"));
+    };
+    let (mut quantiles, mut values) = (Vec::with_capacity(pairs.len()), Vec::with_capacity(pairs.len()));
+    for (i, pair) in pairs.iter().enumerate() {
+        let at = format!("{at}.quantile[{i}]");
+        match pair.as_array().map(Vec::as_slice) {
+            Some([q, v]) => {
+                quantiles.push(number(q, &at)?);
+                values.push(number(v, &at)?);
+            }
+            _ => return Err(shape(at, "expected [quantile, value]")),
+        }
+    }
+    Ok(SummaryValue { quantiles, values, count, sum })
 }
 
 struct HistogramValue {

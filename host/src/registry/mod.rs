@@ -173,12 +173,23 @@ impl Registry {
     /// [`Summary::set`]: the registry mirrors summaries, it does not estimate
     /// quantiles.
     pub fn summary_family(&self, name: &str, help: &str, labels: &[&str], quantiles: &[f64]) -> Result<Family<Summary>, RegistryError> {
+        self.register_summary(name, Some(help), labels, quantiles)
+    }
+
+    /// [`Registry::summary_family`], with help text or without.
+    pub(crate) fn register_summary(
+        &self,
+        name: &str,
+        help: Option<&str>,
+        labels: &[&str],
+        quantiles: &[f64],
+    ) -> Result<Family<Summary>, RegistryError> {
         let ascending = quantiles.windows(2).all(|w| w[0] < w[1]);
         if !ascending || quantiles.iter().any(|q| !(0.0..=1.0).contains(q)) {
             return Err(RegistryError::InvalidQuantiles { family: name.into(), quantiles: quantiles.to_vec() });
         }
         let shape = CellShape { bounds: None, native: None, quantiles: Some(Arc::from(quantiles)) };
-        self.register_shaped(name, Some(help), labels, MetricKind::Summary, shape, false)
+        self.register_shaped(name, help, labels, MetricKind::Summary, shape, false)
     }
 
     /// The registered family `name` if it has exactly this kind, cell type,
