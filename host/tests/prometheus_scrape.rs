@@ -11,7 +11,7 @@ use metrics_host::http::negotiate::NegotiableFormats;
 use metrics_host::plugin::catalog::Renderers;
 use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::RendererEngine;
-use metrics_host::registry::Registry;
+use metrics_host::registry::{NativeHistogramOptions, Registry};
 use serde_json::Value;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
@@ -174,4 +174,119 @@ async fn prometheus_scrapes_us_and_stores_our_values() {
 
     text_server.stop().await.unwrap();
     om_server.stop().await.unwrap();
+}
+
+/// Observations of the native histogram: 1000 values spread
+/// exponentially from 1 ms to about 20 s, in a scrambled order.
+fn delivery_observations() -> Vec<f64> {
+    (0..1000u64).map(|i| 0.001 * 1.01f64.powi(((i * 617) % 1000) as i32)).collect()
+}
+
+/// A Prometheus 2.42 with native histograms scrapes the default server
+/// (negotiation `protobuf,prometheus`) through protobuf: it stores our
+/// native histograms (quantiles within the bucket resolution, counts and
+/// sums exact), and the classic histogram, counter, gauge and summary
+/// series as their values.
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_scrapes_native_histograms_through_protobuf() {
+    let registry = Registry::new();
+    let options = NativeHistogramOptions::default();
+    let delivery = registry
+        .native_histogram_family("delivery_seconds", "delivery latency", &["service"], &[0.1, 1.0], options)
+        .unwrap()
+        .with_label_values(&["smtp"])
+        .unwrap();
+    let observations = delivery_observations();
+    for &v in &observations {
+        delivery.observe(v);
+    }
+    let balance = registry.native_histogram("balance_change", "changes, both signs", &[], options).unwrap();
+    for v in [-5.0, -0.5, 0.0, 0.25, 8.0] {
+        balance.observe(v);
+    }
+    let classic = registry.histogram("classic_seconds", "classic only", &[0.1, 1.0]).unwrap();
+    classic.observe(0.5);
+    classic.observe(2.0);
+    registry.counter("messages_total", "delivered").unwrap().inc_by(7);
+    let queues = registry.gauge_family("queue_depth", "depth", &["queue"]).unwrap();
+    queues.with_label_values(&[TRICKY_LABEL]).unwrap().set(5.0);
+    let rpc = registry.summary("rpc_seconds", "rpc latency", &[0.5, 0.99]).unwrap();
+    rpc.set(&[0.25, 1.5], 30.0, 60);
+
+    let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
+    let server = server::start(&config, registry, common::renderers().await).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let config_path = data.path().join("prometheus.yml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+             scrape_configs:\n\
+             \x20 - job_name: native\n    static_configs: [{{targets: ['{}']}}]\n",
+            server.local_addr
+        ),
+    )
+    .unwrap();
+    let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let log = std::fs::File::create(data.path().join("prometheus.log")).unwrap();
+    let _prometheus = KillOnDrop(
+        Command::new("prometheus")
+            .arg("--enable-feature=native-histograms")
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--storage.tsdb.path={}", data.path().join("tsdb").display()))
+            .arg(format!("--web.listen-address={web}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the prometheus server (Debian package prometheus; `make test-deps` installs it)"),
+    );
+
+    let sum: f64 = observations.iter().fold(0.0, |s, v| s + v);
+    let checks: Vec<(&str, f64)> = vec![
+        ("histogram_count(delivery_seconds{service=\"smtp\"})", 1000.0),
+        ("histogram_sum(delivery_seconds{service=\"smtp\"})", sum),
+        ("histogram_count(balance_change)", 5.0),
+        ("histogram_sum(balance_change)", 2.75),
+        // Prometheus spells the bounds it reads from protobuf like OpenMetrics does.
+        ("classic_seconds_bucket{le=\"1.0\"}", 1.0),
+        ("classic_seconds_bucket{le=\"+Inf\"}", 2.0),
+        ("classic_seconds_count", 2.0),
+        ("messages_total", 7.0),
+        ("rpc_seconds{quantile=\"0.99\"}", 1.5),
+        ("rpc_seconds_count", 60.0),
+        ("rpc_seconds_sum", 30.0),
+    ];
+    let started = Instant::now();
+    let mut missing: Vec<String> = checks.iter().map(|(q, _)| q.to_string()).collect();
+    while !missing.is_empty() && started.elapsed() < Duration::from_secs(45) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut still = Vec::new();
+        for (expr, want) in &checks {
+            let close = value_of(&query(web, expr).await).is_some_and(|got| (got - want).abs() <= 1e-9 * want.abs().max(1.0));
+            if missing.iter().any(|m| m == expr) && !close {
+                still.push(expr.to_string());
+            }
+        }
+        missing = still;
+    }
+    let log = std::fs::read_to_string(data.path().join("prometheus.log")).unwrap_or_default();
+    assert!(missing.is_empty(), "Prometheus never returned {missing:?}\nits log:\n{log}");
+
+    // Only a protobuf scrape carries native histograms: Prometheus asked for it.
+    let renders = get(server.local_addr, "/metrics?name[]=total_renders", &[]).await.text();
+    assert!(renders.contains("format=\"protobuf\""), "{renders}");
+
+    // The quantile lies in the bucket of the true one: within one bucket width.
+    let mut sorted = observations.clone();
+    sorted.sort_by(f64::total_cmp);
+    let base = 2f64.powf(2f64.powi(-options.schema));
+    for q in [0.5, 0.9, 0.99] {
+        let truth = sorted[((q * sorted.len() as f64).ceil() as usize) - 1];
+        let estimate = value_of(&query(web, &format!("histogram_quantile({q}, delivery_seconds)")).await).expect("a quantile");
+        assert!(estimate / truth <= base && truth / estimate <= base, "q {q}: estimate {estimate}, true {truth}, bucket factor {base}");
+    }
+    let queue = query(web, "queue_depth").await;
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0]["metric"]["queue"], TRICKY_LABEL);
+    server.stop().await.unwrap();
 }
