@@ -212,6 +212,11 @@ async fn prometheus_scrapes_native_histograms_through_protobuf() {
     queues.with_label_values(&[TRICKY_LABEL]).unwrap().set(5.0);
     let rpc = registry.summary("rpc_seconds", "rpc latency", &[0.5, 0.99]).unwrap();
     rpc.set(&[0.25, 1.5], 30.0, 60);
+    // Large enough to be written as several MetricFamily messages.
+    let big = registry.gauge_family("big_family", "many series", &["queue"]).unwrap();
+    for i in 0..20_000 {
+        big.with_label_values(&[&format!("campaign{}:tenant{}@q{i}.example.com", i % 7, i % 13)]).unwrap().set(i as f64);
+    }
 
     let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
     let server = server::start(&config, registry, common::renderers().await).await.unwrap();
@@ -255,6 +260,9 @@ async fn prometheus_scrapes_native_histograms_through_protobuf() {
         ("rpc_seconds{quantile=\"0.99\"}", 1.5),
         ("rpc_seconds_count", 60.0),
         ("rpc_seconds_sum", 30.0),
+        ("count(big_family)", 20_000.0),
+        ("sum(big_family)", (0..20_000).map(f64::from).sum()),
+        ("big_family{queue=\"campaign0:tenant5@q19999.example.com\"}", 19_999.0),
     ];
     let started = Instant::now();
     let mut missing: Vec<String> = checks.iter().map(|(q, _)| q.to_string()).collect();
