@@ -33,6 +33,7 @@ pub mod representation;
 pub mod self_metrics;
 pub mod shared_render;
 pub mod snapshot;
+pub mod upstream;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -181,7 +181,9 @@ fn family_snapshot(family: &FamilyCore, tables: &InternTables) -> FamilyRead {
             summary = Some(columns);
         }
     }
-    let created_ms = if table.created_ms.len() >= n { table.created_ms[..n].to_vec() } else { Vec::new() };
+    // All known, or none exposed.
+    let created = table.created_ms.get(..n).filter(|c| !c.contains(&crate::registry::UNKNOWN_CREATED));
+    let created_ms = created.map(<[i64]>::to_vec).unwrap_or_default();
     let label_names = table.label_names.to_vec();
     // Help given after the tables were published waits for the next snapshot.
     let help = table.help.filter(|&id| known(id));

@@ -78,6 +78,20 @@ pub struct ServeArgs {
     /// Address space of the process compiling a plugin, in MiB [default: 4096].
     #[arg(long, value_name = "MIB")]
     pub plugin_compile_memory_mb: Option<u64>,
+    /// Sidecar: serve this exporter's metrics (http://host:port/path;
+    /// Prometheus text, OpenMetrics or KumoMTA metrics.json), fetched before
+    /// each scrape.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// Scrapes within this time of the last upstream fetch reuse it, in ms [default: 0].
+    #[arg(long, value_name = "MS")]
+    pub upstream_min_interval_ms: Option<u64>,
+    /// Time allowed for one upstream fetch (connect, send, read), in ms [default: 5000].
+    #[arg(long, value_name = "MS")]
+    pub upstream_timeout_ms: Option<u64>,
+    /// Largest upstream body read, in MiB [default: 64].
+    #[arg(long, value_name = "MIB")]
+    pub upstream_max_mb: Option<u64>,
 }
 
 impl ServeArgs {
@@ -101,6 +115,10 @@ impl ServeArgs {
             plugin_max_mb: self.plugin_max_mb.or(file.plugin_max_mb),
             plugin_compile_timeout_ms: self.plugin_compile_timeout_ms.or(file.plugin_compile_timeout_ms),
             plugin_compile_memory_mb: self.plugin_compile_memory_mb.or(file.plugin_compile_memory_mb),
+            upstream: self.upstream.or(file.upstream),
+            upstream_min_interval_ms: self.upstream_min_interval_ms.or(file.upstream_min_interval_ms),
+            upstream_timeout_ms: self.upstream_timeout_ms.or(file.upstream_timeout_ms),
+            upstream_max_mb: self.upstream_max_mb.or(file.upstream_max_mb),
         }
     }
 }
@@ -131,6 +149,8 @@ pub struct ServeConfig {
     pub plugin_compile_timeout: Duration,
     /// Address space of the process compiling a plugin.
     pub plugin_compile_memory_bytes: u64,
+    /// Sidecar mode: the exporter whose metrics are served.
+    pub upstream: Option<crate::upstream::UpstreamSettings>,
 }
 
 impl Default for ServeConfig {
@@ -150,6 +170,7 @@ impl Default for ServeConfig {
             plugin_max_bytes: 64 << 20,
             plugin_compile_timeout: Duration::from_secs(60),
             plugin_compile_memory_bytes: 4 << 30,
+            upstream: None,
         }
     }
 }
@@ -221,6 +242,21 @@ impl ServeConfig {
             Some(list) => NegotiableFormats::new(list).map_err(|why| anyhow::anyhow!("negotiate = {list:?}: {why}"))?,
             None => defaults.negotiate,
         };
+        let upstream = match &args.upstream {
+            None => None,
+            Some(_) if args.demo => bail!("demo and upstream both fill the registry; use one"),
+            Some(url) => Some(crate::upstream::UpstreamSettings {
+                url: crate::upstream::http_fetch::UpstreamUrl::parse(url).map_err(|why| anyhow::anyhow!("upstream = {why}"))?,
+                min_interval: Duration::from_millis(in_range(
+                    "upstream_min_interval_ms",
+                    args.upstream_min_interval_ms.unwrap_or(0),
+                    0,
+                    3_600_000,
+                )?),
+                timeout: Duration::from_millis(in_range("upstream_timeout_ms", args.upstream_timeout_ms.unwrap_or(5000), 10, 600_000)?),
+                max_body_bytes: (in_range("upstream_max_mb", args.upstream_max_mb.unwrap_or(64), 1, 4096)? as usize) << 20,
+            }),
+        };
         let plugins = args.plugins.clone();
         if let Some(dir) = &plugins {
             std::fs::read_dir(dir).with_context(|| format!("plugins = {:?} is not a readable folder", dir.display().to_string()))?;
@@ -240,6 +276,7 @@ impl ServeConfig {
             plugin_max_bytes: plugin_max_mb << 20,
             plugin_compile_timeout: Duration::from_millis(compile_ms),
             plugin_compile_memory_bytes: compile_mb << 20,
+            upstream,
         })
     }
 }
@@ -296,6 +333,7 @@ mod tests {
                 "listen" => "listen = \"127.0.0.1:1\"".to_string(),
                 "demo" => "demo = true".to_string(),
                 "plugins" | "plugin_cache" => format!("{key} = \"/tmp\""),
+                "upstream" => "upstream = \"http://127.0.0.1:9/metrics\"".to_string(),
                 _ => format!("{key} = 100"),
             };
             let parsed: Result<ServeArgs, _> = toml::from_str(&text);

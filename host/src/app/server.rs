@@ -89,6 +89,7 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
     renderers.observe_reloads(Box::new(move |report| observer.record_reload(report)));
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let local_addr = listener.local_addr()?;
+    let upstream = config.upstream.clone().map(|settings| Arc::new(crate::upstream::Upstream::new(settings, registry.clone())));
     let renders = RenderService::new(
         registry,
         renderers,
@@ -99,6 +100,7 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
     let state = AppState {
         scrape_timeout_offset: config.scrape_timeout_offset,
         negotiate: config.negotiate.clone(),
+        upstream,
         ..AppState::new(Arc::new(renders), Arc::clone(&host_metrics), config.trusted_hosts.clone(), config.client_stall_timeout)
     };
     let (tx, rx) = oneshot::channel::<()>();

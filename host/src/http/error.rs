@@ -20,6 +20,9 @@ pub enum AppError {
     Render(#[from] RenderFailure),
     #[error("render task failed: {0}")]
     Internal(String),
+    /// The sidecar's upstream could not be fetched or read.
+    #[error("{0}")]
+    BadGateway(String),
 }
 
 impl From<SharedFailure> for AppError {
@@ -43,6 +46,7 @@ impl AppError {
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
         }
     }
 }

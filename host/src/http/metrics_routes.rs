@@ -62,6 +62,9 @@ async fn render_response(
     query: &MetricsQuery,
     headers: &HeaderMap,
 ) -> Result<Response, AppError> {
+    if let Some(upstream) = &app.upstream {
+        upstream.refresh().await.map_err(AppError::BadGateway)?;
+    }
     let timeout_header = headers.get(SCRAPE_TIMEOUT_HEADER).and_then(|v| v.to_str().ok());
     let deadline = requested_deadline(timeout_header, app.scrape_timeout_offset);
     let request = RenderRequest { format, prefix: query.prefix.clone().unwrap_or_default(), wanted, families: query.families(), deadline };

@@ -43,6 +43,9 @@ pub struct AppState {
     pub scrape_timeout_offset: Duration,
     /// Formats content negotiation may pick, most preferred first.
     pub negotiate: negotiate::NegotiableFormats,
+    /// Sidecar mode: the exporter whose metrics are served, fetched
+    /// before each scrape.
+    pub upstream: Option<Arc<crate::upstream::Upstream>>,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ impl AppState {
             client_stall_timeout,
             scrape_timeout_offset: DEFAULT_SCRAPE_TIMEOUT_OFFSET,
             negotiate: negotiate::NegotiableFormats::default(),
+            upstream: None,
         }
     }
 }

@@ -169,6 +169,9 @@ pub(crate) struct SeriesTable {
     pub(crate) idle: Option<IdleExpiry>,
 }
 
+/// A creation time not known (see [`Family::set_created`]).
+pub(crate) const UNKNOWN_CREATED: i64 = i64::MIN;
+
 /// Drops series whose value has not changed for `after`, checked at each
 /// snapshot (so with the granularity of the scrapes).
 pub(crate) struct IdleExpiry {
@@ -450,6 +453,34 @@ impl<M: Metric> Family<M> {
         match &mut table.idle {
             Some(idle) => idle.after = after,
             None => table.idle = Some(IdleExpiry { after, last_change: Vec::new() }),
+        }
+    }
+
+    /// Sets when the series with these label values was created, in ms
+    /// since the epoch, for series that mirror data from elsewhere (the
+    /// registry otherwise records the moment the series was added).
+    /// `None`: unknown, and then no series of the family exposes a
+    /// creation time. Whether the series exists.
+    pub fn set_created(&self, values: &[&str], created_ms: Option<i64>) -> Result<bool, RegistryError> {
+        self.check_count(values)?;
+        loop {
+            let generation = self.interner.generation();
+            let Some(ids) = values.iter().map(|v| self.interner.find(v)).collect::<Option<Vec<u32>>>() else {
+                return Ok(false);
+            };
+            let mut table = self.core.series.write().unwrap_or_else(|e| e.into_inner());
+            if table.generation != generation {
+                continue;
+            }
+            let table = &mut *table;
+            let Some(position) = table.index.get(&ids, &table.label_values) else { return Ok(false) };
+            return Ok(match table.created_ms.get_mut(position as usize) {
+                Some(slot) => {
+                    *slot = created_ms.unwrap_or(UNKNOWN_CREATED);
+                    true
+                }
+                None => false,
+            });
         }
     }
 

@@ -19,7 +19,7 @@ pub use interner::{InternTables, InternerFull};
 pub use metric::{Counter, Gauge, Histogram, Summary};
 pub use native_histogram::NativeHistogramOptions;
 
-pub(crate) use family::{Cells, FamilyCore};
+pub(crate) use family::{Cells, FamilyCore, UNKNOWN_CREATED};
 
 use crate::name_escaping::NameEscaping;
 use interner::Interner;

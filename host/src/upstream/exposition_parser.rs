@@ -154,7 +154,8 @@ fn parse_sample(line: &str, syntax: Syntax) -> Result<Sample<'_>, String> {
     if !is_metric_name(name) {
         return Err(format!("invalid metric name {name:?}"));
     }
-    let (labels, rest) = if line[name_end..].starts_with('{') { parse_labels(&line[name_end..], syntax)? } else { (Vec::new(), &line[name_end..]) };
+    let (labels, rest) =
+        if line[name_end..].starts_with('{') { parse_labels(&line[name_end..], syntax)? } else { (Vec::new(), &line[name_end..]) };
     let rest = rest.strip_prefix(' ').ok_or("a space must separate the labels and the value")?;
     // OpenMetrics: value [timestamp] [# exemplar].
     let (fields, exemplar) = match (syntax, rest.find(" # ")) {
@@ -346,8 +347,10 @@ impl Building {
             self.family.quantiles = first.map(|s| s.quantiles.iter().map(|q| q.0).collect()).unwrap_or_default();
         }
         for series in std::mem::take(&mut self.parts) {
-            let label_values =
-                label_names.iter().map(|n| series.labels.iter().find(|(l, _)| l == n).map(|(_, v)| v.clone()).unwrap_or_default()).collect();
+            let label_values = label_names
+                .iter()
+                .map(|n| series.labels.iter().find(|(l, _)| l == n).map(|(_, v)| v.clone()).unwrap_or_default())
+                .collect();
             let created_ms = series.created.map(|s| (s * 1000.0).round() as i64);
             let value = match kind {
                 MetricKind::Counter | MetricKind::Gauge => {
@@ -357,7 +360,10 @@ impl Building {
                 MetricKind::Summary => {
                     let quantiles: Vec<f64> = series.quantiles.iter().map(|q| q.0).collect();
                     if quantiles != self.family.quantiles {
-                        return Err(format!("family {name}: quantiles {quantiles:?} differ from the first series' {:?}", self.family.quantiles));
+                        return Err(format!(
+                            "family {name}: quantiles {quantiles:?} differ from the first series' {:?}",
+                            self.family.quantiles
+                        ));
                     }
                     let count = series.count.map(|c| whole_count(c).ok_or_else(|| format!("family {name}: count {c} is not whole")));
                     ParsedValue::Summary {
@@ -568,7 +574,8 @@ mod tests {
 
     #[test]
     fn escapes_in_label_values_and_help_are_read_exactly() {
-        let family = one("# HELP a say \\\"hi\\\" C:\\\\x\\nnext\n# TYPE a gauge\na{v=\"q\\\"uote\\\\back\\nslash ü\"} 1.5\n", Syntax::Text);
+        let family =
+            one("# HELP a say \\\"hi\\\" C:\\\\x\\nnext\n# TYPE a gauge\na{v=\"q\\\"uote\\\\back\\nslash ü\"} 1.5\n", Syntax::Text);
         assert_eq!(family.help.as_deref(), Some("say \\\"hi\\\" C:\\x\nnext"), "text keeps unknown escapes");
         assert_eq!(family.series[0].label_values, vec!["q\"uote\\back\nslash ü"]);
         assert_eq!(family.series[0].value, ParsedValue::Number(1.5));

@@ -30,12 +30,12 @@ impl UpstreamUrl {
         if target.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
             return Err(format!("{url:?}: the path may not contain spaces or control characters"));
         }
-        let authority = if authority.rsplit_once(':').is_some_and(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()) && !authority.ends_with(']'))
-        {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
-        };
+        let authority =
+            if authority.rsplit_once(':').is_some_and(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()) && !authority.ends_with(']')) {
+                authority.to_string()
+            } else {
+                format!("{authority}:80")
+            };
         let target = if target.starts_with('?') { format!("/{target}") } else { target.to_string() };
         Ok(UpstreamUrl { authority, target })
     }
