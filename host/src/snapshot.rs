@@ -91,7 +91,7 @@ impl Registry {
                 FamilyFilter::Names(names) => names.contains(&f.name_text),
             }) {
                 match family_snapshot(family, &tables) {
-                    FamilyRead::Ready(snapshot) => read.push(snapshot),
+                    FamilyRead::Ready(snapshot) => read.push(*snapshot),
                     // Registered after the tables were published: next snapshot.
                     FamilyRead::Later => {}
                     // A compaction renumbered the ids since: read again.
@@ -109,7 +109,7 @@ impl Registry {
 
 /// What reading one family against published tables gave.
 enum FamilyRead {
-    Ready(FamilySnapshot),
+    Ready(Box<FamilySnapshot>),
     Later,
     Stale,
 }
@@ -187,7 +187,7 @@ fn family_snapshot(family: &FamilyCore, tables: &InternTables) -> FamilyRead {
     let label_names = table.label_names.to_vec();
     // Help given after the tables were published waits for the next snapshot.
     let help = table.help.filter(|&id| known(id));
-    FamilyRead::Ready(FamilySnapshot {
+    FamilyRead::Ready(Box::new(FamilySnapshot {
         name: table.name,
         help,
         label_names,
@@ -197,5 +197,5 @@ fn family_snapshot(family: &FamilyCore, tables: &InternTables) -> FamilyRead {
         histogram,
         summary,
         created_ms,
-    })
+    }))
 }

@@ -192,7 +192,7 @@ impl SampleLines {
     #[inline(always)]
     fn push_sum_and_count(&self, line: &mut Line<'_>, batch: &Batch<'_>, i: usize) {
         let sum = batch.sum(i);
-        if self.flavour == Flavour::OpenMetrics && !(sum >= 0.0) {
+        if self.flavour == Flavour::OpenMetrics && (sum.is_nan() || sum < 0.0) {
             return;
         }
         line.put(&self.sum_name);

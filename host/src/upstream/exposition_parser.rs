@@ -98,12 +98,15 @@ fn whole_count(value: f64) -> Option<u64> {
 /// One sample line, split.
 struct Sample<'a> {
     name: &'a str,
-    labels: Vec<(&'a str, String)>,
+    labels: Labels<'a>,
     value: f64,
 }
 
+/// Label names and their unescaped values, in order.
+type Labels<'a> = Vec<(&'a str, String)>;
+
 /// Reads `{a="x",b="y"}` at the start of `text`; the labels and the rest.
-fn parse_labels(text: &str, syntax: Syntax) -> Result<(Vec<(&str, String)>, &str), String> {
+fn parse_labels(text: &str, syntax: Syntax) -> Result<(Labels<'_>, &str), String> {
     let mut labels = Vec::new();
     let mut rest = &text[1..];
     loop {
@@ -264,7 +267,7 @@ impl Building {
                 MetricKind::Summary => name == "quantile",
                 _ => false,
             };
-            if reserved && part == Part::Bucket || reserved && part == Part::Value {
+            if reserved && matches!(part, Part::Bucket | Part::Value) {
                 special = Some(value);
             } else if reserved {
                 return Err(format!("label {name} on a {} sample", sample.name));

@@ -194,3 +194,37 @@ pub fn families_of(snapshot: &Snapshot) -> Vec<ParsedFamily> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::exposition_parser::{parse, Syntax};
+
+    fn names_and_values(registry: &Registry) -> Vec<(String, usize)> {
+        let snapshot = registry.snapshot();
+        snapshot.families.iter().map(|f| (snapshot.tables.string(f.name as usize).to_string(), f.series.len())).collect()
+    }
+
+    #[test]
+    fn series_and_families_that_leave_upstream_leave_the_registry() {
+        let registry = Registry::new();
+        let own = registry.counter("total_renders", "the host's own").unwrap();
+        own.inc();
+        let mut mirror = Mirror::new(registry.clone());
+        let first =
+            "# TYPE q gauge\nq{x=\"a\"} 1\nq{x=\"b\"} 2\n# TYPE gone counter\ngone 3\n# TYPE total_renders gauge\ntotal_renders 9\n";
+        mirror.sync(parse(first, Syntax::Text).unwrap());
+        assert_eq!(names_and_values(&registry), vec![("total_renders".into(), 1), ("q".into(), 2), ("gone".into(), 1)]);
+        let second = "# TYPE q gauge\nq{x=\"b\"} 5\n# TYPE new histogram\nnew_bucket{le=\"+Inf\"} 1\nnew_sum 2\nnew_count 1\n";
+        mirror.sync(parse(second, Syntax::Text).unwrap());
+        assert_eq!(names_and_values(&registry), vec![("total_renders".into(), 1), ("q".into(), 1), ("new".into(), 1)]);
+        let snapshot = registry.snapshot();
+        assert_eq!(snapshot.families[1].values, vec![5.0]);
+        assert_eq!(own.get(), 1, "the host's own family is never replaced");
+        // A family whose labels change is registered again.
+        mirror.sync(parse("# TYPE q gauge\nq{y=\"c\"} 7\n", Syntax::Text).unwrap());
+        let snapshot = registry.snapshot();
+        let q = snapshot.families.iter().find(|f| snapshot.tables.string(f.name as usize) == "q").unwrap();
+        assert_eq!((snapshot.tables.string(q.label_names[0] as usize), q.values.clone()), ("y", vec![7.0]));
+    }
+}
