@@ -28,7 +28,7 @@ fn build_guest() -> PathBuf {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("host/ is inside the workspace").to_path_buf();
     // Cargo scans a folder given here for changes to anything inside it.
-    for input in ["guest-renderer/core", "guest-renderer/component", "wit", "Cargo.toml", "Cargo.lock"] {
+    for input in ["guest-renderer/core", "guest-renderer/sdk", "guest-renderer/component", "wit", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
     let target_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("guest");

@@ -1,14 +1,21 @@
-//! The default renderer component: formats `prometheus`, `json` and `protobuf`.
-//!
-//! The WIT adapter lives in `component_glue.rs` (shared with the other
-//! renderer components); the formatting in `metrics-render-core`. Built
-//! without std so the component imports nothing but `output`: no WASI.
+//! The default renderer component: formats `prometheus`, `json` and
+//! `protobuf`, written by `metrics-render-core`'s formatters and exported
+//! through `metrics-renderer-sdk`. Built without std (the SDK's
+//! `no-std-runtime`), so the component imports nothing but the contract:
+//! no WASI.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
-extern crate alloc;
+use metrics_render_core::{JSON, PROMETHEUS, PROTOBUF};
+use metrics_renderer_sdk::{export_renderer, Format, Input, RenderError, Renderer, Sink};
 
-/// The formats this component renders.
-const OFFERED: [metrics_render_core::FormatInfo; 3] =
-    [metrics_render_core::PROMETHEUS, metrics_render_core::JSON, metrics_render_core::PROTOBUF];
+struct Builtin;
 
-include!("component_glue.rs");
+impl Renderer for Builtin {
+    const FORMATS: &'static [Format] = &[PROMETHEUS, JSON, PROTOBUF];
+
+    fn render(input: Input<'_>, format: &str, sink: &mut dyn Sink) -> Result<(), RenderError> {
+        metrics_render_core::render(input.families, input.batches, format, Default::default(), sink)
+    }
+}
+
+export_renderer!(Builtin);

@@ -11,9 +11,11 @@ use alloc::format;
 /// One output format, fed in order.
 pub(crate) trait Formatter {
     /// Before the first family.
-    fn begin(&mut self, _out: &mut Out<'_>) {}
+    fn begin(&mut self, _out: &mut Out<'_>) -> Result<(), RenderError> {
+        Ok(())
+    }
     /// Headers of `family`; `index` is its position in the snapshot.
-    fn family_start(&mut self, index: usize, family: &Family<'_>, out: &mut Out<'_>);
+    fn family_start(&mut self, index: usize, family: &Family<'_>, out: &mut Out<'_>) -> Result<(), RenderError>;
     /// Series of the open family; `first` is the index within the family
     /// of the batch's first series.
     fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, first: u32, out: &mut Out<'_>) -> Result<(), RenderError>;
@@ -22,7 +24,9 @@ pub(crate) trait Formatter {
         Ok(())
     }
     /// After the last family.
-    fn end(&mut self, _out: &mut Out<'_>) {}
+    fn end(&mut self, _out: &mut Out<'_>) -> Result<(), RenderError> {
+        Ok(())
+    }
 }
 
 /// The family being written and how many of its series were seen.
@@ -53,7 +57,7 @@ impl Progress {
     ) -> Result<(), RenderError> {
         while self.opened <= target {
             self.close(families, formatter, out)?;
-            formatter.family_start(self.opened, &families[self.opened], out);
+            formatter.family_start(self.opened, &families[self.opened], out)?;
             self.opened += 1;
             self.seen = 0;
         }
@@ -67,7 +71,7 @@ pub(crate) fn drive(
     formatter: &mut dyn Formatter,
     out: &mut Out<'_>,
 ) -> Result<(), RenderError> {
-    formatter.begin(out);
+    formatter.begin(out)?;
     let mut progress = Progress { opened: 0, seen: 0 };
     while source.next_batch(&mut |raw| {
         let index = raw.family as usize;
@@ -95,8 +99,7 @@ pub(crate) fn drive(
         progress.advance_to(families.len() - 1, families, formatter, out)?;
     }
     progress.close(families, formatter, out)?;
-    formatter.end(out);
-    Ok(())
+    formatter.end(out)
 }
 
 #[cfg(test)]

@@ -22,11 +22,13 @@ mod output;
 mod prometheus_text;
 mod protobuf;
 mod sample_line;
+mod series_api;
 mod snapshot;
 
 pub use error::RenderError;
 pub use names::{is_valid_label_name, is_valid_metric_name};
 pub use output::{Sink, DEFAULT_CHUNK_BYTES};
+pub use series_api::{render_series, Series, SeriesFormatter, Writer};
 pub use snapshot::{BatchSource, BucketSpan, Family, MetricKind, NativeBuckets, SeriesBatch, NATIVE_SCHEMAS};
 
 /// A format this crate can render.

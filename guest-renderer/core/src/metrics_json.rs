@@ -57,11 +57,12 @@ impl<'p> MetricsJson<'p> {
 }
 
 impl Formatter for MetricsJson<'_> {
-    fn begin(&mut self, out: &mut Out<'_>) {
+    fn begin(&mut self, out: &mut Out<'_>) -> Result<(), RenderError> {
         out.push_byte(b'{');
+        Ok(())
     }
 
-    fn family_start(&mut self, index: usize, family: &Family<'_>, out: &mut Out<'_>) {
+    fn family_start(&mut self, index: usize, family: &Family<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
         out.push(if index == 0 { b"\n" } else { b",\n" });
         push_json_string(&mut out.buf, &[self.prefix, family.name].concat());
         out.push(b":{");
@@ -94,6 +95,7 @@ impl Formatter for MetricsJson<'_> {
             }
             Shape::List => out.push_byte(b'['),
         }
+        Ok(())
     }
 
     fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, first: u32, out: &mut Out<'_>) -> Result<(), RenderError> {
@@ -137,8 +139,9 @@ impl Formatter for MetricsJson<'_> {
         Ok(())
     }
 
-    fn end(&mut self, out: &mut Out<'_>) {
+    fn end(&mut self, out: &mut Out<'_>) -> Result<(), RenderError> {
         out.push(b"\n}\n");
+        Ok(())
     }
 }
 

@@ -37,7 +37,7 @@ impl<'p> OpenMetricsText<'p> {
 }
 
 impl Formatter for OpenMetricsText<'_> {
-    fn family_start(&mut self, _index: usize, family: &Family<'_>, out: &mut Out<'_>) {
+    fn family_start(&mut self, _index: usize, family: &Family<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
         let name = match family.kind {
             MetricKind::Counter => family.name.strip_suffix("_total").filter(|n| !n.is_empty()).unwrap_or(family.name),
             _ => family.name,
@@ -63,14 +63,16 @@ impl Formatter for OpenMetricsText<'_> {
         }
         let suffix = if family.kind == MetricKind::Counter { "_total" } else { "" };
         self.lines = Some(SampleLines::new(family, self.prefix, name, suffix, push_om_bound, Flavour::OpenMetrics));
+        Ok(())
     }
 
     fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, _first: u32, out: &mut Out<'_>) -> Result<(), RenderError> {
         self.lines.as_ref().map_or(Ok(()), |lines| lines.write(family.kind, batch, out))
     }
 
-    fn end(&mut self, out: &mut Out<'_>) {
+    fn end(&mut self, out: &mut Out<'_>) -> Result<(), RenderError> {
         out.push(b"# EOF\n");
+        Ok(())
     }
 }
 

@@ -27,7 +27,7 @@ impl<'p> PrometheusText<'p> {
 }
 
 impl Formatter for PrometheusText<'_> {
-    fn family_start(&mut self, _index: usize, family: &Family<'_>, out: &mut Out<'_>) {
+    fn family_start(&mut self, _index: usize, family: &Family<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
         let name = [self.prefix, family.name].concat();
         if let Some(help) = family.help {
             out.push(b"# HELP ");
@@ -42,6 +42,7 @@ impl Formatter for PrometheusText<'_> {
         out.push(family.kind.as_str().as_bytes());
         out.push_byte(b'\n');
         self.lines = Some(SampleLines::new(family, self.prefix, family.name, "", push_prometheus_f64, Flavour::Prometheus));
+        Ok(())
     }
 
     fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, _first: u32, out: &mut Out<'_>) -> Result<(), RenderError> {

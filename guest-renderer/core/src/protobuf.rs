@@ -216,7 +216,7 @@ impl<'p> ProtobufDelimited<'p> {
 }
 
 impl Formatter for ProtobufDelimited<'_> {
-    fn family_start(&mut self, _index: usize, family: &Family<'_>, _out: &mut Out<'_>) {
+    fn family_start(&mut self, _index: usize, family: &Family<'_>, _out: &mut Out<'_>) -> Result<(), RenderError> {
         self.header.clear();
         self.metrics.clear();
         let name = [self.prefix, family.name].concat();
@@ -225,6 +225,7 @@ impl Formatter for ProtobufDelimited<'_> {
             push_bytes(&mut self.header, 2, help.as_bytes());
         }
         push_uint(&mut self.header, 3, metric_type(family.kind));
+        Ok(())
     }
 
     fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, _first: u32, out: &mut Out<'_>) -> Result<(), RenderError> {

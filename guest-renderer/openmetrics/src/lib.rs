@@ -1,13 +1,19 @@
-//! The OpenMetrics renderer component: format `openmetrics`.
-//!
-//! Shipped as a plugin (`target/plugins/openmetrics.wasm`) rather than built
-//! in: dropping it into the plugins folder makes Prometheus' own scrapes,
-//! which prefer OpenMetrics, switch to it.
+//! The OpenMetrics renderer component (format `openmetrics`), shipped as a
+//! plugin: `metrics-render-core`'s formatter exported through
+//! `metrics-renderer-sdk`, without std (no WASI imports).
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
-extern crate alloc;
+use metrics_render_core::OPENMETRICS;
+use metrics_renderer_sdk::{export_renderer, Format, Input, RenderError, Renderer, Sink};
 
-/// The formats this component renders.
-const OFFERED: [metrics_render_core::FormatInfo; 1] = [metrics_render_core::OPENMETRICS];
+struct OpenMetrics;
 
-include!("../../component/src/component_glue.rs");
+impl Renderer for OpenMetrics {
+    const FORMATS: &'static [Format] = &[OPENMETRICS];
+
+    fn render(input: Input<'_>, format: &str, sink: &mut dyn Sink) -> Result<(), RenderError> {
+        metrics_render_core::render(input.families, input.batches, format, Default::default(), sink)
+    }
+}
+
+export_renderer!(OpenMetrics);

@@ -1,6 +1,7 @@
-//! The `metrics-host` command line: `serve` and `render`.
+//! The `metrics-host` command line: `serve`, `render` and `plugin check`.
 use crate::app::config::{ServeArgs, ServeConfig};
 use crate::app::demo::Demo;
+use crate::app::plugin_check;
 use crate::app::replay::registry_from_metrics_json;
 use crate::app::server;
 use crate::name_escaping::NameEscaping;
@@ -33,10 +34,33 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Render a metrics.json file (e.g. captured from /metrics.json) to stdout.
     Render(RenderArgs),
+    /// Work on renderer plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Internal: compile a plugin read on stdin into a wasmtime artifact on
     /// stdout, within the given limits. `serve` runs this as a child process.
     #[command(hide = true)]
     CompilePlugin(CompilePluginArgs),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PluginCommand {
+    /// Load a renderer component as the server would and render sample
+    /// snapshots with every format; exit status 1 if anything fails.
+    Check(PluginCheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PluginCheckArgs {
+    /// The component (`*.wasm`).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Check only this format.
+    #[arg(long, value_name = "NAME")]
+    pub format: Option<String>,
+    /// Wall-clock time allowed per render, in ms [default: the server's, 30000].
+    #[arg(long, value_name = "MS")]
+    pub render_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -91,6 +115,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Render(args) => tokio::runtime::Runtime::new()?.block_on(render(&args)),
+        Command::Plugin(PluginCommand::Check(args)) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let mut limits = RenderLimits::default();
+            if let Some(ms) = args.render_timeout_ms {
+                limits.deadline = Duration::from_millis(ms.clamp(10, 600_000));
+            }
+            let (report, passed) = runtime.block_on(plugin_check::check(&args.file, args.format.as_deref(), &limits))?;
+            runtime.shutdown_timeout(BLOCKING_WORK_GRACE);
+            print!("{report}");
+            std::io::stdout().flush()?;
+            if !passed {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::CompilePlugin(args) => {
             let engine = wasmtime::Engine::new(&engine_config())?;
             compile_plugin_main(&engine, args.memory_bytes, args.cpu_seconds, 1 << 30).map_err(anyhow::Error::msg)
@@ -179,9 +218,8 @@ async fn render(args: &RenderArgs) -> anyhow::Result<()> {
     let engine = RendererEngine::new()?;
     let mut renderers = RendererSet::builtin(&engine).await.context("loading the built-in renderer")?;
     if let Some(path) = &args.plugin {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read plugin {}", path.display()))?;
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
-        renderers = renderers.with_plugin(Arc::new(engine.load(&name, &bytes).await?));
+        // Through the compile cache: a large plugin compiles once.
+        renderers = renderers.with_plugin(Arc::new(plugin_check::load_plugin_file(&engine, path).await?));
     }
     let service = RenderService::new(registry, Arc::new(Renderers::fixed(engine, renderers)), RenderLimits::default(), 1, None);
     let stdout = std::io::BufWriter::new(std::io::stdout());

@@ -107,6 +107,9 @@ pub struct RenderState {
     output_limit: u64,
     /// Set when the host refused further output or input.
     stopped: Option<RenderFailureCause>,
+    /// `output.write` calls after the host refused output (a renderer
+    /// should stop at the first refusal).
+    writes_after_stop: u64,
     /// Wall-clock time left.
     budget: GuestBudget,
 }
@@ -151,6 +154,12 @@ impl RenderState {
             let rest = self.pending.split().freeze();
             send(self, rest).await;
         }
+    }
+
+    /// What the guest did that a plugin check reports: its memory and the
+    /// writes it made after output was refused.
+    pub(crate) fn conduct(&self) -> (usize, u64) {
+        (self.caps.used(), self.writes_after_stop)
     }
 
     /// Ends the call: drops the sink (the HTTP body sees the end of the
@@ -246,6 +255,7 @@ fn accepts_write(state: &RenderState, len: usize) -> bool {
 fn refuse_write(state: &mut RenderState) {
     state.write_calls += 1;
     if state.stopped.is_some() {
+        state.writes_after_stop += 1;
         return;
     }
     let cause = if state.output.is_none() {
@@ -316,6 +326,7 @@ pub(crate) fn new_store(
         write_calls: 0,
         output_limit: limits.output_bytes,
         stopped: None,
+        writes_after_stop: 0,
         budget: GuestBudget::new(limits.deadline),
     };
     let mut store = Store::new(engine, state);

@@ -176,6 +176,19 @@ impl RendererComponent {
         limits: &RenderLimits,
         output: Box<dyn OutputSink>,
     ) -> Result<(), RenderFailure> {
+        self.render_reporting(snapshot, format, names, limits, output).await.0
+    }
+
+    /// [`RendererComponent::render`], also reporting how the guest behaved
+    /// (for `plugin check`).
+    pub async fn render_reporting(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        format: &str,
+        names: RenderNames<'_>,
+        limits: &RenderLimits,
+        output: Box<dyn OutputSink>,
+    ) -> (Result<(), RenderFailure>, GuestConduct) {
         let fail = |cause| RenderFailure { plugin: self.name.clone(), format: format.to_string(), cause };
         let mut store = new_store(&self.engine, self.uses_wasi, limits, Some(Arc::clone(snapshot)), Some(output));
         let arg = snapshot.arg(names);
@@ -192,17 +205,59 @@ impl RendererComponent {
             Ok(result)
         };
         let result = with_watchdog(budget.clone(), call).await;
+        let (memory_bytes, writes_after_refusal) = store.data().conduct();
         let (stopped, last_stderr) = store.data_mut().finish(&self.name);
+        let mut conduct = GuestConduct { returned: None, memory_bytes, writes_after_refusal };
         let Some(result) = result else {
-            return Err(fail(RenderFailureCause::TimedOut(limits.deadline)));
+            return (Err(fail(RenderFailureCause::TimedOut(limits.deadline))), conduct);
         };
-        match result {
-            Ok(Ok(())) => match stopped {
-                Some(cause) => Err(fail(cause)),
-                None => Ok(()),
-            },
-            Ok(Err(error)) => Err(fail(stopped.unwrap_or_else(|| guest_error_cause(error)))),
+        let result = match result {
+            Ok(Ok(())) => {
+                conduct.returned = Some(GuestReturn::Ok);
+                match stopped {
+                    Some(cause) => Err(fail(cause)),
+                    None => Ok(()),
+                }
+            }
+            Ok(Err(error)) => {
+                conduct.returned = Some(GuestReturn::of(&error));
+                Err(fail(stopped.unwrap_or_else(|| guest_error_cause(error))))
+            }
             Err(error) => Err(fail(stopped.unwrap_or_else(|| trap_cause(&store, limits, error, last_stderr)))),
+        };
+        (result, conduct)
+    }
+}
+
+/// What a guest's `render` returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestReturn {
+    Ok,
+    UnknownFormat,
+    InvalidOption,
+    OutputClosed,
+    Failed(String),
+}
+
+impl GuestReturn {
+    fn of(error: &super::wit::latest::metrics::renderer::types::RenderError) -> Self {
+        use super::wit::latest::metrics::renderer::types::RenderError as E;
+        match error {
+            E::UnknownFormat(_) => GuestReturn::UnknownFormat,
+            E::InvalidOption(_) => GuestReturn::InvalidOption,
+            E::OutputClosed => GuestReturn::OutputClosed,
+            E::Failed(why) => GuestReturn::Failed(bounded(why)),
         }
     }
+}
+
+/// How a guest behaved in one render, beyond the outcome.
+#[derive(Debug, Clone)]
+pub struct GuestConduct {
+    /// What `render` returned, if it returned (not trapped, not timed out).
+    pub returned: Option<GuestReturn>,
+    /// Linear memory and tables the guest grew to, in bytes.
+    pub memory_bytes: usize,
+    /// `output.write` calls after the host refused output.
+    pub writes_after_refusal: u64,
 }

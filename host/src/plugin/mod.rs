@@ -38,7 +38,7 @@ pub use artifact_cache::ArtifactCache;
 pub use call::{RenderFailure, RenderFailureCause, RenderLimits};
 pub use circuit_breaker::{BreakerStatus, CircuitBreaker};
 pub use compiler::{CompileLimits, CompileMode};
-pub use component::{FormatInfo, LoadError, RendererComponent};
+pub use component::{FormatInfo, GuestConduct, GuestReturn, LoadError, RendererComponent};
 pub use engine::RendererEngine;
 pub use sink::{ChannelSink, OutputSink, SinkClosed, WriteFuture, WriterSink};
 

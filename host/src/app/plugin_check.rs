@@ -1,0 +1,206 @@
+//! `metrics-host plugin check FILE [--format NAME]`: what a plugin author
+//! (or CI) runs before shipping a renderer. It loads the component the way
+//! the server does (contract version, exports, imports, the `formats()`
+//! rules, every load-time bound; compiled through the same cache), then
+//! for each format renders the sample snapshots under the server's
+//! default limits: edge cases, the same with a prefix, and 100k series.
+//! It refuses output part-way and checks the plugin stops and returns
+//! `output-closed`; renders the edge cases twice and compares the bytes;
+//! checks output in a format it can read (Prometheus text, OpenMetrics,
+//! JSON) with the strict readers; and reports time, output size and guest
+//! memory. Any failure makes the exit status 1.
+use super::sample_snapshots;
+use crate::plugin::series_batches::RenderNames;
+use crate::plugin::sink::{OutputSink, SinkClosed, WriteFuture};
+use crate::plugin::{ArtifactCache, GuestConduct, GuestReturn, RenderLimits, RendererComponent, RendererEngine};
+use crate::registry::Registry;
+use crate::representation::{media_type, parameter};
+use crate::snapshot::Snapshot;
+use crate::upstream::exposition_parser::{parse, Syntax};
+use bytes::Bytes;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Keeps what a render writes, refusing everything after `accept` bytes.
+#[derive(Clone)]
+struct CollectSink {
+    out: Arc<Mutex<Vec<u8>>>,
+    accept: usize,
+}
+
+impl OutputSink for CollectSink {
+    fn write(&mut self, chunk: Bytes) -> WriteFuture<'_> {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let result = if out.len() >= self.accept {
+            Err(SinkClosed::Gone)
+        } else {
+            out.extend_from_slice(&chunk);
+            Ok(())
+        };
+        Box::pin(async move { result })
+    }
+}
+
+/// One render of a sample.
+struct Rendered {
+    result: Result<(), String>,
+    output: Vec<u8>,
+    elapsed: Duration,
+    conduct: GuestConduct,
+}
+
+/// What is rendered, and within what.
+struct Job<'a> {
+    component: &'a RendererComponent,
+    format: &'a str,
+    limits: &'a RenderLimits,
+}
+
+async fn render(job: &Job<'_>, snapshot: &Arc<Snapshot>, prefix: &str, accept: usize) -> Rendered {
+    let sink = CollectSink { out: Arc::new(Mutex::new(Vec::new())), accept };
+    let started = Instant::now();
+    let names = RenderNames { prefix, ..RenderNames::default() };
+    let (result, conduct) = job.component.render_reporting(snapshot, job.format, names, job.limits, Box::new(sink.clone())).await;
+    let output = std::mem::take(&mut *sink.out.lock().unwrap_or_else(|e| e.into_inner()));
+    Rendered { result: result.map_err(|e| e.cause.to_string()), output, elapsed: started.elapsed(), conduct }
+}
+
+fn size(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// Why `output` is not valid in the format its content type names, if the
+/// check can read that format.
+fn output_problem(content_type: &str, output: &[u8]) -> Option<String> {
+    let text = || std::str::from_utf8(output).map_err(|e| format!("not UTF-8: {e}"));
+    let checked = match media_type(content_type).as_str() {
+        "text/plain" if parameter(content_type, "version") == Some("0.0.4") => {
+            text().and_then(|t| parse(t, Syntax::Text).map(drop).map_err(|e| format!("not valid Prometheus text: {e}")))
+        }
+        "application/openmetrics-text" => {
+            text().and_then(|t| parse(t, Syntax::OpenMetrics).map(drop).map_err(|e| format!("not valid OpenMetrics: {e}")))
+        }
+        "application/json" => serde_json::from_slice::<serde_json::Value>(output).map(drop).map_err(|e| format!("not valid JSON: {e}")),
+        _ => Ok(()),
+    };
+    checked.err()
+}
+
+/// Checks the plugin at `path` (renders within `limits`, the server's by
+/// default); the report, and whether everything passed. A format's checks
+/// stop at its first failure.
+pub async fn check(path: &Path, only_format: Option<&str>, limits: &RenderLimits) -> anyhow::Result<(String, bool)> {
+    let mut report = String::new();
+    let mut ok = true;
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
+    let engine = RendererEngine::new()?;
+    let component = match load_cached(&engine, &name, bytes).await {
+        Ok(component) => component,
+        Err(reason) => {
+            let _ = writeln!(report, "{}: refused at load: {reason}\nresult: FAIL", path.display());
+            return Ok((report, false));
+        }
+    };
+    let _ = writeln!(report, "{}: contract {}, {} format(s)", path.display(), component.wit_version, component.formats.len());
+    let formats: Vec<_> = component.formats.iter().filter(|f| only_format.is_none_or(|only| f.name == only)).cloned().collect();
+    if formats.is_empty() {
+        let _ = writeln!(report, "no format named {:?}\nresult: FAIL", only_format.unwrap_or_default());
+        return Ok((report, false));
+    }
+    let edge = Arc::new(sample_snapshots::edge_cases()?.snapshot());
+    let large = Arc::new(sample_snapshots::large()?.snapshot());
+    let empty = Arc::new(Registry::new().snapshot());
+    for format in &formats {
+        let _ = writeln!(report, "  format {} ({})", format.name, format.content_type);
+        let passed = check_format(
+            &Job { component: &component, format: &format.name, limits },
+            &format.content_type,
+            [&edge, &large, &empty],
+            &mut report,
+        )
+        .await;
+        ok &= passed;
+    }
+    let _ = writeln!(report, "result: {}", if ok { "ok" } else { "FAIL" });
+    Ok((report, ok))
+}
+
+/// The checks of one format, written to `report`; whether all passed.
+async fn check_format(job: &Job<'_>, content_type: &str, [edge, large, empty]: [&Arc<Snapshot>; 3], report: &mut String) -> bool {
+    let mut failed = false;
+    let mut line = |passed: bool, text: String| {
+        failed |= !passed;
+        let _ = writeln!(report, "    {} {text}", if passed { "ok  " } else { "FAIL" });
+        !passed
+    };
+    {
+        let samples: [(&str, &Arc<Snapshot>, &str); 4] = [
+            ("edge cases", edge, ""),
+            ("edge cases with prefix check_", edge, "check_"),
+            ("no families at all", empty, ""),
+            ("100000 series", large, ""),
+        ];
+        let mut first_edge: Option<Vec<u8>> = None;
+        for (label, snapshot, prefix) in samples {
+            let r = render(job, snapshot, prefix, usize::MAX).await;
+            let stats = format!("{} in {} ms, guest memory {}", size(r.output.len()), r.elapsed.as_millis(), size(r.conduct.memory_bytes));
+            let stop = match &r.result {
+                Ok(()) => match output_problem(content_type, &r.output) {
+                    None => line(true, format!("{label}: {stats}")),
+                    Some(problem) => line(false, format!("{label}: output {problem}")),
+                },
+                Err(why) => line(false, format!("{label}: {why}")),
+            };
+            if stop {
+                return false;
+            }
+            if label == "edge cases" {
+                first_edge = Some(r.output);
+            }
+        }
+        if let Some(first) = first_edge {
+            let again = render(job, edge, "", usize::MAX).await;
+            let same = again.result.is_ok() && again.output == first;
+            if line(
+                same,
+                format!("deterministic: {}", if same { "the same bytes twice" } else { "a second render of the same snapshot differs" }),
+            ) {
+                return false;
+            }
+        }
+        // Refuse output after the first 64 KiB of the large sample.
+        let refused = render(job, large, "", 64 << 10).await;
+        let conduct = &refused.conduct;
+        let stopped = conduct.returned == Some(GuestReturn::OutputClosed) && conduct.writes_after_refusal == 0;
+        let what = match (&conduct.returned, conduct.writes_after_refusal) {
+            (_, n) if n > 0 => format!("kept writing ({n} writes after output.write returned false)"),
+            (Some(GuestReturn::OutputClosed), _) => "returned output-closed at once".to_string(),
+            (Some(other), _) => format!("returned {other:?} instead of output-closed"),
+            (None, _) => format!("did not return ({})", refused.result.clone().err().unwrap_or_default()),
+        };
+        line(stopped || refused.output.len() < 64 << 10 && refused.result.is_ok(), format!("output refused part-way: {what}"));
+    }
+    !failed
+}
+
+/// Loads through the compile cache the server uses by default.
+async fn load_cached(engine: &Arc<RendererEngine>, name: &str, bytes: Vec<u8>) -> Result<RendererComponent, String> {
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let cache = ArtifactCache::default_dir().and_then(|dir| ArtifactCache::open(dir).ok());
+    engine.load_cached(name, bytes, &hash, cache.as_ref()).await.map_err(|e| e.to_string())
+}
+
+/// `render --plugin`: the component at `path`, through the compile cache.
+pub async fn load_plugin_file(engine: &Arc<RendererEngine>, path: &Path) -> anyhow::Result<RendererComponent> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read plugin {}: {e}", path.display()))?;
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
+    load_cached(engine, &name, bytes).await.map_err(anyhow::Error::msg)
+}

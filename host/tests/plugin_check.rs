@@ -1,0 +1,90 @@
+//! `metrics-host plugin check`: the shipped renderers pass, a renderer
+//! built for contract 0.2.0 passes, and every hostile fixture fails with a
+//! reason that says what is wrong.
+mod common;
+
+use std::process::Command;
+
+/// Runs `plugin check ARGS`; (exit code, the report on stdout, or the
+/// error on stderr when there is no report).
+fn check(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_metrics-host")).args(["plugin", "check"]).args(args).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report = if report.is_empty() { String::from_utf8_lossy(&out.stderr).into_owned() } else { report };
+    (out.status.code().unwrap_or(-1), report)
+}
+
+fn fixture(folder: &str, name: &str) -> String {
+    let path = format!("{}/../target/{folder}/{name}", env!("CARGO_MANIFEST_DIR"));
+    assert!(std::path::Path::new(&path).exists(), "{path}: run `make plugins test-plugins`");
+    path
+}
+
+#[test]
+fn the_shipped_renderers_and_a_0_2_0_renderer_pass() {
+    let legacy = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/renderer-0.2.0.wasm").to_string();
+    for (path, contract, formats) in
+        [(fixture("plugins", "openmetrics.wasm"), "0.3.0", vec!["openmetrics"]), (legacy, "0.2.0", vec!["prometheus", "json"])]
+    {
+        let (code, report) = check(&[&path]);
+        assert_eq!(code, 0, "{report}");
+        assert!(report.contains(&format!("contract {contract}")), "{report}");
+        for format in formats {
+            assert!(report.contains(&format!("format {format} (")), "{report}");
+        }
+        for passed in [
+            "edge cases:",
+            "edge cases with prefix check_:",
+            "100000 series:",
+            "deterministic:",
+            "output refused part-way: returned output-closed",
+        ] {
+            assert!(report.contains(&format!("ok   {passed}")), "{passed}: {report}");
+        }
+        assert!(report.ends_with("result: ok\n"), "{report}");
+        assert!(!report.contains("FAIL"), "{report}");
+    }
+}
+
+#[test]
+fn hostile_fixtures_fail_with_a_reason() {
+    let hostile = fixture("test-plugins", "hostile.wasm");
+    let cases: [(&str, &str); 11] = [
+        ("spin", "timed out"),
+        ("oom", "out of memory"),
+        ("panic", "trapped"),
+        ("flood", "output exceeds the limit"),
+        ("lie", "output exceeds the limit"),
+        ("sleep", "timed out"),
+        ("trickle", "timed out"),
+        ("empty-writes", "timed out"),
+        ("batch-spin", "input.next-batch calls"),
+        ("long-error", "failed"),
+        ("chatty", "last words"),
+    ];
+    for (format, reason) in cases {
+        let (code, report) = check(&[&hostile, "--format", format, "--render-timeout-ms", "500"]);
+        assert_eq!(code, 1, "{format}: {report}");
+        let fail = report.lines().find(|l| l.contains("FAIL ")).unwrap_or_else(|| panic!("{format}: no FAIL line: {report}"));
+        assert!(fail.to_lowercase().contains(reason), "{format}: expected {reason:?} in {fail:?}");
+        assert!(report.ends_with("result: FAIL\n"), "{report}");
+    }
+    let refused_at_load: [(&str, &str); 5] = [
+        ("formats-many.wasm", "formats"),
+        ("formats-huge-name.wasm", "format"),
+        ("formats-bad-name.wasm", "name"),
+        ("formats-spin.wasm", "timed out"),
+        ("forbidden-import.wasm", "import"),
+    ];
+    for (file, reason) in refused_at_load {
+        let (code, report) = check(&[&fixture("test-plugins", file)]);
+        assert_eq!(code, 1, "{file}: {report}");
+        assert!(report.contains("refused at load:") && report.to_lowercase().contains(reason), "{file}: {report}");
+    }
+    let (code, report) = check(&[&fixture("test-plugins", "wrong-version.wasm")]);
+    assert_eq!(code, 1);
+    assert!(report.contains("supports 0.3.0, 0.2.0"), "{report}");
+    let (code, report) = check(&["/nonexistent/plugin.wasm"]);
+    assert_ne!(code, 0);
+    assert!(report.contains("cannot read"), "{report}");
+}
