@@ -52,7 +52,8 @@ mod no_std_runtime;
 pub mod glue;
 
 pub use metrics_render_core::{
-    render_series, BatchSource, BucketSpan, Family, MetricKind, NativeBuckets, RenderError, Series, SeriesFormatter, Sink, Writer,
+    render_series, BatchSource, BucketSpan, Family, MetricKind, NativeBuckets, RenderError, Series, SeriesBatch, SeriesFormatter, Sink,
+    Writer,
 };
 
 /// The contract's bindings, generated from the WIT this SDK was built with.
@@ -90,26 +91,30 @@ pub trait Renderer {
     fn render(input: Input<'_>, format: &str, sink: &mut dyn Sink) -> Result<(), RenderError>;
 }
 
-/// Makes `$renderer` (a [`Renderer`]) the component's export.
+/// Makes `$renderer` (a [`Renderer`]) the component's export. Only on
+/// wasm32: a native build (`cargo test` of the format) exports nothing.
 #[macro_export]
 macro_rules! export_renderer {
     ($renderer:ty) => {
-        struct __MetricsRendererExport;
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct __MetricsRendererExport;
 
-        impl $crate::bindings::exports::metrics::renderer::renderer::Guest for __MetricsRendererExport {
-            fn formats() -> $crate::glue::Vec<$crate::bindings::exports::metrics::renderer::renderer::FormatInfo> {
-                $crate::glue::formats::<$renderer>()
+            impl $crate::bindings::exports::metrics::renderer::renderer::Guest for __MetricsRendererExport {
+                fn formats() -> $crate::glue::Vec<$crate::bindings::exports::metrics::renderer::renderer::FormatInfo> {
+                    $crate::glue::formats::<$renderer>()
+                }
+
+                fn render(
+                    snapshot: $crate::bindings::exports::metrics::renderer::renderer::Snapshot,
+                    format: $crate::glue::String,
+                    options: $crate::bindings::exports::metrics::renderer::renderer::RenderOptions,
+                ) -> Result<(), $crate::bindings::exports::metrics::renderer::renderer::RenderError> {
+                    $crate::glue::render::<$renderer>(snapshot, format, options)
+                }
             }
 
-            fn render(
-                snapshot: $crate::bindings::exports::metrics::renderer::renderer::Snapshot,
-                format: $crate::glue::String,
-                options: $crate::bindings::exports::metrics::renderer::renderer::RenderOptions,
-            ) -> Result<(), $crate::bindings::exports::metrics::renderer::renderer::RenderError> {
-                $crate::glue::render::<$renderer>(snapshot, format, options)
-            }
-        }
-
-        $crate::bindings::__export_renderer_plugin!(__MetricsRendererExport with_types_in $crate::bindings);
+    $crate::bindings::__export_renderer_plugin!(__MetricsRendererExport with_types_in $crate::bindings);
+        };
     };
 }

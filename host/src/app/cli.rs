@@ -48,6 +48,21 @@ pub enum PluginCommand {
     /// Load a renderer component as the server would and render sample
     /// snapshots with every format; exit status 1 if anything fails.
     Check(PluginCheckArgs),
+    /// Write a new renderer project (format NAME) to build, check and serve.
+    New(PluginNewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PluginNewArgs {
+    /// The plugin's name, also its format's: [a-z][a-z0-9_]{0,63}.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The language of the project.
+    #[arg(long, default_value = "rust", value_name = "LANG")]
+    pub lang: String,
+    /// Where the project folder NAME is created [default: the current folder].
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -115,6 +130,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Render(args) => tokio::runtime::Runtime::new()?.block_on(render(&args)),
+        Command::Plugin(PluginCommand::New(args)) => {
+            let dir = crate::app::plugin_template::write_project(&args.name, &args.lang, &args.dir)?;
+            println!(
+                "wrote {}; next: cd {} && cargo build --release --target wasm32-wasip2 (see its README.md)",
+                dir.display(),
+                dir.display()
+            );
+            Ok(())
+        }
         Command::Plugin(PluginCommand::Check(args)) => {
             let runtime = tokio::runtime::Runtime::new()?;
             let mut limits = RenderLimits::default();

@@ -1,0 +1,258 @@
+//! `metrics-host plugin new NAME --lang rust`: a buildable renderer
+//! project, self-contained (the contract's WIT and the SDK with its
+//! formatting core are written into it, so it builds anywhere, offline
+//! once its two registry crates are fetched): a working format to edit, a
+//! test, a sample snapshot, and a README with the commands from build to
+//! served.
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+
+/// The languages `plugin new` writes.
+pub const LANGUAGES: [&str; 1] = ["rust"];
+
+/// Files of the SDK and its core, embedded in this program.
+const SDK_FILES: [(&str, &str); 3] = [
+    ("vendor/sdk/src/lib.rs", include_str!("../../../guest-renderer/sdk/src/lib.rs")),
+    ("vendor/sdk/src/glue.rs", include_str!("../../../guest-renderer/sdk/src/glue.rs")),
+    ("vendor/sdk/src/no_std_runtime.rs", include_str!("../../../guest-renderer/sdk/src/no_std_runtime.rs")),
+];
+
+const CORE_FILES: [(&str, &str); 16] = [
+    ("vendor/core/src/lib.rs", include_str!("../../../guest-renderer/core/src/lib.rs")),
+    ("vendor/core/src/batch_driver.rs", include_str!("../../../guest-renderer/core/src/batch_driver.rs")),
+    ("vendor/core/src/error.rs", include_str!("../../../guest-renderer/core/src/error.rs")),
+    ("vendor/core/src/escape.rs", include_str!("../../../guest-renderer/core/src/escape.rs")),
+    ("vendor/core/src/fast_copy.rs", include_str!("../../../guest-renderer/core/src/fast_copy.rs")),
+    ("vendor/core/src/line.rs", include_str!("../../../guest-renderer/core/src/line.rs")),
+    ("vendor/core/src/metrics_json.rs", include_str!("../../../guest-renderer/core/src/metrics_json.rs")),
+    ("vendor/core/src/names.rs", include_str!("../../../guest-renderer/core/src/names.rs")),
+    ("vendor/core/src/number.rs", include_str!("../../../guest-renderer/core/src/number.rs")),
+    ("vendor/core/src/openmetrics_text.rs", include_str!("../../../guest-renderer/core/src/openmetrics_text.rs")),
+    ("vendor/core/src/output.rs", include_str!("../../../guest-renderer/core/src/output.rs")),
+    ("vendor/core/src/prometheus_text.rs", include_str!("../../../guest-renderer/core/src/prometheus_text.rs")),
+    ("vendor/core/src/protobuf.rs", include_str!("../../../guest-renderer/core/src/protobuf.rs")),
+    ("vendor/core/src/sample_line.rs", include_str!("../../../guest-renderer/core/src/sample_line.rs")),
+    ("vendor/core/src/series_api.rs", include_str!("../../../guest-renderer/core/src/series_api.rs")),
+    ("vendor/core/src/snapshot.rs", include_str!("../../../guest-renderer/core/src/snapshot.rs")),
+];
+
+const WIT: &str = include_str!("../../../wit/renderer.wit");
+
+const CORE_MANIFEST: &str = r#"[package]
+name = "metrics-render-core"
+description = "Checked batch walking, escaping and the built-in formats (vendored from metrics-host)."
+edition = "2021"
+license = "Apache-2.0"
+version = "0.1.0"
+
+[dependencies]
+ryu = "1"
+itoa = "1"
+"#;
+
+const SDK_MANIFEST: &str = r#"[package]
+name = "metrics-renderer-sdk"
+description = "Write renderer plugins for metrics-host (vendored from metrics-host)."
+edition = "2021"
+license = "Apache-2.0"
+version = "0.1.0"
+
+[features]
+no-std-runtime = ["dep:dlmalloc"]
+
+[dependencies]
+metrics-render-core = { path = "../core" }
+wit-bindgen = { version = "0.63", default-features = false, features = ["macros", "realloc"] }
+
+[target.'cfg(target_arch = "wasm32")'.dependencies]
+dlmalloc = { version = "0.2", features = ["global"], optional = true }
+"#;
+
+fn manifest(name: &str) -> String {
+    format!(
+        r#"[package]
+name = "{name}"
+description = "A renderer plugin for metrics-host: format `{name}`."
+edition = "2021"
+version = "0.1.0"
+
+[lib]
+crate-type = ["cdylib", "rlib"]
+
+[dependencies]
+# Built without std: the component imports nothing but the contract.
+metrics-renderer-sdk = {{ path = "vendor/sdk", features = ["no-std-runtime"] }}
+
+[profile.release]
+opt-level = 3
+codegen-units = 1
+strip = true
+
+# Not part of any enclosing workspace.
+[workspace]
+"#
+    )
+}
+
+fn lib_rs(name: &str) -> String {
+    let type_name: String = name
+        .split(['_', '-', '.'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect();
+    let type_name = if type_name.starts_with(|c: char| c.is_ascii_alphabetic()) { type_name } else { format!("Format{type_name}") };
+    TEMPLATE_LIB.replace("FORMAT_NAME", name).replace("FormatType", &type_name)
+}
+
+/// The plugin's code: one line per series, `name{label="value",...} value`
+/// with Prometheus escaping, a starting point to change into any format.
+const TEMPLATE_LIB: &str = r##"//! The `FORMAT_NAME` renderer: one line per series,
+//! `family label=value,label=value value`. Change `series` (and the other
+//! callbacks of `SeriesFormatter`) to write your format.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+use metrics_renderer_sdk::{export_renderer, render_series, Family, Format, Input, RenderError, Renderer, Series, SeriesFormatter, Sink, Writer};
+
+pub struct FormatType;
+
+impl SeriesFormatter for FormatType {
+    fn family(&mut self, family: &Family<'_>, out: &mut Writer<'_, '_>) -> Result<(), RenderError> {
+        if let Some(help) = family.help {
+            out.str("# ").str(family.name).byte(b' ').help(help).byte(b'\n');
+        }
+        Ok(())
+    }
+
+    fn series(&mut self, family: &Family<'_>, series: &Series<'_>, out: &mut Writer<'_, '_>) -> Result<(), RenderError> {
+        out.str(family.name);
+        for (i, (name, value)) in series.labels().enumerate() {
+            out.byte(if i == 0 { b' ' } else { b',' });
+            out.str(name).byte(b'=').escaped(value, &[(b',', "\\,"), (b' ', "\\ "), (b'=', "\\="), (b'\\', "\\\\"), (b'\n', "\\n")]);
+        }
+        out.byte(b' ').f64(series.value()).byte(b'\n');
+        Ok(())
+    }
+}
+
+impl Renderer for FormatType {
+    const FORMATS: &'static [Format] =
+        &[Format { name: "FORMAT_NAME", content_type: "text/plain; charset=utf-8", description: "one line per series" }];
+
+    fn render(input: Input<'_>, _format: &str, sink: &mut dyn Sink) -> Result<(), RenderError> {
+        render_series(input.families, input.batches, &mut FormatType, sink)
+    }
+}
+
+export_renderer!(FormatType);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics_renderer_sdk::{BatchSource, MetricKind};
+
+    /// The sample snapshot's one batch, handed out once.
+    struct OneBatch(bool);
+
+    impl BatchSource for OneBatch {
+        fn next_batch(
+            &mut self,
+            f: &mut dyn FnMut(&metrics_renderer_sdk::SeriesBatch<'_>) -> Result<(), RenderError>,
+        ) -> Result<bool, RenderError> {
+            if std::mem::take(&mut self.0) {
+                // Two series of label `queue`: "a b" and "ü".
+                f(&metrics_renderer_sdk::SeriesBatch::of_values(0, "a bü", &[3, 5], &[1.5, 2.0]))?;
+                return Ok(true);
+            }
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn renders_one_line_per_series_with_escaped_labels() {
+        let families = [Family {
+            name: "queued",
+            help: Some("messages queued"),
+            kind: MetricKind::Gauge,
+            label_names: vec!["queue"],
+            series: 2,
+            bounds: &[],
+            native: false,
+            quantiles: &[],
+        }];
+        let mut out = Vec::new();
+        render_series(&families, &mut OneBatch(true), &mut FormatType, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "# queued messages queued\nqueued queue=a\\ b 1.5\nqueued queue=ü 2\n");
+    }
+}
+"##;
+
+fn readme(name: &str) -> String {
+    format!(
+        r#"# The `{name}` renderer plugin for metrics-host
+
+A WebAssembly component that renders metrics snapshots in the format
+`{name}`. `src/lib.rs` is the format (edit `series`); `vendor/` holds the
+SDK and `wit/` the contract (`metrics:renderer@0.3.0`) it is built against.
+See the host's PLUGINS.md for the contract's semantics and limits.
+
+```sh
+rustup target add wasm32-wasip2                      # once
+cargo test                                           # the format, natively
+cargo build --release --target wasm32-wasip2         # the component
+metrics-host plugin check target/wasm32-wasip2/release/{name}.wasm
+metrics-host render --input sample/metrics.json --plugin target/wasm32-wasip2/release/{name}.wasm --format {name}
+# serve it: copy into the server's plugins folder (write, then rename)
+cp target/wasm32-wasip2/release/{name}.wasm PLUGINS_DIR/.{name}.tmp && mv PLUGINS_DIR/.{name}.tmp PLUGINS_DIR/{name}.wasm
+curl 'localhost:8000/metrics?format={name}'
+```
+"#
+    )
+}
+
+/// A small metrics.json snapshot to render with `metrics-host render`.
+const SAMPLE: &str = r#"{
+"queued":{"help":"messages queued","type":"gauge","value":{"queue":{"a b":1.5,"ü":2.0}}},
+"delivered_total":{"help":"messages delivered","type":"counter","value":[{"service":"smtp","domain":"example.com","@":42.0}]},
+"latency_seconds":{"help":"delivery latency","type":"histogram","value":{"count":3,"sum":1.5,"avg":0.5,"bucket":[[0.1,1.0],[1.0,2.0]]}}
+}
+"#;
+
+/// Writes the project for format `name` in `lang` into `parent/name`;
+/// its path.
+pub fn write_project(name: &str, lang: &str, parent: &Path) -> anyhow::Result<PathBuf> {
+    if !LANGUAGES.contains(&lang) {
+        bail!("--lang {lang:?}: this version writes {} projects", LANGUAGES.join(", "));
+    }
+    let valid = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !valid {
+        bail!("{name:?} is not a plugin name: use [a-z][a-z0-9_]{{0,63}} (it is the crate's, the file's and the format's name)");
+    }
+    let dir = parent.join(name);
+    if dir.exists() {
+        bail!("{} already exists; choose another name or folder", dir.display());
+    }
+    let mut files: Vec<(String, String)> = vec![
+        ("Cargo.toml".into(), manifest(name)),
+        ("src/lib.rs".into(), lib_rs(name)),
+        ("README.md".into(), readme(name)),
+        ("sample/metrics.json".into(), SAMPLE.into()),
+        ("wit/renderer.wit".into(), WIT.into()),
+        ("vendor/core/Cargo.toml".into(), CORE_MANIFEST.into()),
+        ("vendor/sdk/Cargo.toml".into(), SDK_MANIFEST.into()),
+        (".gitignore".into(), "/target\n".into()),
+    ];
+    files.extend(SDK_FILES.iter().chain(&CORE_FILES).map(|(path, text)| (path.to_string(), text.to_string())));
+    for (path, text) in files {
+        let path = dir.join(path);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(dir)
+}

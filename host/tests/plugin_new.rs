@@ -1,0 +1,65 @@
+//! `metrics-host plugin new`: a new Rust format, from the template to
+//! served by a running server, outside the repository: its own test
+//! passes, it builds for wasm32-wasip2, `plugin check` passes, and a
+//! server hot-loads it and serves its output.
+mod common;
+
+use common::{get, install_plugin, post, start_with_plugins};
+use metrics_host::registry::Registry;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+fn run(program: &str, args: &[&str], dir: &Path, target_dir: &Path) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir)
+        // What the outer cargo sets for itself must not leak into the project's build.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{program} {args:?} failed:\n{text}");
+    text
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_rust_format_goes_from_template_to_served() {
+    let started = Instant::now();
+    let work = tempfile::tempdir().unwrap();
+    // Compiled dependencies are kept between runs (the project itself is new each time).
+    let target_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugin-new");
+    let binary = env!("CARGO_BIN_EXE_metrics-host");
+    run(binary, &["plugin", "new", "queue_lines", "--dir", work.path().to_str().unwrap()], work.path(), &target_dir);
+    let project = work.path().join("queue_lines");
+    assert!(project.join("wit/renderer.wit").exists() && project.join("README.md").exists());
+    let refused = Command::new(binary).args(["plugin", "new", "queue_lines", "--dir", work.path().to_str().unwrap()]).output().unwrap();
+    assert!(!refused.status.success(), "an existing folder is never overwritten");
+    let refused = Command::new(binary).args(["plugin", "new", "Bad-Name", "--dir", work.path().to_str().unwrap()]).output().unwrap();
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a plugin name"));
+
+    let tests = run("cargo", &["test", "--quiet"], &project, &target_dir);
+    assert!(tests.contains("1 passed"), "{tests}");
+    run("cargo", &["build", "--release", "--target", "wasm32-wasip2"], &project, &target_dir);
+    let wasm = target_dir.join("wasm32-wasip2/release/queue_lines.wasm");
+    let report = run(binary, &["plugin", "check", wasm.to_str().unwrap()], &project, &target_dir);
+    assert!(report.ends_with("result: ok\n"), "{report}");
+
+    // Hot-loaded into a running server, served at ?format=queue_lines.
+    let registry = Registry::new();
+    let queues = registry.gauge_family("queued", "messages queued", &["queue"]).unwrap();
+    queues.with_label_values(&["a b=c"]).unwrap().set(3.0);
+    let plugins = tempfile::tempdir().unwrap();
+    let (server, _renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
+    install_plugin(plugins.path(), "queue_lines.wasm", &std::fs::read(&wasm).unwrap());
+    let report = post(server.local_addr, "/-/reload").await;
+    assert!(report.text().contains("queue_lines.wasm"), "{}", report.text());
+    let r = get(server.local_addr, "/metrics?format=queue_lines", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("queued queue=a\\ b\\=c 3\n"), "{}", r.text());
+    server.stop().await.unwrap();
+    eprintln!("plugin new -> served in {:.0} s", started.elapsed().as_secs_f64());
+}
