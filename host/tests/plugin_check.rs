@@ -88,3 +88,23 @@ fn hostile_fixtures_fail_with_a_reason() {
     assert_ne!(code, 0);
     assert!(report.contains("cannot read"), "{report}");
 }
+
+#[test]
+fn settings_a_plugin_does_not_take_refuse_it_with_the_reason() {
+    let settings = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(settings.path(), "precision = \"ms\"\n").unwrap();
+    let legacy = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/renderer-0.2.0.wasm").to_string();
+    let settings_path = settings.path().to_str().unwrap();
+    for (plugin, reason) in [
+        (legacy, "contract 0.2.0 takes no settings"),
+        (fixture("plugins", "openmetrics.wasm"), "unknown setting \"precision\": this plugin takes no settings"),
+    ] {
+        let (code, report) = check(&[&plugin, "--settings", settings_path]);
+        assert_eq!(code, 1, "{report}");
+        assert!(report.contains("refused its settings") && report.contains(reason), "{report}");
+    }
+    std::fs::write(settings.path(), "[table]\nx = 1\n").unwrap();
+    let (code, report) = check(&[&fixture("plugins", "openmetrics.wasm"), "--settings", settings_path]);
+    assert_ne!(code, 0);
+    assert!(report.contains("only strings, numbers and booleans"), "{report}");
+}

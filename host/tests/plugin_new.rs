@@ -42,7 +42,7 @@ async fn a_new_rust_format_goes_from_template_to_served() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a plugin name"));
 
     let tests = run("cargo", &["test", "--quiet"], &project, &target_dir);
-    assert!(tests.contains("1 passed"), "{tests}");
+    assert!(tests.contains("2 passed"), "{tests}");
     run("cargo", &["build", "--release", "--target", "wasm32-wasip2"], &project, &target_dir);
     let wasm = target_dir.join("wasm32-wasip2/release/queue_lines.wasm");
     let report = run(binary, &["plugin", "check", wasm.to_str().unwrap()], &project, &target_dir);
@@ -50,8 +50,8 @@ async fn a_new_rust_format_goes_from_template_to_served() {
 
     // Hot-loaded into a running server, served at ?format=queue_lines.
     let registry = Registry::new();
-    let queues = registry.gauge_family("queued", "messages queued", &["queue"]).unwrap();
-    queues.with_label_values(&["a b=c"]).unwrap().set(3.0);
+    let queues = registry.gauge_family("queued", "messages queued", &["queue", "tenant"]).unwrap();
+    queues.with_label_values(&["a b=c", "t1"]).unwrap().set(3.0);
     let plugins = tempfile::tempdir().unwrap();
     let (server, _renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
     install_plugin(plugins.path(), "queue_lines.wasm", &std::fs::read(&wasm).unwrap());
@@ -59,7 +59,23 @@ async fn a_new_rust_format_goes_from_template_to_served() {
     assert!(report.text().contains("queue_lines.wasm"), "{}", report.text());
     let r = get(server.local_addr, "/metrics?format=queue_lines", &[]).await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert!(r.text().contains("queued queue=a\\ b\\=c 3\n"), "{}", r.text());
+    assert!(r.text().contains("queued queue=a\\ b\\=c,tenant=t1 3\n"), "{}", r.text());
+
+    // Settings beside the plugin: accepted ones take effect, refused ones
+    // keep the previous version serving and say why.
+    std::fs::write(plugins.path().join("queue_lines.toml"), "label_separator = \";\"\n").unwrap();
+    post(server.local_addr, "/-/reload").await;
+    let text = get(server.local_addr, "/metrics?format=queue_lines", &[]).await.text();
+    assert!(text.contains("queued queue=a\\ b\\=c;tenant=t1 3\n"), "{text}");
+    std::fs::write(plugins.path().join("queue_lines.toml"), "colour = \"red\"\n").unwrap();
+    post(server.local_addr, "/-/reload").await;
+    let listing = get(server.local_addr, "/-/plugins", &[]).await.text();
+    assert!(
+        listing.contains("refused its settings: unknown setting \\\"colour\\\"") && listing.contains("serving previous version"),
+        "{listing}"
+    );
+    let text = get(server.local_addr, "/metrics?format=queue_lines", &[]).await.text();
+    assert!(text.contains(";tenant=t1 3\n"), "the previous version and settings keep serving: {text}");
     server.stop().await.unwrap();
     eprintln!("plugin new -> served in {:.0} s", started.elapsed().as_secs_f64());
 }

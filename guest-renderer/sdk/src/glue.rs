@@ -94,7 +94,7 @@ pub fn render<R: Renderer>(snapshot: Snapshot, format: String, options: RenderOp
             quantiles: &f.quantiles,
         })
         .collect();
-    let input = Input { families: &families, batches: &mut HostInput, timestamp_ms: snapshot.timestamp_ms };
+    let input = Input { families: &families, batches: &mut HostInput, timestamp_ms: snapshot.timestamp_ms, settings: &options.settings };
     R::render(input, &format, &mut HostOutput).map_err(|e| match e {
         RenderError::UnknownFormat(name) => RenderErrorWit::UnknownFormat(name),
         RenderError::InvalidOption(why) => RenderErrorWit::InvalidOption(why),

@@ -80,12 +80,24 @@ pub struct Input<'a> {
     pub batches: &'a mut dyn BatchSource,
     /// The snapshot's time, in ms since the Unix epoch.
     pub timestamp_ms: i64,
+    /// The plugin's settings, as [`Renderer::configure`] accepted them.
+    pub settings: &'a [(alloc::string::String, alloc::string::String)],
 }
 
 /// A renderer plugin.
 pub trait Renderer {
     /// The formats offered (checked by the host at load).
     const FORMATS: &'static [Format];
+
+    /// Checks the plugin's settings (`NAME.toml` beside the component,
+    /// key/value text sorted by key) once at load; an error refuses the
+    /// plugin with the reason. By default no setting is accepted.
+    fn configure(settings: &[(alloc::string::String, alloc::string::String)]) -> Result<(), alloc::string::String> {
+        match settings.first() {
+            None => Ok(()),
+            Some((key, _)) => Err(alloc::format!("unknown setting {key:?}: this plugin takes no settings")),
+        }
+    }
 
     /// Renders `input` in `format` (one of [`Renderer::FORMATS`]) into `sink`.
     fn render(input: Input<'_>, format: &str, sink: &mut dyn Sink) -> Result<(), RenderError>;
@@ -105,6 +117,12 @@ macro_rules! export_renderer {
                     $crate::glue::formats::<$renderer>()
                 }
 
+                fn configure(
+                    settings: $crate::glue::Vec<($crate::glue::String, $crate::glue::String)>,
+                ) -> Result<(), $crate::glue::String> {
+                    <$renderer as $crate::Renderer>::configure(&settings)
+                }
+
                 fn render(
                     snapshot: $crate::bindings::exports::metrics::renderer::renderer::Snapshot,
                     format: $crate::glue::String,
@@ -112,9 +130,9 @@ macro_rules! export_renderer {
                 ) -> Result<(), $crate::bindings::exports::metrics::renderer::renderer::RenderError> {
                     $crate::glue::render::<$renderer>(snapshot, format, options)
                 }
-            }
+    }
 
-    $crate::bindings::__export_renderer_plugin!(__MetricsRendererExport with_types_in $crate::bindings);
+            $crate::bindings::__export_renderer_plugin!(__MetricsRendererExport with_types_in $crate::bindings);
         };
     };
 }

@@ -76,6 +76,9 @@ pub struct PluginCheckArgs {
     /// Wall-clock time allowed per render, in ms [default: the server's, 30000].
     #[arg(long, value_name = "MS")]
     pub render_timeout_ms: Option<u64>,
+    /// The plugin's settings (TOML, as `NAME.toml` beside it in the plugins folder).
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -145,7 +148,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(ms) = args.render_timeout_ms {
                 limits.deadline = Duration::from_millis(ms.clamp(10, 600_000));
             }
-            let (report, passed) = runtime.block_on(plugin_check::check(&args.file, args.format.as_deref(), &limits))?;
+            let (report, passed) =
+                runtime.block_on(plugin_check::check(&args.file, args.format.as_deref(), &limits, args.settings.as_deref()))?;
             runtime.shutdown_timeout(BLOCKING_WORK_GRACE);
             print!("{report}");
             std::io::stdout().flush()?;

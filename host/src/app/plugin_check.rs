@@ -95,13 +95,30 @@ fn output_problem(content_type: &str, output: &[u8]) -> Option<String> {
 /// Checks the plugin at `path` (renders within `limits`, the server's by
 /// default); the report, and whether everything passed. A format's checks
 /// stop at its first failure.
-pub async fn check(path: &Path, only_format: Option<&str>, limits: &RenderLimits) -> anyhow::Result<(String, bool)> {
+pub async fn check(
+    path: &Path,
+    only_format: Option<&str>,
+    limits: &RenderLimits,
+    settings: Option<&Path>,
+) -> anyhow::Result<(String, bool)> {
     let mut report = String::new();
     let mut ok = true;
     let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
     let engine = RendererEngine::new()?;
-    let component = match load_cached(&engine, &name, bytes).await {
+    let settings = match settings {
+        None => Vec::new(),
+        Some(file) => {
+            let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read settings {}: {e}", file.display()))?;
+            crate::plugin::settings::parse_settings(&text).map_err(|why| anyhow::anyhow!("settings {}: {why}", file.display()))?
+        }
+    };
+    let loaded = async {
+        let mut component = load_cached(&engine, &name, bytes).await?;
+        component.configure(settings).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(component)
+    };
+    let component = match loaded.await {
         Ok(component) => component,
         Err(reason) => {
             let _ = writeln!(report, "{}: refused at load: {reason}\nresult: FAIL", path.display());

@@ -111,12 +111,21 @@ fn lib_rs(name: &str) -> String {
 /// with Prometheus escaping, a starting point to change into any format.
 const TEMPLATE_LIB: &str = r##"//! The `FORMAT_NAME` renderer: one line per series,
 //! `family label=value,label=value value`. Change `series` (and the other
-//! callbacks of `SeriesFormatter`) to write your format.
+//! callbacks of `SeriesFormatter`) to write your format. One setting, in
+//! `FORMAT_NAME.toml` beside the component: `label_separator` (one
+//! character, default `,`).
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::String;
 use metrics_renderer_sdk::{export_renderer, render_series, Family, Format, Input, RenderError, Renderer, Series, SeriesFormatter, Sink, Writer};
 
-pub struct FormatType;
+pub struct FormatType {
+    /// Written between labels.
+    separator: u8,
+}
 
 impl SeriesFormatter for FormatType {
     fn family(&mut self, family: &Family<'_>, out: &mut Writer<'_, '_>) -> Result<(), RenderError> {
@@ -129,7 +138,7 @@ impl SeriesFormatter for FormatType {
     fn series(&mut self, family: &Family<'_>, series: &Series<'_>, out: &mut Writer<'_, '_>) -> Result<(), RenderError> {
         out.str(family.name);
         for (i, (name, value)) in series.labels().enumerate() {
-            out.byte(if i == 0 { b' ' } else { b',' });
+            out.byte(if i == 0 { b' ' } else { self.separator });
             out.str(name).byte(b'=').escaped(value, &[(b',', "\\,"), (b' ', "\\ "), (b'=', "\\="), (b'\\', "\\\\"), (b'\n', "\\n")]);
         }
         out.byte(b' ').f64(series.value()).byte(b'\n');
@@ -141,8 +150,21 @@ impl Renderer for FormatType {
     const FORMATS: &'static [Format] =
         &[Format { name: "FORMAT_NAME", content_type: "text/plain; charset=utf-8", description: "one line per series" }];
 
+    /// Checks the settings once at load: refuse what you do not know.
+    fn configure(settings: &[(String, String)]) -> Result<(), String> {
+        for (key, value) in settings {
+            match key.as_str() {
+                "label_separator" if value.len() == 1 => {}
+                "label_separator" => return Err(format!("label_separator must be one character, got {value:?}")),
+                other => return Err(format!("unknown setting {other:?} (known: label_separator)")),
+            }
+        }
+        Ok(())
+    }
+
     fn render(input: Input<'_>, _format: &str, sink: &mut dyn Sink) -> Result<(), RenderError> {
-        render_series(input.families, input.batches, &mut FormatType, sink)
+        let separator = input.settings.iter().find(|(key, _)| key == "label_separator").map(|(_, v)| v.as_bytes()[0]).unwrap_or(b',');
+        render_series(input.families, input.batches, &mut FormatType { separator }, sink)
     }
 }
 
@@ -183,8 +205,17 @@ mod tests {
             quantiles: &[],
         }];
         let mut out = Vec::new();
-        render_series(&families, &mut OneBatch(true), &mut FormatType, &mut out).unwrap();
+        render_series(&families, &mut OneBatch(true), &mut FormatType { separator: b',' }, &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "# queued messages queued\nqueued queue=a\\ b 1.5\nqueued queue=ü 2\n");
+    }
+
+    #[test]
+    fn only_a_one_character_label_separator_is_accepted() {
+        let setting = |key: &str, value: &str| vec![(String::from(key), String::from(value))];
+        assert!(FormatType::configure(&[]).is_ok());
+        assert!(FormatType::configure(&setting("label_separator", ";")).is_ok());
+        assert!(FormatType::configure(&setting("label_separator", ";;")).is_err());
+        assert!(FormatType::configure(&setting("colour", "red")).unwrap_err().contains("unknown setting"));
     }
 }
 "##;
@@ -207,6 +238,7 @@ metrics-host render --input sample/metrics.json --plugin target/wasm32-wasip2/re
 # serve it: copy into the server's plugins folder (write, then rename)
 cp target/wasm32-wasip2/release/{name}.wasm PLUGINS_DIR/.{name}.tmp && mv PLUGINS_DIR/.{name}.tmp PLUGINS_DIR/{name}.wasm
 curl 'localhost:8000/metrics?format={name}'
+# settings: PLUGINS_DIR/{name}.toml, e.g. label_separator = ";" (checked by `configure` at load)
 ```
 "#
     )

@@ -76,9 +76,12 @@ struct PluginEntry {
     /// The version serving, if any.
     component: Option<Arc<RendererComponent>>,
     hash: Option<String>,
+    /// Hash of the settings file the serving version was configured with.
+    settings_hash: Option<String>,
     loaded_at_ms: Option<u64>,
-    /// Hash of the latest version that failed, so it is not retried until it changes.
-    failed_hash: Option<String>,
+    /// Hashes of the latest version (and its settings) that failed, so it
+    /// is not retried until one of them changes.
+    failed_hash: Option<(String, Option<String>)>,
     last_error: Option<String>,
     /// Found by a reload that has not got to it yet.
     loading: bool,
@@ -317,10 +320,14 @@ impl Renderers {
     async fn refresh(&self, dir: &Path, file: &str, report: &mut ReloadReport) {
         let path = dir.join(file);
         let max_bytes = self.plugin_max_bytes;
-        let read = tokio::task::spawn_blocking(move || read_plugin(&path, max_bytes).map(|bytes| (sha256_hex(&bytes), bytes)))
-            .await
-            .unwrap_or_else(|e| Err(format!("reading task failed: {e}")));
-        let (hash, bytes) = match read {
+        let read = tokio::task::spawn_blocking(move || {
+            let bytes = read_plugin(&path, max_bytes)?;
+            let settings = super::settings::read_settings(&path)?;
+            Ok((sha256_hex(&bytes), bytes, settings))
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("reading task failed: {e}")));
+        let (hash, bytes, settings) = match read {
             Ok(read) => read,
             Err(reason) => {
                 self.update(file, |entry| {
@@ -332,11 +339,16 @@ impl Renderers {
                 return;
             }
         };
-        let (serving_hash, failed_hash) = {
-            let entries = lock(&self.entries);
-            entries.get(file).map(|e| (e.hash.clone(), e.failed_hash.clone())).unwrap_or_default()
+        let (settings_hash, settings) = match settings {
+            Some((settings_hash, settings)) => (Some(settings_hash), settings),
+            None => (None, Vec::new()),
         };
-        if serving_hash.as_deref() == Some(hash.as_str()) {
+        let identity = (hash.clone(), settings_hash.clone());
+        let (serving_hash, serving_settings, failed_hash) = {
+            let entries = lock(&self.entries);
+            entries.get(file).map(|e| (e.hash.clone(), e.settings_hash.clone(), e.failed_hash.clone())).unwrap_or_default()
+        };
+        if serving_hash.as_deref() == Some(hash.as_str()) && serving_settings == settings_hash {
             // The serving version is back (e.g. a bad file was replaced by the good one).
             self.update(file, |entry| {
                 entry.failed_hash = None;
@@ -346,13 +358,18 @@ impl Renderers {
             report.unchanged.push(file.to_string());
             return;
         }
-        if failed_hash.as_deref() == Some(hash.as_str()) {
+        if failed_hash.as_ref() == Some(&identity) {
             report.failed.push(file.to_string());
             return;
         }
         let name = Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let span = tracing::info_span!("load", plugin = ?file);
-        let loaded = tracing::Instrument::instrument(self.engine.load_cached(&name, bytes, &hash, self.cache.as_ref()), span).await;
+        let load = async {
+            let mut component = self.engine.load_cached(&name, bytes, &hash, self.cache.as_ref()).await?;
+            component.configure(settings).await?;
+            Ok::<_, super::LoadError>(component)
+        };
+        let loaded = tracing::Instrument::instrument(load, span).await;
         match loaded {
             Ok(component) => {
                 tracing::info!(plugin = ?file, version = %component.wit_version, formats = ?component.formats.iter().map(|f| &f.name).collect::<Vec<_>>(), "plugin loaded");
@@ -360,6 +377,7 @@ impl Renderers {
                 self.update(file, |entry| {
                     entry.component = Some(component);
                     entry.hash = Some(hash);
+                    entry.settings_hash = settings_hash;
                     entry.loaded_at_ms = Some(now_ms());
                     entry.failed_hash = None;
                     entry.last_error = None;
@@ -372,7 +390,7 @@ impl Renderers {
                 let serving = if serving_hash.is_some() { "; the previous version keeps serving" } else { "" };
                 tracing::error!(plugin = ?file, %error, "plugin failed to load{serving}");
                 self.update(file, |entry| {
-                    entry.failed_hash = Some(hash);
+                    entry.failed_hash = Some(identity);
                     entry.last_error = Some(error.to_string());
                     entry.loading = false;
                 });

@@ -43,6 +43,8 @@ pub enum LoadError {
     Formats { plugin: String, version: String, detail: String },
     #[error("plugin {plugin:?} {version}: formats() breaks the host's rules: {detail}")]
     FormatRules { plugin: String, version: String, detail: String },
+    #[error("plugin {plugin:?} {version}: refused its settings: {detail}")]
+    Settings { plugin: String, version: String, detail: String },
 }
 
 /// A format a component offers.
@@ -72,6 +74,8 @@ pub struct RendererComponent {
     pub(crate) uses_wasi: bool,
     /// Backs the component off when it keeps failing.
     pub breaker: super::CircuitBreaker,
+    /// Its settings, as `configure` accepted them; in every render's options.
+    pub settings: super::settings::Settings,
 }
 
 impl RendererComponent {
@@ -116,6 +120,7 @@ impl RendererComponent {
             name: plugin.clone(),
             wit_version: version.clone(),
             formats: Vec::new(),
+            settings: Vec::new(),
             engine: engine.clone(),
             bindings,
         };
@@ -148,6 +153,30 @@ fn is_types_only(engine: &wasmtime::Engine, item: &ComponentItem) -> bool {
 }
 
 impl RendererComponent {
+    /// Hands the plugin its settings (`configure`, in a fresh store with the
+    /// load-time bounds); kept for every render if it accepts them.
+    pub async fn configure(&mut self, settings: super::settings::Settings) -> Result<(), LoadError> {
+        let refused = |detail: String| LoadError::Settings { plugin: self.name.clone(), version: self.wit_version.clone(), detail };
+        let limits = RenderLimits { deadline: Duration::from_secs(2), memory_bytes: 64 << 20, ..RenderLimits::default() };
+        let mut store = new_store(&self.engine, self.uses_wasi, &limits, None, None);
+        let budget = store.data().budget();
+        let call = async {
+            budget.resume();
+            self.bindings.configure(&mut store, &settings).await
+        };
+        let result = with_watchdog(budget.clone(), call).await;
+        let (_, last_stderr) = store.data_mut().finish(&self.name);
+        match result {
+            None => Err(refused(RenderFailureCause::TimedOut(limits.deadline).to_string())),
+            Some(Err(error)) => Err(refused(trap_cause(&store, &limits, error, last_stderr).to_string())),
+            Some(Ok(Err(reason))) => Err(refused(bounded(&reason))),
+            Some(Ok(Ok(()))) => {
+                self.settings = settings;
+                Ok(())
+            }
+        }
+    }
+
     /// Calls `formats()` in a fresh store.
     async fn call_formats(&self, limits: &RenderLimits) -> Result<Vec<FormatInfoWit>, RenderFailureCause> {
         let mut store = new_store(&self.engine, self.uses_wasi, limits, None, None);
@@ -193,7 +222,7 @@ impl RendererComponent {
         let mut store = new_store(&self.engine, self.uses_wasi, limits, Some(Arc::clone(snapshot)), Some(output));
         let arg = snapshot.arg(names);
         // The prefix is already part of the names.
-        let options = RenderOptionsArg { prefix: String::new() };
+        let options = RenderOptionsArg { prefix: String::new(), settings: self.settings.clone() };
         let budget = store.data().budget();
         let call = async {
             budget.resume();

@@ -29,6 +29,7 @@ pub mod format_rules;
 pub mod limits;
 pub mod renderer_set;
 pub mod series_batches;
+pub mod settings;
 pub mod sink;
 pub mod stdio_capture;
 pub mod watcher;

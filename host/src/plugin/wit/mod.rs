@@ -73,6 +73,19 @@ impl RendererBindings {
         }
     }
 
+    /// Calls `configure(settings)`: the plugin's verdict on its settings.
+    /// A 0.2.0 plugin has no `configure` and takes no settings.
+    pub async fn configure(&self, store: &mut Store<RenderState>, settings: &[(String, String)]) -> wasmtime::Result<Result<(), String>> {
+        match self {
+            RendererBindings::V0_3 { pre, indices } => {
+                let plugin: v0_3::RendererPlugin = instantiate!(pre, indices, store);
+                plugin.metrics_renderer_renderer().call_configure(&mut *store, settings).await
+            }
+            RendererBindings::V0_2 { .. } if settings.is_empty() => Ok(Ok(())),
+            RendererBindings::V0_2 { .. } => Ok(Err("contract 0.2.0 takes no settings; rebuild the plugin against 0.3.0".into())),
+        }
+    }
+
     /// Calls `render(snapshot, format, options)`.
     pub async fn render(
         &self,
