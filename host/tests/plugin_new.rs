@@ -79,3 +79,50 @@ async fn a_new_rust_format_goes_from_template_to_served() {
     server.stop().await.unwrap();
     eprintln!("plugin new -> served in {:.0} s", started.elapsed().as_secs_f64());
 }
+
+/// The Python template: its helpers' test passes with plain Python, it
+/// builds with componentize-py (from `make test-deps`), `plugin check`
+/// passes, and a server serves it, non-ASCII labels intact.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_python_format_goes_from_template_to_served() {
+    let work = tempfile::tempdir().unwrap();
+    let binary = env!("CARGO_BIN_EXE_metrics-host");
+    let scratch = work.path().join("target");
+    run(binary, &["plugin", "new", "py_lines", "--lang", "python", "--dir", work.path().to_str().unwrap()], work.path(), &scratch);
+    let project = work.path().join("py_lines");
+    let python = common::validators::python();
+    let tests = run(&python, &["-m", "unittest", "test_helpers"], &project, &scratch);
+    assert!(tests.contains("OK"), "{tests}");
+    let componentize = Path::new(&python).with_file_name("componentize-py");
+    assert!(componentize.exists(), "{}: `make test-deps` installs componentize-py", componentize.display());
+    let componentize = componentize.to_str().unwrap();
+    run(componentize, &["-d", "wit", "-w", "renderer-plugin", "componentize", "app", "-o", "py_lines.wasm"], &project, &scratch);
+    let wasm = project.join("py_lines.wasm");
+    let report = run(binary, &["plugin", "check", wasm.to_str().unwrap()], &project, &scratch);
+    assert!(report.ends_with("result: ok\n"), "{report}");
+
+    let registry = Registry::new();
+    let queues = registry.gauge_family("queued", "messages queued", &["queue", "tenant"]).unwrap();
+    queues.with_label_values(&["ümlaut b", "t1"]).unwrap().set(1.5);
+    let plugins = tempfile::tempdir().unwrap();
+    let (server, _renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
+    install_plugin(plugins.path(), "py_lines.wasm", &std::fs::read(&wasm).unwrap());
+    // Compiling 18 MB takes longer than a reload answer waits: follow the listing.
+    post(server.local_addr, "/-/reload").await;
+    let started = Instant::now();
+    loop {
+        let listing: serde_json::Value = serde_json::from_str(&get(server.local_addr, "/-/plugins", &[]).await.text()).unwrap();
+        let entry = listing["plugins"].as_array().unwrap().iter().find(|p| p["file"] == "py_lines.wasm").cloned();
+        match entry.as_ref().map(|e| e["state"].as_str().unwrap_or("")) {
+            Some("serving") => break,
+            Some("failed") => panic!("the Python plugin failed to load: {entry:?}"),
+            _ => {}
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(180), "not serving after 180 s: {entry:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let r = get(server.local_addr, "/metrics?format=py_lines", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("queued queue=ümlaut\\ b,tenant=t1 1.5\n"), "{}", r.text());
+    server.stop().await.unwrap();
+}

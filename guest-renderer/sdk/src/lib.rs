@@ -130,9 +130,9 @@ macro_rules! export_renderer {
                 ) -> Result<(), $crate::bindings::exports::metrics::renderer::renderer::RenderError> {
                     $crate::glue::render::<$renderer>(snapshot, format, options)
                 }
-    }
+            }
 
-            $crate::bindings::__export_renderer_plugin!(__MetricsRendererExport with_types_in $crate::bindings);
+    $crate::bindings::__export_renderer_plugin!(__MetricsRendererExport with_types_in $crate::bindings);
         };
     };
 }

@@ -1,14 +1,48 @@
-//! `metrics-host plugin new NAME --lang rust`: a buildable renderer
-//! project, self-contained (the contract's WIT and the SDK with its
-//! formatting core are written into it, so it builds anywhere, offline
-//! once its two registry crates are fetched): a working format to edit, a
-//! test, a sample snapshot, and a README with the commands from build to
-//! served.
+//! `metrics-host plugin new NAME --lang rust|python`: a buildable renderer
+//! project with the contract's WIT, a working format to edit, a test, a
+//! sample snapshot, and a README with the commands from build to served.
+//! Rust projects are self-contained (the SDK and its formatting core are
+//! written into them); Python projects (componentize-py) get
+//! `metrics_renderer_helpers.py`, which walks batches by UTF-8 byte offsets
+//! (the bindings hand label text over as a `str`) and buffers output.
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 
 /// The languages `plugin new` writes.
-pub const LANGUAGES: [&str; 1] = ["rust"];
+pub const LANGUAGES: [&str; 2] = ["rust", "python"];
+
+/// The componentize-py release the Python template is built and tested with.
+pub const COMPONENTIZE_PY: &str = "0.25.0";
+
+const PYTHON_APP: &str = include_str!("../../templates/python/app.py");
+const PYTHON_HELPERS: &str = include_str!("../../templates/python/metrics_renderer_helpers.py");
+const PYTHON_TEST: &str = include_str!("../../templates/python/test_helpers.py");
+
+fn python_readme(name: &str) -> String {
+    format!(
+        r#"# The `{name}` renderer plugin for metrics-host (Python)
+
+A WebAssembly component, built with componentize-py {COMPONENTIZE_PY}, that renders
+metrics snapshots in the format `{name}`. `app.py` is the format (edit
+`render`); `metrics_renderer_helpers.py` walks the batches (label values
+cut at UTF-8 byte offsets, which the bindings' `str` would get wrong) and
+buffers output; `wit/` is the contract (`metrics:renderer@0.3.0`). See the
+host's PLUGINS.md for the contract's semantics and limits.
+
+```sh
+pip install componentize-py=={COMPONENTIZE_PY}                 # once
+python3 -m unittest test_helpers                           # the helpers, natively
+componentize-py -d wit -w renderer-plugin componentize app -o {name}.wasm
+metrics-host plugin check {name}.wasm
+cp {name}.wasm PLUGINS_DIR/.{name}.tmp && mv PLUGINS_DIR/.{name}.tmp PLUGINS_DIR/{name}.wasm
+curl 'localhost:8000/metrics?format={name}'
+```
+
+The component is about 18 MB (the Python interpreter is inside); the
+server compiles it once (10 to 20 s) and keeps the result in its cache.
+"#
+    )
+}
 
 /// Files of the SDK and its core, embedded in this program.
 const SDK_FILES: [(&str, &str); 3] = [
@@ -268,6 +302,25 @@ pub fn write_project(name: &str, lang: &str, parent: &Path) -> anyhow::Result<Pa
     if dir.exists() {
         bail!("{} already exists; choose another name or folder", dir.display());
     }
+    let mut files: Vec<(String, String)> = if lang == "python" {
+        vec![
+            ("app.py".into(), PYTHON_APP.replace("FORMAT_NAME", name)),
+            ("metrics_renderer_helpers.py".into(), PYTHON_HELPERS.into()),
+            ("test_helpers.py".into(), PYTHON_TEST.into()),
+            ("README.md".into(), python_readme(name)),
+            ("sample/metrics.json".into(), SAMPLE.into()),
+            ("wit/renderer.wit".into(), WIT.into()),
+            (".gitignore".into(), "*.wasm\n__pycache__/\n".into()),
+        ]
+    } else {
+        rust_files(name)
+    };
+    write_files(&dir, &mut files)?;
+    Ok(dir)
+}
+
+/// The Rust project's files.
+fn rust_files(name: &str) -> Vec<(String, String)> {
     let mut files: Vec<(String, String)> = vec![
         ("Cargo.toml".into(), manifest(name)),
         ("src/lib.rs".into(), lib_rs(name)),
@@ -279,12 +332,16 @@ pub fn write_project(name: &str, lang: &str, parent: &Path) -> anyhow::Result<Pa
         (".gitignore".into(), "/target\n".into()),
     ];
     files.extend(SDK_FILES.iter().chain(&CORE_FILES).map(|(path, text)| (path.to_string(), text.to_string())));
-    for (path, text) in files {
+    files
+}
+
+fn write_files(dir: &Path, files: &mut Vec<(String, String)>) -> anyhow::Result<()> {
+    for (path, text) in files.drain(..) {
         let path = dir.join(path);
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
         }
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
-    Ok(dir)
+    Ok(())
 }
