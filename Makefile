@@ -5,7 +5,7 @@ PLUGINS_DIR := target/plugins
 VENV := .venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build plugins test-plugins wasm-target run test test-deps bench clean
+.PHONY: build plugins test-plugins examples wasm-target run test test-deps bench clean
 
 ## build: the host binary (target/release/metrics-host) and every renderer component (target/plugins/)
 build: plugins
@@ -35,6 +35,13 @@ test-plugins: wasm-target
 	  cp target/$(WASM_TARGET)/release/hostile_renderer.wasm $(TEST_PLUGINS_DIR)/formats-$$f.wasm || exit 1; \
 	done
 
+## examples: the example plugins (examples/plugins/), built into target/examples/
+EXAMPLES_DIR := target/examples
+examples: wasm-target
+	$(CARGO) build --release --target $(WASM_TARGET) -p influx-renderer
+	@mkdir -p $(EXAMPLES_DIR)
+	cp target/$(WASM_TARGET)/release/influx_renderer.wasm $(EXAMPLES_DIR)/influx.wasm
+
 ## run: serve the demo data on 127.0.0.1:8000 with the embedded default renderer
 run: build
 	target/release/metrics-host serve --demo --listen 127.0.0.1:8000
@@ -46,9 +53,10 @@ test-deps:
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	@$(VENV)/bin/python -c 'import prometheus_client' 2>/dev/null || $(VENV)/bin/pip install --quiet prometheus-client
 	@$(VENV)/bin/componentize-py --version 2>/dev/null | grep -q '$(COMPONENTIZE_PY)' || $(VENV)/bin/pip install --quiet componentize-py==$(COMPONENTIZE_PY)
+	@$(VENV)/bin/python -c 'import line_protocol_parser' 2>/dev/null || $(VENV)/bin/pip install --quiet line-protocol-parser==2.0.1
 
 ## test: unit and integration tests, with external validators
-test: plugins test-plugins test-deps
+test: plugins test-plugins examples test-deps
 	$(CARGO) build --release -p metrics-host --examples
 	METRICS_TEST_PYTHON=$(CURDIR)/$(VENV)/bin/python $(CARGO) test --release
 

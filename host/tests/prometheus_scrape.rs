@@ -4,6 +4,7 @@
 mod common;
 
 use common::embedded_example::EmbeddedExample;
+use common::prometheus_server::{value_of, PrometheusServer};
 use common::{component_bytes, get};
 use metrics_host::app::config::ServeConfig;
 use metrics_host::app::server::{self, RunningServer};
@@ -12,21 +13,8 @@ use metrics_host::plugin::catalog::Renderers;
 use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::RendererEngine;
 use metrics_host::registry::{NativeHistogramOptions, Registry};
-use serde_json::Value;
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Kills the Prometheus process when the test ends, however it ends.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The label value Prometheus must store exactly as we sent it.
 const TRICKY_LABEL: &str = "q\"uote\\back\nslash ünï ✓";
@@ -64,26 +52,6 @@ async fn start_server(with_openmetrics: bool) -> RunningServer {
     server::start(&config, registry(), Arc::new(Renderers::fixed(engine, set))).await.unwrap()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Runs an instant query; returns the result vector.
-async fn query(prometheus: SocketAddr, expr: &str) -> Vec<Value> {
-    let encoded: String =
-        expr.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'_' { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
-    let r = get(prometheus, &format!("/api/v1/query?query={encoded}"), &[]).await;
-    if r.status != 200 {
-        return Vec::new();
-    }
-    let doc: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-    doc["data"]["result"].as_array().cloned().unwrap_or_default()
-}
-
-fn value_of(result: &[Value]) -> Option<f64> {
-    result.first()?["value"][1].as_str()?.parse().ok()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_scrapes_us_and_stores_our_values() {
     let text_server = start_server(false).await;
@@ -91,11 +59,8 @@ async fn prometheus_scrapes_us_and_stores_our_values() {
     // The `embedded` example: an application embedding the exporter.
     let example = EmbeddedExample::start();
     let embedded = example.addr;
-    let data = tempfile::tempdir().unwrap();
-    let config_path = data.path().join("prometheus.yml");
-    std::fs::write(
-        &config_path,
-        format!(
+    let prometheus = PrometheusServer::start(
+        &format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
              scrape_configs:\n\
              \x20 - job_name: text\n    static_configs: [{{targets: ['{text}']}}]\n\
@@ -105,21 +70,8 @@ async fn prometheus_scrapes_us_and_stores_our_values() {
             text = text_server.local_addr,
             om = om_server.local_addr,
         ),
-    )
-    .unwrap();
-    let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let log = std::fs::File::create(data.path().join("prometheus.log")).unwrap();
-    let _prometheus = KillOnDrop(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!("--storage.tsdb.path={}", data.path().join("tsdb").display()))
-            .arg(format!("--web.listen-address={web}"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("the prometheus server (Debian package prometheus; `make test-deps` installs it)"),
+        &[],
     );
-
     let checks: [(&str, f64); 8] = [
         ("smtp_replies{job=\"text\",smtp_code=\"250\"}", 11.0),
         ("smtp_replies{job=\"openmetrics\",smtp_code=\"250\"}", 11.0),
@@ -131,28 +83,15 @@ async fn prometheus_scrapes_us_and_stores_our_values() {
         ("total_messages_delivered_total{job=\"openmetrics\"}", 9.0),
         ("deliver_message_latency_count{job=\"openmetrics\"}", 2.0),
     ];
-    let started = Instant::now();
-    let mut missing: Vec<String> = checks.iter().map(|(q, _)| q.to_string()).collect();
-    while !missing.is_empty() && started.elapsed() < Duration::from_secs(45) {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut still = Vec::new();
-        for (expr, want) in &checks {
-            if missing.iter().any(|m| m == expr) && value_of(&query(web, expr).await) != Some(*want) {
-                still.push(expr.to_string());
-            }
-        }
-        missing = still;
-    }
-    let log = std::fs::read_to_string(data.path().join("prometheus.log")).unwrap_or_default();
-    assert!(missing.is_empty(), "Prometheus never returned {missing:?}\nits log:\n{log}");
+    prometheus.wait_for_values(&checks).await;
 
     // Bucket counts, and a label value with quotes, backslashes, a newline and non-ASCII.
-    let le = query(web, "deliver_message_latency_bucket{job=\"text\"}").await;
+    let le = prometheus.query("deliver_message_latency_bucket{job=\"text\"}").await;
     let mut buckets: Vec<(String, f64)> =
         le.iter().map(|s| (s["metric"]["le"].as_str().unwrap().to_string(), s["value"][1].as_str().unwrap().parse().unwrap())).collect();
     buckets.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(buckets, vec![("+Inf".into(), 2.0), ("0.1".into(), 0.0), ("1".into(), 1.0)]);
-    let scheduled = query(web, "scheduled_count{job=\"text\"}").await;
+    let scheduled = prometheus.query("scheduled_count{job=\"text\"}").await;
     assert_eq!(scheduled.len(), 1);
     assert_eq!(scheduled[0]["metric"]["queue"], TRICKY_LABEL);
     // The embedded example's facade and native families, stored by Prometheus.
@@ -163,12 +102,12 @@ async fn prometheus_scrapes_us_and_stores_our_values() {
         "smtp_connections{job=\"embedded\",listener=\"inbound\"}",
     ] {
         let started = Instant::now();
-        while query(web, expr).await.is_empty() {
+        while prometheus.query(expr).await.is_empty() {
             assert!(started.elapsed() < Duration::from_secs(30), "Prometheus never stored {expr}");
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
-    let up = query(web, "up").await;
+    let up = prometheus.query("up").await;
     assert_eq!(up.len(), 4);
     assert!(up.iter().all(|s| s["value"][1] == "1"), "every target up: {up:?}");
 
@@ -220,32 +159,15 @@ async fn prometheus_scrapes_native_histograms_through_protobuf() {
 
     let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
     let server = server::start(&config, registry, common::renderers().await).await.unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let config_path = data.path().join("prometheus.yml");
-    std::fs::write(
-        &config_path,
-        format!(
+    let prometheus = PrometheusServer::start(
+        &format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
              scrape_configs:\n\
              \x20 - job_name: native\n    static_configs: [{{targets: ['{}']}}]\n",
             server.local_addr
         ),
-    )
-    .unwrap();
-    let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let log = std::fs::File::create(data.path().join("prometheus.log")).unwrap();
-    let _prometheus = KillOnDrop(
-        Command::new("prometheus")
-            .arg("--enable-feature=native-histograms")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!("--storage.tsdb.path={}", data.path().join("tsdb").display()))
-            .arg(format!("--web.listen-address={web}"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("the prometheus server (Debian package prometheus; `make test-deps` installs it)"),
+        &["--enable-feature=native-histograms"],
     );
-
     let sum: f64 = observations.iter().fold(0.0, |s, v| s + v);
     let checks: Vec<(&str, f64)> = vec![
         ("histogram_count(delivery_seconds{service=\"smtp\"})", 1000.0),
@@ -264,21 +186,7 @@ async fn prometheus_scrapes_native_histograms_through_protobuf() {
         ("sum(big_family)", (0..20_000).map(f64::from).sum()),
         ("big_family{queue=\"campaign0:tenant5@q19999.example.com\"}", 19_999.0),
     ];
-    let started = Instant::now();
-    let mut missing: Vec<String> = checks.iter().map(|(q, _)| q.to_string()).collect();
-    while !missing.is_empty() && started.elapsed() < Duration::from_secs(45) {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut still = Vec::new();
-        for (expr, want) in &checks {
-            let close = value_of(&query(web, expr).await).is_some_and(|got| (got - want).abs() <= 1e-9 * want.abs().max(1.0));
-            if missing.iter().any(|m| m == expr) && !close {
-                still.push(expr.to_string());
-            }
-        }
-        missing = still;
-    }
-    let log = std::fs::read_to_string(data.path().join("prometheus.log")).unwrap_or_default();
-    assert!(missing.is_empty(), "Prometheus never returned {missing:?}\nits log:\n{log}");
+    prometheus.wait_for_values(&checks).await;
 
     // Only a protobuf scrape carries native histograms: Prometheus asked for it.
     let renders = get(server.local_addr, "/metrics?name[]=total_renders", &[]).await.text();
@@ -290,10 +198,10 @@ async fn prometheus_scrapes_native_histograms_through_protobuf() {
     let base = 2f64.powf(2f64.powi(-options.schema));
     for q in [0.5, 0.9, 0.99] {
         let truth = sorted[((q * sorted.len() as f64).ceil() as usize) - 1];
-        let estimate = value_of(&query(web, &format!("histogram_quantile({q}, delivery_seconds)")).await).expect("a quantile");
+        let estimate = value_of(&prometheus.query(&format!("histogram_quantile({q}, delivery_seconds)")).await).expect("a quantile");
         assert!(estimate / truth <= base && truth / estimate <= base, "q {q}: estimate {estimate}, true {truth}, bucket factor {base}");
     }
-    let queue = query(web, "queue_depth").await;
+    let queue = prometheus.query("queue_depth").await;
     assert_eq!(queue.len(), 1);
     assert_eq!(queue[0]["metric"]["queue"], TRICKY_LABEL);
     server.stop().await.unwrap();

@@ -4,6 +4,7 @@
 //! against broken upstreams, which answer 502 with the reason.
 mod common;
 
+use common::prometheus_server::PrometheusServer;
 use common::validators::{assert_promtool_clean, prometheus_client_parse, python};
 use common::{component_bytes, get, is_self_metric};
 use metrics_host::app::config::ServeConfig;
@@ -301,26 +302,9 @@ async fn broken_upstreams_answer_502_with_the_reason() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_real_prometheus_own_metrics_pass_through() {
-    let data = tempfile::tempdir().unwrap();
-    let config_path = data.path().join("prometheus.yml");
-    std::fs::write(&config_path, "global:\n  scrape_interval: 60s\nscrape_configs: []\n").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let web = SocketAddr::from(([127, 0, 0, 1], port));
-    let _prometheus = KillOnDrop(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!("--storage.tsdb.path={}", data.path().join("tsdb").display()))
-            .arg(format!("--web.listen-address={web}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the prometheus server (Debian package prometheus; `make test-deps` installs it)"),
-    );
-    let started = std::time::Instant::now();
-    while tokio::net::TcpStream::connect(web).await.is_err() || get(web, "/-/ready", &[]).await.status != 200 {
-        assert!(started.elapsed() < Duration::from_secs(30), "Prometheus never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let prometheus = PrometheusServer::start("global:\n  scrape_interval: 60s\nscrape_configs: []\n", &[]);
+    prometheus.ready().await;
+    let web = prometheus.web;
     let server = sidecar(settings(&format!("http://{web}/metrics"))).await;
     let text = get(server.local_addr, "/metrics", &[]).await.text();
     assert_promtool_clean(&text);

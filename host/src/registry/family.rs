@@ -425,21 +425,33 @@ impl<M: Metric> Family<M> {
     /// label values later make a new series (from zero). Its memory is
     /// reclaimed by the next snapshots.
     pub fn remove(&self, values: &[&str]) -> Result<bool, RegistryError> {
+        let removed = self.with_series(values, |table, ids| {
+            let position = table.index.remove(ids, &table.label_values)?;
+            table.removed.push(position as usize);
+            Some(())
+        })?;
+        if removed.is_some() {
+            self.interner.note_removal();
+        }
+        Ok(removed.is_some())
+    }
+
+    /// Runs `f` on the table, write-locked, with the label value ids of
+    /// `values` (in the table's generation); `None` when a value was never
+    /// interned (no such series), else what `f` returned.
+    fn with_series<T>(&self, values: &[&str], f: impl FnOnce(&mut SeriesTable, &[u32]) -> Option<T>) -> Result<Option<T>, RegistryError> {
         self.check_count(values)?;
         loop {
             let generation = self.interner.generation();
             let Some(ids) = values.iter().map(|v| self.interner.find(v)).collect::<Option<Vec<u32>>>() else {
-                return Ok(false);
+                return Ok(None);
             };
             let mut table = self.core.series.write().unwrap_or_else(|e| e.into_inner());
+            // A compaction renumbered the ids since they were found: again.
             if table.generation != generation {
                 continue;
             }
-            let table = &mut *table;
-            let Some(position) = table.index.remove(&ids, &table.label_values) else { return Ok(false) };
-            table.removed.push(position as usize);
-            self.interner.note_removal();
-            return Ok(true);
+            return Ok(f(&mut table, &ids));
         }
     }
 
@@ -462,26 +474,12 @@ impl<M: Metric> Family<M> {
     /// `None`: unknown, and then no series of the family exposes a
     /// creation time. Whether the series exists.
     pub fn set_created(&self, values: &[&str], created_ms: Option<i64>) -> Result<bool, RegistryError> {
-        self.check_count(values)?;
-        loop {
-            let generation = self.interner.generation();
-            let Some(ids) = values.iter().map(|v| self.interner.find(v)).collect::<Option<Vec<u32>>>() else {
-                return Ok(false);
-            };
-            let mut table = self.core.series.write().unwrap_or_else(|e| e.into_inner());
-            if table.generation != generation {
-                continue;
-            }
-            let table = &mut *table;
-            let Some(position) = table.index.get(&ids, &table.label_values) else { return Ok(false) };
-            return Ok(match table.created_ms.get_mut(position as usize) {
-                Some(slot) => {
-                    *slot = created_ms.unwrap_or(UNKNOWN_CREATED);
-                    true
-                }
-                None => false,
-            });
-        }
+        let set = self.with_series(values, |table, ids| {
+            let position = table.index.get(ids, &table.label_values)?;
+            *table.created_ms.get_mut(position as usize)? = created_ms.unwrap_or(UNKNOWN_CREATED);
+            Some(())
+        })?;
+        Ok(set.is_some())
     }
 
     /// Removes every series of the family (the family stays registered).

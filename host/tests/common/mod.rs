@@ -5,6 +5,7 @@
 
 pub mod built_components;
 pub mod embedded_example;
+pub mod prometheus_server;
 pub mod served_process;
 pub mod validators;
 
