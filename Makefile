@@ -37,10 +37,12 @@ test-plugins: wasm-target
 
 ## examples: the example plugins (examples/plugins/), built into target/examples/
 EXAMPLES_DIR := target/examples
-examples: wasm-target
+examples: wasm-target test-deps
 	$(CARGO) build --release --target $(WASM_TARGET) -p influx-renderer
 	@mkdir -p $(EXAMPLES_DIR)
 	cp target/$(WASM_TARGET)/release/influx_renderer.wasm $(EXAMPLES_DIR)/influx.wasm
+	$(VENV)/bin/componentize-py -d wit -w renderer-plugin componentize app \
+	  -p examples/plugins/influx-python -p host/templates/python -o $(EXAMPLES_DIR)/influx_py.wasm
 
 ## run: serve the demo data on 127.0.0.1:8000 with the embedded default renderer
 run: build

@@ -8,14 +8,45 @@ use common::{component_bytes, get, install_plugin, post, start_with_plugins};
 use metrics_host::registry::Registry;
 use serde_json::Value;
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Reloads the plugins folder and follows the listing until `file` serves
+/// (a large component compiles for longer than a reload answer waits).
+async fn wait_until_serving(addr: std::net::SocketAddr, file: &str) {
+    post(addr, "/-/reload").await;
+    let started = Instant::now();
+    loop {
+        let listing: Value = serde_json::from_str(&get(addr, "/-/plugins", &[]).await.text()).unwrap();
+        let entry = listing["plugins"].as_array().unwrap().iter().find(|p| p["file"] == file).cloned();
+        match entry.as_ref().map(|e| e["state"].as_str().unwrap_or("")) {
+            Some("serving") => return,
+            Some("failed") => panic!("{file} failed to load: {entry:?}"),
+            _ => {}
+        }
+        assert!(started.elapsed() < Duration::from_secs(180), "{file} not serving after 180 s: {entry:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
 
 /// Tag values line protocol can carry (it has no empty tags and no
 /// newline escape: those are covered by the plugin's own rules).
 const TAGS: [&str; 5] = ["plain", "with space", "a,comma", "x=y", "ünïcødé ✓ C:\\dir"];
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_influx_example_is_read_back_by_a_line_protocol_parser() {
-    let wasm = format!("{}/../target/examples/influx.wasm", env!("CARGO_MANIFEST_DIR"));
+async fn the_rust_influx_example_is_read_back_by_a_line_protocol_parser() {
+    influx_example_reads_back("influx").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_python_influx_example_is_read_back_by_a_line_protocol_parser() {
+    influx_example_reads_back("influx_py").await;
+}
+
+/// `target/examples/NAME.wasm` (format `NAME`, settings `NAME.toml`):
+/// `plugin check`, hot-loaded with `precision = "ms"`, every tag and field
+/// read back by line-protocol-parser.
+async fn influx_example_reads_back(name: &str) {
+    let wasm = format!("{}/../target/examples/{name}.wasm", env!("CARGO_MANIFEST_DIR"));
     let settings = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(settings.path(), "precision = \"ms\"\n").unwrap();
     let check = Command::new(env!("CARGO_BIN_EXE_metrics-host"))
@@ -38,13 +69,12 @@ async fn the_influx_example_is_read_back_by_a_line_protocol_parser() {
     registry.summary("rpc_seconds", "rpc", &[0.5, 0.9]).unwrap().set(&[0.25, 0.75], 3.0, 4);
 
     let plugins = tempfile::tempdir().unwrap();
-    std::fs::write(plugins.path().join("influx.toml"), "precision = \"ms\"\n").unwrap();
+    std::fs::write(plugins.path().join(format!("{name}.toml")), "precision = \"ms\"\n").unwrap();
     let (server, _renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
-    install_plugin(plugins.path(), "influx.wasm", &component_bytes("examples", "influx.wasm"));
-    let report = post(server.local_addr, "/-/reload").await;
-    assert!(report.text().contains("influx.wasm"), "{}", report.text());
+    install_plugin(plugins.path(), &format!("{name}.wasm"), &component_bytes("examples", &format!("{name}.wasm")));
+    wait_until_serving(server.local_addr, &format!("{name}.wasm")).await;
     let before_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as f64;
-    let r = get(server.local_addr, "/metrics?format=influx", &[]).await;
+    let r = get(server.local_addr, &format!("/metrics?format={name}"), &[]).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/line_protocol_parse.py");
     let (code, stdout, stderr) = run_with_stdin(&python(), &[script], r.text().as_bytes());
