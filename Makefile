@@ -5,7 +5,7 @@ PLUGINS_DIR := target/plugins
 VENV := .venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build plugins test-plugins examples wasm-target run test test-deps bench clean
+.PHONY: build plugins test-plugins examples js-tools wasm-target run test test-deps bench clean
 
 ## build: the host binary (target/release/metrics-host) and every renderer component (target/plugins/)
 build: plugins
@@ -37,12 +37,23 @@ test-plugins: wasm-target
 
 ## examples: the example plugins (examples/plugins/), built into target/examples/
 EXAMPLES_DIR := target/examples
-examples: wasm-target test-deps
+## js-tools: componentize-js (JavaScript plugins) in target/js-tools
+COMPONENTIZE_JS := 0.23.0
+JS_TOOLS := target/js-tools
+js-tools:
+	@test -x $(JS_TOOLS)/node_modules/.bin/componentize-js && grep -q '"version": "$(COMPONENTIZE_JS)"' $(JS_TOOLS)/node_modules/@bytecodealliance/componentize-js/package.json \
+	  || { mkdir -p $(JS_TOOLS) && npm install --prefix $(JS_TOOLS) --no-audit --no-fund --silent @bytecodealliance/componentize-js@$(COMPONENTIZE_JS); }
+
+examples: wasm-target test-deps js-tools
 	$(CARGO) build --release --target $(WASM_TARGET) -p influx-renderer
 	@mkdir -p $(EXAMPLES_DIR)
 	cp target/$(WASM_TARGET)/release/influx_renderer.wasm $(EXAMPLES_DIR)/influx.wasm
 	$(VENV)/bin/componentize-py -d wit -w renderer-plugin componentize app \
 	  -p examples/plugins/influx-python -p host/templates/python -o $(EXAMPLES_DIR)/influx_py.wasm
+	@mkdir -p $(EXAMPLES_DIR)/influx-js-src
+	cp examples/plugins/influx-js/app.js host/templates/js/metrics_renderer_helpers.js $(EXAMPLES_DIR)/influx-js-src/
+	$(JS_TOOLS)/node_modules/.bin/componentize-js $(EXAMPLES_DIR)/influx-js-src/app.js --wit wit -n renderer-plugin \
+	  -d http fetch-event -o $(EXAMPLES_DIR)/influx_js.wasm
 
 ## run: serve the demo data on 127.0.0.1:8000 with the embedded default renderer
 run: build

@@ -42,6 +42,11 @@ async fn the_python_influx_example_is_read_back_by_a_line_protocol_parser() {
     influx_example_reads_back("influx_py").await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_javascript_influx_example_is_read_back_by_a_line_protocol_parser() {
+    influx_example_reads_back("influx_js").await;
+}
+
 /// `target/examples/NAME.wasm` (format `NAME`, settings `NAME.toml`):
 /// `plugin check`, hot-loaded with `precision = "ms"`, every tag and field
 /// read back by line-protocol-parser.

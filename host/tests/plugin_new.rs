@@ -107,22 +107,60 @@ async fn a_new_python_format_goes_from_template_to_served() {
     let plugins = tempfile::tempdir().unwrap();
     let (server, _renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
     install_plugin(plugins.path(), "py_lines.wasm", &std::fs::read(&wasm).unwrap());
-    // Compiling 18 MB takes longer than a reload answer waits: follow the listing.
-    post(server.local_addr, "/-/reload").await;
-    let started = Instant::now();
-    loop {
-        let listing: serde_json::Value = serde_json::from_str(&get(server.local_addr, "/-/plugins", &[]).await.text()).unwrap();
-        let entry = listing["plugins"].as_array().unwrap().iter().find(|p| p["file"] == "py_lines.wasm").cloned();
-        match entry.as_ref().map(|e| e["state"].as_str().unwrap_or("")) {
-            Some("serving") => break,
-            Some("failed") => panic!("the Python plugin failed to load: {entry:?}"),
-            _ => {}
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(180), "not serving after 180 s: {entry:?}");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    wait_until_serving(server.local_addr, "py_lines.wasm").await;
     let r = get(server.local_addr, "/metrics?format=py_lines", &[]).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("queued queue=ümlaut\\ b,tenant=t1 1.5\n"), "{}", r.text());
     server.stop().await.unwrap();
+}
+
+/// The JavaScript template: its helpers' test passes with plain Node, it
+/// builds with componentize-js (`make js-tools`), `plugin check` passes,
+/// and a server serves it, non-ASCII labels intact.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_javascript_format_goes_from_template_to_served() {
+    let work = tempfile::tempdir().unwrap();
+    let binary = env!("CARGO_BIN_EXE_metrics-host");
+    let scratch = work.path().join("target");
+    run(binary, &["plugin", "new", "js_lines", "--lang", "js", "--dir", work.path().to_str().unwrap()], work.path(), &scratch);
+    let project = work.path().join("js_lines");
+    let tests = run("node", &["--test", "test_helpers.mjs"], &project, &scratch);
+    assert!(tests.contains("# pass 3") && tests.contains("# fail 0"), "{tests}");
+    let componentize = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/js-tools/node_modules/.bin/componentize-js");
+    assert!(componentize.exists(), "{}: `make js-tools` installs componentize-js", componentize.display());
+    let args = ["app.js", "--wit", "wit", "-n", "renderer-plugin", "-d", "http", "fetch-event", "-o", "js_lines.wasm"];
+    run(componentize.to_str().unwrap(), &args, &project, &scratch);
+    let wasm = project.join("js_lines.wasm");
+    let report = run(binary, &["plugin", "check", wasm.to_str().unwrap()], &project, &scratch);
+    assert!(report.ends_with("result: ok\n"), "{report}");
+
+    let registry = Registry::new();
+    let queues = registry.gauge_family("queued", "messages queued", &["queue", "tenant"]).unwrap();
+    queues.with_label_values(&["ümlaut b", "t1"]).unwrap().set(1.5);
+    let plugins = tempfile::tempdir().unwrap();
+    let (server, _renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
+    install_plugin(plugins.path(), "js_lines.wasm", &std::fs::read(&wasm).unwrap());
+    wait_until_serving(server.local_addr, "js_lines.wasm").await;
+    let r = get(server.local_addr, "/metrics?format=js_lines", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("queued queue=ümlaut\\ b,tenant=t1 1.5\n"), "{}", r.text());
+    server.stop().await.unwrap();
+}
+
+/// Reloads the plugins folder and follows the listing until `file` serves
+/// (a large component compiles for longer than a reload answer waits).
+async fn wait_until_serving(addr: std::net::SocketAddr, file: &str) {
+    post(addr, "/-/reload").await;
+    let started = Instant::now();
+    loop {
+        let listing: serde_json::Value = serde_json::from_str(&get(addr, "/-/plugins", &[]).await.text()).unwrap();
+        let entry = listing["plugins"].as_array().unwrap().iter().find(|p| p["file"] == file).cloned();
+        match entry.as_ref().map(|e| e["state"].as_str().unwrap_or("")) {
+            Some("serving") => return,
+            Some("failed") => panic!("{file} failed to load: {entry:?}"),
+            _ => {}
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(180), "{file} not serving after 180 s: {entry:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

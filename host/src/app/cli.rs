@@ -57,7 +57,7 @@ pub struct PluginNewArgs {
     /// The plugin's name, also its format's: [a-z][a-z0-9_]{0,63}.
     #[arg(value_name = "NAME")]
     pub name: String,
-    /// The language of the project.
+    /// The language of the project: rust, python or js.
     #[arg(long, default_value = "rust", value_name = "LANG")]
     pub lang: String,
     /// Where the project folder NAME is created [default: the current folder].

@@ -1,15 +1,50 @@
-//! `metrics-host plugin new NAME --lang rust|python`: a buildable renderer
+//! `metrics-host plugin new NAME --lang rust|python|js`: a buildable renderer
 //! project with the contract's WIT, a working format to edit, a test, a
 //! sample snapshot, and a README with the commands from build to served.
 //! Rust projects are self-contained (the SDK and its formatting core are
-//! written into them); Python projects (componentize-py) get
-//! `metrics_renderer_helpers.py`, which walks batches by UTF-8 byte offsets
-//! (the bindings hand label text over as a `str`) and buffers output.
+//! written into them); Python (componentize-py) and JavaScript
+//! (componentize-js) projects get a `metrics_renderer_helpers` module that
+//! walks batches by UTF-8 byte offsets (the bindings hand label text over
+//! as a native string) and buffers output.
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 
 /// The languages `plugin new` writes.
-pub const LANGUAGES: [&str; 2] = ["rust", "python"];
+pub const LANGUAGES: [&str; 3] = ["rust", "python", "js"];
+
+/// The componentize-js release the JavaScript template is built and tested with.
+pub const COMPONENTIZE_JS: &str = "0.23.0";
+
+const JS_APP: &str = include_str!("../../templates/js/app.js");
+const JS_HELPERS: &str = include_str!("../../templates/js/metrics_renderer_helpers.js");
+const JS_TEST: &str = include_str!("../../templates/js/test_helpers.mjs");
+
+fn js_readme(name: &str) -> String {
+    format!(
+        r#"# The `{name}` renderer plugin for metrics-host (JavaScript)
+
+A WebAssembly component, built with componentize-js {COMPONENTIZE_JS}, that renders
+metrics snapshots in the format `{name}`. `app.js` is the format (edit
+`render`); `metrics_renderer_helpers.js` walks the batches (label values
+cut at UTF-8 byte offsets, which the bindings' UTF-16 strings would get
+wrong; 64-bit counts arrive as BigInt) and buffers output; `wit/` is the
+contract (`metrics:renderer@0.3.0`). See the host's PLUGINS.md.
+
+```sh
+npm install @bytecodealliance/componentize-js@{COMPONENTIZE_JS}    # once
+node --test test_helpers.mjs                                  # the helpers, natively
+npx componentize-js app.js --wit wit -n renderer-plugin -d http fetch-event -o {name}.wasm
+metrics-host plugin check {name}.wasm
+cp {name}.wasm PLUGINS_DIR/.{name}.tmp && mv PLUGINS_DIR/.{name}.tmp PLUGINS_DIR/{name}.wasm
+curl 'localhost:8000/metrics?format={name}'
+```
+
+`-d http fetch-event` leaves out the WASI HTTP imports the host refuses.
+The component is about 12 MB (the engine is inside); the server compiles
+it once and keeps the result in its cache.
+"#
+    )
+}
 
 /// The componentize-py release the Python template is built and tested with.
 pub const COMPONENTIZE_PY: &str = "0.25.0";
@@ -302,7 +337,17 @@ pub fn write_project(name: &str, lang: &str, parent: &Path) -> anyhow::Result<Pa
     if dir.exists() {
         bail!("{} already exists; choose another name or folder", dir.display());
     }
-    let mut files: Vec<(String, String)> = if lang == "python" {
+    let mut files: Vec<(String, String)> = if lang == "js" {
+        vec![
+            ("app.js".into(), JS_APP.replace("FORMAT_NAME", name)),
+            ("metrics_renderer_helpers.js".into(), JS_HELPERS.into()),
+            ("test_helpers.mjs".into(), JS_TEST.into()),
+            ("README.md".into(), js_readme(name)),
+            ("sample/metrics.json".into(), SAMPLE.into()),
+            ("wit/renderer.wit".into(), WIT.into()),
+            (".gitignore".into(), "*.wasm\nnode_modules/\n".into()),
+        ]
+    } else if lang == "python" {
         vec![
             ("app.py".into(), PYTHON_APP.replace("FORMAT_NAME", name)),
             ("metrics_renderer_helpers.py".into(), PYTHON_HELPERS.into()),
