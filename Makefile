@@ -35,15 +35,16 @@ test-plugins: wasm-target
 	  cp target/$(WASM_TARGET)/release/hostile_renderer.wasm $(TEST_PLUGINS_DIR)/formats-$$f.wasm || exit 1; \
 	done
 
-## examples: the example plugins (examples/plugins/), built into target/examples/
-EXAMPLES_DIR := target/examples
 ## js-tools: componentize-js (JavaScript plugins) in target/js-tools
 COMPONENTIZE_JS := 0.23.0
 JS_TOOLS := target/js-tools
 js-tools:
+	@command -v npm >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends nodejs npm; }
 	@test -x $(JS_TOOLS)/node_modules/.bin/componentize-js && grep -q '"version": "$(COMPONENTIZE_JS)"' $(JS_TOOLS)/node_modules/@bytecodealliance/componentize-js/package.json \
 	  || { mkdir -p $(JS_TOOLS) && npm install --prefix $(JS_TOOLS) --no-audit --no-fund --silent @bytecodealliance/componentize-js@$(COMPONENTIZE_JS); }
 
+## examples: the example plugins (examples/plugins/), built into target/examples/
+EXAMPLES_DIR := target/examples
 examples: wasm-target test-deps js-tools
 	$(CARGO) build --release --target $(WASM_TARGET) -p influx-renderer
 	@mkdir -p $(EXAMPLES_DIR)
