@@ -124,7 +124,7 @@ impl RendererComponent {
             engine: engine.clone(),
             bindings,
         };
-        let limits = RenderLimits { deadline: Duration::from_secs(2), memory_bytes: 64 << 20, ..RenderLimits::default() };
+        let limits = load_call_limits();
         let formats = loaded.call_formats(&limits).await.map_err(|cause| match cause {
             RenderFailureCause::ContractMismatch(detail) => {
                 LoadError::Contract { plugin: plugin.clone(), version: version.clone(), detail }
@@ -144,6 +144,11 @@ impl RendererComponent {
     }
 }
 
+/// The bounds of the calls made while loading (`formats()`, `configure`).
+fn load_call_limits() -> RenderLimits {
+    RenderLimits { deadline: Duration::from_secs(2), memory_bytes: 64 << 20, ..RenderLimits::default() }
+}
+
 /// True when an imported instance exports only types (no functions).
 fn is_types_only(engine: &wasmtime::Engine, item: &ComponentItem) -> bool {
     match item {
@@ -157,7 +162,7 @@ impl RendererComponent {
     /// load-time bounds); kept for every render if it accepts them.
     pub async fn configure(&mut self, settings: super::settings::Settings) -> Result<(), LoadError> {
         let refused = |detail: String| LoadError::Settings { plugin: self.name.clone(), version: self.wit_version.clone(), detail };
-        let limits = RenderLimits { deadline: Duration::from_secs(2), memory_bytes: 64 << 20, ..RenderLimits::default() };
+        let limits = load_call_limits();
         let mut store = new_store(&self.engine, self.uses_wasi, &limits, None, None);
         let budget = store.data().budget();
         let call = async {
