@@ -5,7 +5,7 @@ PLUGINS_DIR := target/plugins
 VENV := .venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build plugins test-plugins examples js-tools wasm-target run test test-deps bench clean
+.PHONY: build plugins test-plugins examples js-tools wasm-target run test test-deps bench fuzz fuzz-tools clean
 
 ## build: the host binary (target/release/metrics-host) and every renderer component (target/plugins/)
 build: plugins
@@ -77,6 +77,24 @@ test: plugins test-plugins examples test-deps
 ## bench: scale measurements (render paths vs peers at 1k/100k/1M series, 1M HTTP scrape, counters)
 bench: build
 	$(CARGO) bench -p metrics-host --bench scale
+
+## fuzz: every fuzz target (fuzz/fuzz_targets/) for FUZZ_SECONDS each, coverage-guided with
+## libFuzzer on the stable toolchain (cargo fuzz run -s none); seeds in fuzz/seeds/, the corpus
+## grows in target/fuzz-corpus/, crashes land in fuzz/artifacts/ and fail the run.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := accept accept_encoding query scrape_timeout metrics_json exposition upstream_response settings format_descriptors escaping
+fuzz-tools:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+fuzz: plugins fuzz-tools
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/fuzz-corpus/$$t; \
+	  echo "fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  METRICS_DEFAULT_RENDERER_WASM=$(CURDIR)/$(PLUGINS_DIR)/prometheus.wasm \
+	    $(CARGO) fuzz run -s none $$t target/fuzz-corpus/$$t fuzz/seeds/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+	    > target/fuzz-$$t.log 2>&1 || { tail -60 target/fuzz-$$t.log; exit 1; }; \
+	  grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units' target/fuzz-$$t.log | tail -2; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -272,6 +272,9 @@ struct ScrapeFigures {
     /// 64 concurrent full scrapes: wall time, renders they took, complete
     /// responses, and server RSS growth over idle.
     concurrent: ConcurrentFigures,
+    /// Resident memory the idle server keeps after 8 concurrent full
+    /// scrapes with distinct prefixes (8 renders at once), over before.
+    burst_retained_mb: f64,
 }
 
 struct ConcurrentFigures {
@@ -323,6 +326,26 @@ fn concurrent_scrapes(addr: &str, pid: u32, idle_kib: u64) -> ConcurrentFigures 
     }
 }
 
+/// 8 concurrent full scrapes with distinct prefixes (so 8 renders run at
+/// once), then the server idle again: resident memory over before the burst.
+fn burst_retained_mb(addr: &str, pid: u32) -> f64 {
+    std::thread::sleep(Duration::from_millis(500));
+    let before = rss_kib(pid);
+    let clients: Vec<_> = (0..8)
+        .map(|i| {
+            let addr = addr.to_string();
+            std::thread::spawn(move || scrape_target(&addr, &format!("/metrics?prefix=burst{i}_"), false).1)
+        })
+        .collect();
+    for client in clients {
+        assert!(client.join().unwrap() > 1 << 20, "a burst scrape was answered in full");
+    }
+    // The server hands freed memory back once the last render's output is
+    // gone; give it a moment, then read.
+    std::thread::sleep(Duration::from_secs(1));
+    rss_kib(pid).saturating_sub(before) as f64 / 1024.0
+}
+
 fn http_scrape_1m() -> ScrapeFigures {
     let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/metrics-host");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -353,6 +376,7 @@ fn http_scrape_1m() -> ScrapeFigures {
     let mut filtered: Vec<f64> = (0..5).map(|_| scrape_target(&addr, "/metrics?name[]=connection_count", false).0).collect();
     filtered.sort_by(f64::total_cmp);
     let concurrent = concurrent_scrapes(&addr, pid, idle);
+    let burst_retained_mb = burst_retained_mb(&addr, pid);
     let _ = child.kill();
     let _ = child.wait();
     plain.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -367,6 +391,7 @@ fn http_scrape_1m() -> ScrapeFigures {
         peak_over_cold_mb: peak.saturating_sub(cold) as f64 / 1024.0,
         filtered_s: filtered[2],
         concurrent,
+        burst_retained_mb,
     }
 }
 
@@ -460,6 +485,7 @@ fn main() {
         "64 concurrent 1M-series scrapes: {:.3} s, {} renders, {} of 64 complete, server RSS peak over idle {:.1} MB",
         c.seconds, c.renders, c.complete, c.peak_over_idle_mb
     );
+    println!("8 concurrent 1M-series scrapes with distinct prefixes: idle server keeps {:.1} MB over before", scrape.burst_retained_mb);
     let [(single_ours, single_theirs), (cont_ours, cont_theirs)] = counter_costs();
     println!(
         "counter increment: single thread {single_ours:.2} ns vs prometheus {single_theirs:.2} ns ({:.2}x); contended (2 threads) {cont_ours:.2} ns vs {cont_theirs:.2} ns ({:.2}x)",
@@ -478,7 +504,7 @@ fn main() {
         costs.facade[1].1,
     );
     println!(
-        "summary: wasm_vs_native={:.2} wasm_vs_prometheus_client={:.2} scrape_1m_s={:.3} scrape_1m_gzip_s={:.3} peak_rss_over_idle_mb={:.1} filtered_scrape_ratio={:.4} coalesced_renders_64={} facade_vs_mep={:.2} bytes_per_series={:.0} memory_vs_best_peer={:.2} churn_rss_ratio={:.2}",
+        "summary: wasm_vs_native={:.2} wasm_vs_prometheus_client={:.2} scrape_1m_s={:.3} scrape_1m_gzip_s={:.3} peak_rss_over_idle_mb={:.1} filtered_scrape_ratio={:.4} coalesced_renders_64={} facade_vs_mep={:.2} bytes_per_series={:.0} memory_vs_best_peer={:.2} churn_rss_ratio={:.2} burst_retained_mb={:.1}",
         t.wasm_vs_native,
         t.wasm.as_secs_f64() / t.prometheus_client.as_secs_f64(),
         scrape.plain_s,
@@ -490,5 +516,6 @@ fn main() {
         costs.bytes_per_series,
         costs.memory_vs_best_peer(),
         costs.churn_rss_ratio,
+        scrape.burst_retained_mb,
     );
 }

@@ -21,6 +21,7 @@
 //! - [`app`]: the program around it: command line, settings, server
 //!   lifecycle, demo data, metrics.json replay.
 pub mod app;
+pub mod bounded_text;
 pub mod exporter;
 pub mod facade;
 pub mod heap;
@@ -29,6 +30,7 @@ pub mod name_escaping;
 pub mod plugin;
 pub mod registry;
 pub mod render_service;
+pub mod render_slots;
 pub mod representation;
 pub mod self_metrics;
 pub mod shared_render;

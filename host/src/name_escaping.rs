@@ -119,6 +119,59 @@ impl NameEscaping {
     }
 }
 
+impl NameEscaping {
+    /// Undoes [`NameEscaping::metric_name`] where the scheme can be undone
+    /// (Prometheus' `UnescapeName`): `values` exactly (a name without the
+    /// `U__` mark is legacy and stays as it is), `dots` for names whose only
+    /// characters outside the legacy syntax are `.` (it writes every other
+    /// one as `__`, like `_`). `None` for text the scheme cannot have
+    /// written, and for `underscores`, which cannot be undone.
+    pub fn unescape(self, escaped: &str) -> Option<String> {
+        match self {
+            NameEscaping::AllowUtf8 => Some(escaped.to_string()),
+            NameEscaping::Underscores => None,
+            NameEscaping::Dots => {
+                let mut out = String::with_capacity(escaped.len());
+                let mut rest = escaped;
+                while let Some(c) = rest.chars().next() {
+                    if let Some(after) = rest.strip_prefix("__") {
+                        out.push('_');
+                        rest = after;
+                    } else if let Some(after) = rest.strip_prefix("_dot_") {
+                        out.push('.');
+                        rest = after;
+                    } else if c == '_' {
+                        return None;
+                    } else {
+                        out.push(c);
+                        rest = &rest[c.len_utf8()..];
+                    }
+                }
+                Some(out)
+            }
+            NameEscaping::Values => {
+                let Some(mut rest) = escaped.strip_prefix("U__") else { return Some(escaped.to_string()) };
+                let mut out = String::with_capacity(rest.len());
+                while let Some(c) = rest.chars().next() {
+                    if let Some(after) = rest.strip_prefix("__") {
+                        out.push('_');
+                        rest = after;
+                    } else if c == '_' {
+                        let end = rest[1..].find('_')? + 1;
+                        let code = u32::from_str_radix(&rest[1..end], 16).ok()?;
+                        out.push(char::from_u32(code)?);
+                        rest = &rest[end + 1..];
+                    } else {
+                        out.push(c);
+                        rest = &rest[c.len_utf8()..];
+                    }
+                }
+                Some(out)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::NameEscaping::*;
@@ -170,5 +223,16 @@ mod tests {
         for scheme in [AllowUtf8, Underscores, Dots, Values] {
             assert_eq!(NameEscaping::parse(scheme.as_str()), Some(scheme));
         }
+    }
+
+    #[test]
+    fn values_and_dots_escaping_can_be_undone() {
+        for name in ["mysystem.prod.west.cpu.load_total", "label with 😱", "1leading", "plain_name", "a.b_c:d"] {
+            assert_eq!(Values.unescape(&Values.metric_name(name)).as_deref(), Some(name), "{name}");
+        }
+        assert_eq!(Dots.unescape(&Dots.metric_name("mysystem.prod.cpu_load")).as_deref(), Some("mysystem.prod.cpu_load"));
+        assert_eq!(Dots.unescape("a_b"), None, "a lone underscore is not what dots writes");
+        assert_eq!(Values.unescape("U___zz_"), None);
+        assert_eq!(Underscores.unescape("a_b"), None);
     }
 }

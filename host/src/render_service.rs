@@ -3,11 +3,13 @@
 //! snapshot, the limits, and the self-metrics. The HTTP handlers and the
 //! `render` command both call [`RenderService::start`]; data flows one way:
 //! registry -> snapshot -> renderer -> sink.
+use crate::bounded_text::{truncate_text, MAX_QUOTED_CLIENT_TEXT};
 use crate::plugin::catalog::Renderers;
 use crate::plugin::renderer_set::Selection;
 use crate::plugin::series_batches::RenderNames;
-use crate::plugin::{OutputSink, RenderFailure, RenderLimits, SinkClosed, WriteFuture};
+use crate::plugin::{OutputSink, RenderFailure, RenderFailureCause, RenderLimits, SinkClosed, WriteFuture};
 use crate::registry::Registry;
+use crate::render_slots::{RenderSlot, RenderSlots};
 use crate::representation::{representation, Wanted};
 use crate::self_metrics::HostMetrics;
 use crate::snapshot::FamilyFilter;
@@ -16,7 +18,6 @@ use metrics_render_core::is_valid_metric_name;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 /// Why a render was not started.
@@ -30,7 +31,22 @@ pub enum RenderRefused {
     BackedOff { plugin: String, format: String, retry_in: Duration },
     #[error("{limit} renders are already running; retry in 1s")]
     Busy { limit: usize },
+    #[error(
+        "the scrape timeout leaves {}ms to render, less than the {}ms a render needs at least; send a longer X-Prometheus-Scrape-Timeout-Seconds (the server takes scrape_timeout_offset_ms off it)",
+        left.as_millis(), MIN_RENDER_DEADLINE.as_millis()
+    )]
+    DeadlineTooShort { left: Duration },
+    #[error("prefix of {0} bytes is longer than the {MAX_PREFIX_BYTES} allowed")]
+    PrefixTooLong(usize),
 }
+
+/// The shortest render deadline a scrape may ask for; a shorter one is
+/// answered at once without a render (it could not render anything).
+pub const MIN_RENDER_DEADLINE: Duration = Duration::from_millis(10);
+
+/// The longest `?prefix=`: it is written before every name, so its length
+/// multiplies the output.
+pub const MAX_PREFIX_BYTES: usize = 128;
 
 /// What to render: the representation a client asked for.
 #[derive(Debug, Clone, Default)]
@@ -68,9 +84,8 @@ pub struct RenderService {
     registry: Registry,
     renderers: Arc<Renderers>,
     limits: RenderLimits,
-    /// One permit per render that may run at once.
-    permits: Arc<Semaphore>,
-    max_concurrent: usize,
+    /// One slot per render that may run at once.
+    slots: RenderSlots,
     /// Where renders are counted; None for one-off renders (`render`).
     metrics: Option<Arc<HostMetrics>>,
 }
@@ -83,8 +98,35 @@ impl RenderService {
         max_concurrent: usize,
         metrics: Option<Arc<HostMetrics>>,
     ) -> Self {
-        let max_concurrent = max_concurrent.max(1);
-        RenderService { registry, renderers, limits, permits: Arc::new(Semaphore::new(max_concurrent)), max_concurrent, metrics }
+        RenderService { registry, renderers, limits, slots: RenderSlots::new(max_concurrent), metrics }
+    }
+
+    /// The render slots (how many renders run at once).
+    pub fn slots(&self) -> &RenderSlots {
+        &self.slots
+    }
+
+    /// Refuses a request that cannot be rendered whatever the load: a
+    /// prefix that is too long or not a name, a deadline too short to
+    /// render anything.
+    pub fn check(&self, request: &RenderRequest) -> Result<(), RenderRefused> {
+        let prefix = &request.prefix;
+        if prefix.len() > MAX_PREFIX_BYTES {
+            return Err(RenderRefused::PrefixTooLong(prefix.len()));
+        }
+        if !prefix.is_empty() && !is_valid_metric_name(prefix) {
+            return Err(RenderRefused::BadPrefix(prefix.to_string()));
+        }
+        if let Some(left) = request.deadline.filter(|d| *d < MIN_RENDER_DEADLINE) {
+            return Err(RenderRefused::DeadlineTooShort { left });
+        }
+        Ok(())
+    }
+
+    /// The refusal when every slot is taken, counted.
+    pub fn busy(&self, format: &str) -> RenderRefused {
+        self.count(format, "busy", Instant::now(), 0);
+        RenderRefused::Busy { limit: self.slots.limit() }
     }
 
     /// The current renderers (for negotiation and listings).
@@ -103,16 +145,16 @@ impl RenderService {
     /// that is shorter (a scrape's own timeout). Refuses at once (never
     /// queues) beyond the concurrency bound.
     pub fn start(&self, request: RenderRequest, sink: Box<dyn OutputSink>) -> Result<StartedRender, RenderRefused> {
+        self.check(&request)?;
+        let slot = self.slots.try_take().ok_or_else(|| self.busy(&request.format))?;
+        self.start_in(slot, request, sink)
+    }
+
+    /// [`RenderService::start`] with a slot already taken (checked requests only).
+    pub fn start_in(&self, slot: RenderSlot, request: RenderRequest, sink: Box<dyn OutputSink>) -> Result<StartedRender, RenderRefused> {
         let RenderRequest { format, prefix, wanted, families, deadline } = request;
         let format = format.as_str();
-        if !prefix.is_empty() && !is_valid_metric_name(&prefix) {
-            return Err(RenderRefused::BadPrefix(prefix.to_string()));
-        }
         let started = Instant::now();
-        let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
-            self.count(format, "busy", started, 0);
-            return Err(RenderRefused::Busy { limit: self.max_concurrent });
-        };
         let renderers = self.renderers.current();
         let (renderer, info) = match renderers.select(format) {
             Selection::Ready(renderer, info) => (renderer, info),
@@ -121,7 +163,10 @@ impl RenderService {
                 return Err(RenderRefused::BackedOff { plugin, format: format.to_string(), retry_in });
             }
             Selection::Unknown => {
-                return Err(RenderRefused::UnknownFormat { requested: format.to_string(), available: renderers.format_names().join(", ") })
+                return Err(RenderRefused::UnknownFormat {
+                    requested: truncate_text(format, MAX_QUOTED_CLIENT_TEXT),
+                    available: renderers.format_names().join(", "),
+                })
             }
         };
         let shown = representation(&info, renderer.builtin, &wanted);
@@ -129,6 +174,8 @@ impl RenderService {
         let sent = Arc::new(AtomicU64::new(0));
         let sink = Box::new(CountingSink { inner: sink, sent: Arc::clone(&sent) });
         let mut limits = self.limits.clone();
+        // A deadline the client chose: running out of it is not the renderer's fault.
+        let client_deadline = deadline.is_some_and(|d| d < limits.deadline);
         if let Some(deadline) = deadline {
             limits.deadline = limits.deadline.min(deadline);
         }
@@ -139,7 +186,7 @@ impl RenderService {
         // The snapshot and the guest's work are CPU-bound: keep them off the
         // async workers. The render future is driven on this blocking thread.
         let task = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let _slot = slot;
             let _in_span = span.enter();
             let snapshot = Arc::new(registry.snapshot_of(&families));
             let result = runtime.block_on(renderer.render(&snapshot, &format, RenderNames { prefix: &prefix, escaping }, &limits, sink));
@@ -149,7 +196,7 @@ impl RenderService {
                     "ok"
                 }
                 Err(failure) => {
-                    if failure.cause.is_renderer_fault() {
+                    if counts_against_renderer(&failure.cause, client_deadline, renderer.builtin) {
                         renderer.breaker.record_failure();
                     }
                     tracing::warn!(error = %failure, "render failed");
@@ -163,6 +210,19 @@ impl RenderService {
         });
         Ok(StartedRender { content_type: shown.content_type, task })
     }
+}
+
+/// Whether a failed render counts towards its renderer's circuit breaker.
+/// Only the plugin's own faults do: never a client that left or stalled, an
+/// option the client got wrong, or a deadline the client chose; and never
+/// for a built-in renderer, whose failures can only come from what a client
+/// asked for (the breaker exists to stop a broken plugin from burning
+/// render budget, and a built-in has nothing to fall back to).
+pub(crate) fn counts_against_renderer(cause: &RenderFailureCause, client_deadline: bool, builtin: bool) -> bool {
+    if builtin || !cause.is_renderer_fault() {
+        return false;
+    }
+    !(client_deadline && matches!(cause, RenderFailureCause::TimedOut(_)))
 }
 
 /// Counts the bytes a sink accepted, for the self-metrics.
@@ -181,5 +241,23 @@ impl OutputSink for CountingSink {
             sent.fetch_add(len, Ordering::Relaxed);
             Ok::<(), SinkClosed>(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plugin_s_own_faults_count_against_it() {
+        let timed_out = RenderFailureCause::TimedOut(Duration::from_millis(5));
+        assert!(counts_against_renderer(&timed_out, false, false), "its own deadline");
+        assert!(!counts_against_renderer(&timed_out, true, false), "a deadline the client chose");
+        assert!(!counts_against_renderer(&timed_out, false, true), "a built-in is never backed off");
+        let trapped = RenderFailureCause::Trapped { trap: "unreachable".into(), last_stderr: None };
+        assert!(counts_against_renderer(&trapped, true, false));
+        assert!(!counts_against_renderer(&trapped, false, true));
+        assert!(!counts_against_renderer(&RenderFailureCause::Client(SinkClosed::Gone), false, false));
+        assert!(!counts_against_renderer(&RenderFailureCause::InvalidOption("x".into()), false, false));
     }
 }

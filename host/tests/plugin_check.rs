@@ -118,3 +118,22 @@ fn settings_a_plugin_does_not_take_refuse_it_with_the_reason() {
     assert_ne!(code, 0);
     assert!(report.contains("only strings, numbers and booleans"), "{report}");
 }
+
+#[test]
+fn settings_files_are_read_within_the_server_s_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = fixture("plugins", "openmetrics.wasm");
+    let large = dir.path().join("large.toml");
+    std::fs::write(&large, format!("a = \"{}\"\n", "x".repeat(100_000))).unwrap();
+    let fifo = dir.path().join("fifo.toml");
+    common::mkfifo(&fifo);
+    let zero = dir.path().join("zero.toml");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    for (path, reason) in [(&large, "size limit"), (&fifo, "a FIFO"), (&zero, "a device")] {
+        let started = std::time::Instant::now();
+        let (code, report) = check(&[&plugin, "--settings", path.to_str().unwrap()]);
+        assert_ne!(code, 0, "{report}");
+        assert!(report.contains("settings") && report.contains(reason), "{path:?}: {report}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{path:?} answered at once");
+    }
+}

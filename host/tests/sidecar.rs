@@ -277,7 +277,20 @@ async fn broken_upstreams_answer_502_with_the_reason() {
     let redirect =
         canned_upstream(b"HTTP/1.1 302 Found\r\nLocation: http://example.com/\r\nContent-Length: 0\r\n\r\n".to_vec(), Duration::ZERO).await;
     let binary = canned_upstream(http_response("application/vnd.google.protobuf", "xx"), Duration::ZERO).await;
-    let cases: [(SocketAddr, &str); 8] = [
+    // Hostile framing: a chunk size near u64::MAX, and a chunk larger than the body cap.
+    let huge_chunk = canned_upstream(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffff0\r\nabc".to_vec(),
+        Duration::ZERO,
+    )
+    .await;
+    let big_chunk = canned_upstream(
+        [&b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n"[..], &vec![b'a'; 0x200000], b"\r\n0\r\n\r\n"].concat(),
+        Duration::ZERO,
+    )
+    .await;
+    // A malformed line of 900 kB is quoted, cut, in the 502.
+    let long_line = canned_upstream(http_response("text/plain", &format!("a 1 2 {}\n", "x".repeat(900_000))), Duration::ZERO).await;
+    let cases: [(SocketAddr, &str); 11] = [
         (closed, "connecting to"),
         (malformed, "line 2: label x: invalid escape"),
         (no_eof, "must end with # EOF"),
@@ -286,6 +299,9 @@ async fn broken_upstreams_answer_502_with_the_reason() {
         (status, "status 404"),
         (redirect, "status 302"),
         (binary, "unsupported content type"),
+        (huge_chunk, "malformed response"),
+        (big_chunk, "larger than 1048576 bytes"),
+        (long_line, "line 1: unexpected"),
     ];
     for (addr, why) in cases {
         let mut upstream = settings(&format!("http://{addr}/metrics"));
@@ -294,6 +310,7 @@ async fn broken_upstreams_answer_502_with_the_reason() {
         let r = get(server.local_addr, "/metrics", &[]).await;
         assert_eq!(r.status, 502, "{why}: {}", r.text());
         assert!(r.text().contains(why), "expected {why:?} in {:?}", r.text());
+        assert!(r.text().len() <= 4096 + 64, "the reason is cut to 4 KiB: {} bytes", r.text().len());
         // The server itself is fine: its listing still answers.
         assert_eq!(get(server.local_addr, "/-/plugins", &[]).await.status, 200);
         server.stop().await.unwrap();

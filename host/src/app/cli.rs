@@ -148,8 +148,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(ms) = args.render_timeout_ms {
                 limits.deadline = Duration::from_millis(ms.clamp(10, 600_000));
             }
+            // The server's bounds: its compile child and limits, its plugin
+            // file size cap, its settings reader.
+            let server = ServeConfig::default();
+            let bounds = plugin_check::CheckBounds {
+                render: limits,
+                compile: compile_limits_of(&server),
+                plugin_max_bytes: server.plugin_max_bytes,
+            };
             let (report, passed) =
-                runtime.block_on(plugin_check::check(&args.file, args.format.as_deref(), &limits, args.settings.as_deref()))?;
+                runtime.block_on(plugin_check::check(&args.file, args.format.as_deref(), &bounds, args.settings.as_deref()))?;
             runtime.shutdown_timeout(BLOCKING_WORK_GRACE);
             print!("{report}");
             std::io::stdout().flush()?;
@@ -165,8 +173,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let compile_limits = CompileLimits {
+/// Compiling as the server does: in a child of this program, within
+/// `config`'s time and memory (`serve`, `plugin check`, `render --plugin`).
+fn compile_limits_of(config: &ServeConfig) -> CompileLimits {
+    CompileLimits {
         // The compiler child is this same program: on Linux through
         // /proc/self/exe, which still names this binary after an upgrade
         // replaced the file on disk (so artifacts always match the engine).
@@ -179,7 +189,11 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         },
         timeout: config.plugin_compile_timeout,
         memory_bytes: config.plugin_compile_memory_bytes,
-    };
+    }
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let compile_limits = compile_limits_of(&config);
     let renderers = server::renderers_for(&config, compile_limits).await?;
     let registry = Registry::new();
     if config.demo {
@@ -243,11 +257,12 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 async fn render(args: &RenderArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.input).with_context(|| format!("cannot read {}", args.input.display()))?;
     let registry = registry_from_metrics_json(&text).with_context(|| format!("{}", args.input.display()))?;
-    let engine = RendererEngine::new()?;
+    let server = ServeConfig::default();
+    let engine = RendererEngine::with_compile_limits(compile_limits_of(&server))?;
     let mut renderers = RendererSet::builtin(&engine).await.context("loading the built-in renderer")?;
     if let Some(path) = &args.plugin {
         // Through the compile cache: a large plugin compiles once.
-        renderers = renderers.with_plugin(Arc::new(plugin_check::load_plugin_file(&engine, path).await?));
+        renderers = renderers.with_plugin(Arc::new(plugin_check::load_plugin_file(&engine, path, server.plugin_max_bytes).await?));
     }
     let service = RenderService::new(registry, Arc::new(Renderers::fixed(engine, renderers)), RenderLimits::default(), 1, None);
     let stdout = std::io::BufWriter::new(std::io::stdout());

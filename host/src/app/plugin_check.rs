@@ -10,9 +10,11 @@
 //! JSON) with the strict readers; and reports time, output size and guest
 //! memory. Any failure makes the exit status 1.
 use super::sample_snapshots;
+use crate::plugin::folder::read_plugin;
 use crate::plugin::series_batches::RenderNames;
+use crate::plugin::settings::read_settings_file;
 use crate::plugin::sink::{OutputSink, SinkClosed, WriteFuture};
-use crate::plugin::{ArtifactCache, GuestConduct, GuestReturn, RenderLimits, RendererComponent, RendererEngine};
+use crate::plugin::{ArtifactCache, CompileLimits, GuestConduct, GuestReturn, RenderLimits, RendererComponent, RendererEngine};
 use crate::registry::Registry;
 use crate::representation::{media_type, parameter};
 use crate::snapshot::Snapshot;
@@ -23,17 +25,38 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Keeps what a render writes, refusing everything after `accept` bytes.
+/// Output a check reads of one render: the samples' outputs are a few MiB
+/// for a working renderer (100,000 series of text is about 7 MiB), so a
+/// render writing more is stopped there and fails the check, instead of
+/// the check holding up to the server's 2 GiB output cap.
+pub const MAX_CHECKED_OUTPUT: usize = 64 << 20;
+
+/// What `plugin check` loads and renders within: the server's bounds.
+pub struct CheckBounds {
+    /// Per render (time, memory, output).
+    pub render: RenderLimits,
+    /// Compiling: the server's child process, time and memory limits.
+    pub compile: CompileLimits,
+    /// Largest plugin file read.
+    pub plugin_max_bytes: u64,
+}
+
+/// Keeps what a render writes, refusing everything after `accept` bytes
+/// (and after [`MAX_CHECKED_OUTPUT`], noting it).
 #[derive(Clone)]
 struct CollectSink {
     out: Arc<Mutex<Vec<u8>>>,
     accept: usize,
+    over_cap: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl OutputSink for CollectSink {
     fn write(&mut self, chunk: Bytes) -> WriteFuture<'_> {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         let result = if out.len() >= self.accept {
+            Err(SinkClosed::Gone)
+        } else if out.len() + chunk.len() > MAX_CHECKED_OUTPUT {
+            self.over_cap.store(true, std::sync::atomic::Ordering::Relaxed);
             Err(SinkClosed::Gone)
         } else {
             out.extend_from_slice(&chunk);
@@ -59,12 +82,17 @@ struct Job<'a> {
 }
 
 async fn render(job: &Job<'_>, snapshot: &Arc<Snapshot>, prefix: &str, accept: usize) -> Rendered {
-    let sink = CollectSink { out: Arc::new(Mutex::new(Vec::new())), accept };
+    let sink = CollectSink { out: Arc::new(Mutex::new(Vec::new())), accept, over_cap: Arc::default() };
     let started = Instant::now();
     let names = RenderNames { prefix, ..RenderNames::default() };
     let (result, conduct) = job.component.render_reporting(snapshot, job.format, names, job.limits, Box::new(sink.clone())).await;
     let output = std::mem::take(&mut *sink.out.lock().unwrap_or_else(|e| e.into_inner()));
-    Rendered { result: result.map_err(|e| e.cause.to_string()), output, elapsed: started.elapsed(), conduct }
+    let result = if sink.over_cap.load(std::sync::atomic::Ordering::Relaxed) {
+        Err(format!("wrote more than the {} MiB the check reads for one sample", MAX_CHECKED_OUTPUT >> 20))
+    } else {
+        result.map_err(|e| e.cause.to_string())
+    };
+    Rendered { result, output, elapsed: started.elapsed(), conduct }
 }
 
 fn size(bytes: usize) -> String {
@@ -98,20 +126,20 @@ fn output_problem(content_type: &str, output: &[u8]) -> Option<String> {
 pub async fn check(
     path: &Path,
     only_format: Option<&str>,
-    limits: &RenderLimits,
+    bounds: &CheckBounds,
     settings: Option<&Path>,
 ) -> anyhow::Result<(String, bool)> {
+    let limits = &bounds.render;
     let mut report = String::new();
     let mut ok = true;
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    // Read like the server reads the plugins folder: a regular file,
+    // opened without blocking, within the size cap.
+    let bytes = read_plugin(path, bounds.plugin_max_bytes).map_err(|why| anyhow::anyhow!("cannot read {}: {why}", path.display()))?;
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
-    let engine = RendererEngine::new()?;
+    let engine = RendererEngine::with_compile_limits(bounds.compile.clone())?;
     let settings = match settings {
         None => Vec::new(),
-        Some(file) => {
-            let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read settings {}: {e}", file.display()))?;
-            crate::plugin::settings::parse_settings(&text).map_err(|why| anyhow::anyhow!("settings {}: {why}", file.display()))?
-        }
+        Some(file) => read_settings_file(file).map_err(|why| anyhow::anyhow!("{why}"))?,
     };
     let loaded = async {
         let mut component = load_cached(&engine, &name, bytes).await?;
@@ -216,8 +244,8 @@ async fn load_cached(engine: &Arc<RendererEngine>, name: &str, bytes: Vec<u8>) -
 }
 
 /// `render --plugin`: the component at `path`, through the compile cache.
-pub async fn load_plugin_file(engine: &Arc<RendererEngine>, path: &Path) -> anyhow::Result<RendererComponent> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read plugin {}: {e}", path.display()))?;
+pub async fn load_plugin_file(engine: &Arc<RendererEngine>, path: &Path, max_bytes: u64) -> anyhow::Result<RendererComponent> {
+    let bytes = read_plugin(path, max_bytes).map_err(|why| anyhow::anyhow!("cannot read plugin {}: {why}", path.display()))?;
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
     load_cached(engine, &name, bytes).await.map_err(anyhow::Error::msg)
 }

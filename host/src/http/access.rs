@@ -1,6 +1,7 @@
 //! Trusted-IP enforcement for every route. The peer's socket address is the
 //! only input: `Authorization` and forwarding headers never grant access.
 use super::log_limiter::LogLimiter;
+use crate::bounded_text::{truncate_text, MAX_QUOTED_CLIENT_TEXT};
 use crate::http::trusted_hosts::TrustedHosts;
 use crate::self_metrics::HostMetrics;
 use axum::extract::{ConnectInfo, Request, State};
@@ -31,7 +32,7 @@ pub async fn require_trusted_peer(
     }
     policy.metrics.record_denied();
     if let Some(left_out) = policy.log.admit() {
-        tracing::warn!(peer = %peer.ip(), path = %request.uri().path(), refusals_not_logged = left_out, "refused untrusted peer");
+        tracing::warn!(peer = %peer.ip(), path = %truncate_text(request.uri().path(), MAX_QUOTED_CLIENT_TEXT), refusals_not_logged = left_out, "refused untrusted peer");
     }
     (
         StatusCode::UNAUTHORIZED,

@@ -1,4 +1,5 @@
 //! One error type for every handler, answered as plain text.
+use crate::bounded_text::bounded;
 use crate::plugin::{RenderFailure, RenderFailureCause};
 use crate::render_service::RenderRefused;
 use crate::shared_render::SharedFailure;
@@ -39,7 +40,12 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
-            AppError::Refused(RenderRefused::BadPrefix(_) | RenderRefused::UnknownFormat { .. }) => StatusCode::BAD_REQUEST,
+            AppError::Refused(
+                RenderRefused::BadPrefix(_)
+                | RenderRefused::UnknownFormat { .. }
+                | RenderRefused::DeadlineTooShort { .. }
+                | RenderRefused::PrefixTooLong(_),
+            ) => StatusCode::BAD_REQUEST,
             AppError::Refused(RenderRefused::BackedOff { .. } | RenderRefused::Busy { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Render(failure) => match failure.cause {
                 RenderFailureCause::InvalidOption(_) => StatusCode::BAD_REQUEST,
@@ -54,11 +60,15 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
+        // Every message may quote outside text (a header, a query value, an
+        // upstream line, a plugin's words): the body and the log carry at
+        // most 4 KiB of it, whatever was sent.
+        let message = bounded(&self.to_string());
         // Render failures are logged where they happen, with the outcome.
         if status.is_server_error() && !matches!(self, AppError::Render(_) | AppError::Refused(_)) {
-            tracing::error!(error = %self, "request failed");
+            tracing::error!(error = %message, "request failed");
         }
-        let mut response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{self}\n")).into_response();
+        let mut response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{message}\n")).into_response();
         match &self {
             AppError::Refused(RenderRefused::BackedOff { retry_in, .. }) => {
                 response.headers_mut().insert(header::RETRY_AFTER, (retry_in.as_secs() + 1).into());

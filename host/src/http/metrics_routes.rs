@@ -12,6 +12,7 @@ use super::metrics_query::MetricsQuery;
 use super::negotiate::{choose_format, wanted_of};
 use super::scrape_timeout::{requested_deadline, SCRAPE_TIMEOUT_HEADER};
 use super::AppState;
+use crate::bounded_text::{truncate_text, MAX_QUOTED_CLIENT_TEXT};
 use crate::render_service::RenderRequest;
 use crate::representation::Wanted;
 use crate::shared_render::SharedOutput;
@@ -35,7 +36,7 @@ pub async fn metrics(State(app): State<AppState>, RawQuery(query): RawQuery, hea
             Some(choice) => (choice.format.name.clone(), choice.wanted),
             None => {
                 return Err(AppError::NotAcceptable {
-                    accept: accept.unwrap_or_default().to_string(),
+                    accept: truncate_text(accept.unwrap_or_default(), MAX_QUOTED_CLIENT_TEXT),
                     available: renderers
                         .offered()
                         .iter()
@@ -68,7 +69,7 @@ async fn render_response(
     let timeout_header = headers.get(SCRAPE_TIMEOUT_HEADER).and_then(|v| v.to_str().ok());
     let deadline = requested_deadline(timeout_header, app.scrape_timeout_offset);
     let request = RenderRequest { format, prefix: query.prefix.clone().unwrap_or_default(), wanted, families: query.families(), deadline };
-    let mut output = app.scrapes.subscribe(request)?;
+    let mut output = app.scrapes.subscribe(request).await?;
     let content_type = HeaderValue::from_str(&output.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     // The head waits for the first chunk, so a render that fails before
     // writing anything gets a proper error status.

@@ -4,7 +4,7 @@ mod access;
 mod admin_routes;
 mod error;
 mod log_limiter;
-mod metrics_query;
+pub mod metrics_query;
 mod metrics_routes;
 pub mod negotiate;
 mod request_span;
@@ -17,6 +17,7 @@ use crate::http::trusted_hosts::TrustedHosts;
 use crate::render_service::RenderService;
 use crate::self_metrics::HostMetrics;
 use crate::shared_render::{SharedRenders, StartRender};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use std::future::Future;
@@ -24,6 +25,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 /// What every handler needs.
@@ -96,10 +98,44 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(middleware::from_fn_with_state(policy, access::require_trusted_peer))
         .layer(middleware::from_fn(request_span::in_request_span))
+        .layer(CatchPanicLayer::custom(panic_response))
+}
+
+/// A panic in a request's task is a bug; it must not take the connection
+/// down silently. It is logged (cut to 4 KiB) and answered `500`.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let what =
+        panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("(no message)");
+    let what = crate::bounded_text::bounded(what);
+    tracing::error!(panic = %what, "a request handler panicked");
+    let body = format!("internal error: the request handler panicked: {what}\n");
+    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes
 /// in-flight requests and returns.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_500_with_the_reason() {
+        async fn boom() -> &'static str {
+            panic!("{}", "x".repeat(100_000))
+        }
+        let router: Router = Router::new().route("/boom", get(boom)).layer(CatchPanicLayer::custom(panic_response));
+        let response = router.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.starts_with("internal error: the request handler panicked: xxx"), "{body:.80}");
+        assert!(body.len() < 4096 + 200, "the panic text is cut: {} bytes", body.len());
+    }
 }

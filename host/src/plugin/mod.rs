@@ -16,7 +16,7 @@
 //! - [`format_rules`]: what a plugin's `formats()` answer must look like.
 //! - [`stdio_capture`], [`bounded_text`]: plugin text, kept bounded.
 pub mod artifact_cache;
-pub mod bounded_text;
+pub use crate::bounded_text;
 pub mod budget;
 pub mod call;
 pub mod catalog;

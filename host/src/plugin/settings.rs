@@ -27,14 +27,26 @@ pub fn read_settings(wasm: &Path) -> Result<Option<(String, Settings)>, String> 
     if std::fs::symlink_metadata(&path).is_err() {
         return Ok(None);
     }
+    read_settings_bytes(&path).map(Some)
+}
+
+/// Reads the settings file at `path` (named as the user gave it), as the
+/// server reads `NAME.toml` (`plugin check --settings`). Blocks.
+pub fn read_settings_file(path: &Path) -> Result<Settings, String> {
+    read_settings_bytes(path).map(|(_, settings)| settings)
+}
+
+/// A regular file (after symlinks), opened without blocking, at most
+/// [`MAX_SETTINGS_BYTES`], UTF-8, a flat table: its SHA-256 and settings.
+fn read_settings_bytes(path: &Path) -> Result<(String, Settings), String> {
     let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let bytes = read_plugin(&path, MAX_SETTINGS_BYTES).map_err(|why| format!("settings {file}: {why}"))?;
+    let bytes = read_plugin(path, MAX_SETTINGS_BYTES).map_err(|why| format!("settings {file}: {why}"))?;
     let hash = {
         use sha2::Digest;
         sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
     };
     let text = std::str::from_utf8(&bytes).map_err(|_| format!("settings {file}: not UTF-8"))?;
-    Ok(Some((hash, parse_settings(text).map_err(|why| format!("settings {file}: {why}"))?)))
+    Ok((hash, parse_settings(text).map_err(|why| format!("settings {file}: {why}"))?))
 }
 
 /// A flat TOML table as settings, sorted by key.

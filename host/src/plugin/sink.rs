@@ -14,6 +14,8 @@ pub enum SinkClosed {
     Gone,
     #[error("the client did not read for {0:?}")]
     Stalled(Duration),
+    #[error("every client was too slow and the render slot was given to another scrape")]
+    Evicted,
 }
 
 /// The future of one [`OutputSink::write`].

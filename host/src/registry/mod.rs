@@ -2,9 +2,12 @@
 //! and native) and summaries.
 //!
 //! Names may be any non-empty UTF-8, as in Prometheus 3 (legacy clients get
-//! them escaped, see [`crate::name_escaping`]); registration refuses names
-//! that would collide once escaped with `underscores`, what every legacy
-//! scrape gets. Registration validates names once; label values are interned once per
+//! them escaped, see [`crate::name_escaping`]). A scrape may ask for any
+//! escaping scheme, so registration refuses what any scheme would break: a
+//! family name that is another's under `underscores`, `dots` or `values`; a
+//! label name that any scheme makes empty, reserved (`__...`, `le` in a
+//! histogram, `quantile` in a summary) or the same as another label of the
+//! family. So a render never fails for a name the registry accepted. Registration validates names once; label values are interned once per
 //! series (see [`interner`]). Callers keep the returned handles
 //! ([`Counter`], [`Gauge`], [`Histogram`]) and update them lock-free.
 //! [`Registry::snapshot`](crate::snapshot) reads everything into the WIT
@@ -45,14 +48,14 @@ pub(crate) fn now_ms() -> i64 {
 pub enum RegistryError {
     #[error("invalid metric name {0:?}: it must not be empty")]
     InvalidMetricName(String),
-    #[error("family {family}: invalid label name {label:?}: it must not be empty or start with __ (also once escaped for legacy clients)")]
-    InvalidLabelName { family: String, label: String },
-    #[error("family {family}: label names {label:?} and {other:?} are the same once escaped for legacy clients ({escaped:?})")]
-    LabelCollision { family: String, label: String, other: String, escaped: String },
-    #[error("family {family} is the same as family {other} once escaped for legacy clients ({escaped:?})")]
-    FamilyCollision { family: String, other: String, escaped: String },
-    #[error("family {family}: label name {label:?} is reserved for histogram buckets and summary quantiles")]
-    ReservedLabel { family: String, label: String },
+    #[error("family {family}: invalid label name {label:?}: it must not be empty or start with __, nor become so once escaped ({escaping} escaping writes {escaped:?})")]
+    InvalidLabelName { family: String, label: String, escaping: &'static str, escaped: String },
+    #[error("family {family}: label names {label:?} and {other:?} are the same once escaped with {escaping} ({escaped:?})")]
+    LabelCollision { family: String, label: String, other: String, escaping: &'static str, escaped: String },
+    #[error("family {family} is the same as family {other} once escaped with {escaping} ({escaped:?})")]
+    FamilyCollision { family: String, other: String, escaping: &'static str, escaped: String },
+    #[error("family {family}: label name {label:?} is reserved for histogram buckets and summary quantiles ({escaping} escaping writes {escaped:?})")]
+    ReservedLabel { family: String, label: String, escaping: &'static str, escaped: String },
     #[error("family {family}: quantiles must be strictly ascending within [0, 1], got {quantiles:?}")]
     InvalidQuantiles { family: String, quantiles: Vec<f64> },
     #[error("family {family}: {problem}")]
@@ -81,11 +84,20 @@ pub(crate) struct RegistryInner {
     pub(crate) interner: Arc<Interner>,
     /// Families in registration order, which is also exposition order.
     pub(crate) families: RwLock<Vec<Arc<FamilyCore>>>,
-    /// Registered names, to refuse duplicates, by their legacy form (the
-    /// `underscores` escaping; the same as the name for legacy names).
-    names: Mutex<HashMap<String, String>>,
+    /// Registered names, to refuse duplicates, by their form under each
+    /// escaping scheme ([`ESCAPINGS`]): the family name each stands for.
+    names: Mutex<HashMap<(NameEscaping, String), String>>,
     /// Families removed since the last compaction.
     dead_families: std::sync::atomic::AtomicUsize,
+}
+
+/// The schemes a scrape may ask names to be written in (besides
+/// `allow-utf-8`, which writes them as they are).
+const ESCAPINGS: [NameEscaping; 3] = [NameEscaping::Underscores, NameEscaping::Dots, NameEscaping::Values];
+
+/// A family name's keys in `names`.
+fn escaped_keys(name: &str) -> impl Iterator<Item = (NameEscaping, String)> + '_ {
+    ESCAPINGS.into_iter().map(move |scheme| (scheme, scheme.metric_name(name).into_owned()))
 }
 
 /// Dead label sets below which the interner is not compacted.
@@ -214,12 +226,14 @@ impl Registry {
     /// Handles on it keep working on cells no snapshot reads; the name may
     /// be registered again. Its memory is reclaimed by the next snapshots.
     pub fn remove_family(&self, name: &str) -> bool {
-        let legacy_name = NameEscaping::Underscores.metric_name(name).into_owned();
         let mut names = self.inner.names.lock().unwrap_or_else(|e| e.into_inner());
-        if names.get(&legacy_name).is_none_or(|n| n != name) {
+        let keys: Vec<(NameEscaping, String)> = escaped_keys(name).collect();
+        if names.get(&keys[0]).is_none_or(|n| n != name) {
             return false;
         }
-        names.remove(&legacy_name);
+        for key in &keys {
+            names.remove(key);
+        }
         let mut families = self.inner.families.write().unwrap_or_else(|e| e.into_inner());
         if let Some(at) = families.iter().position(|f| f.name_text == name) {
             let core = families.remove(at);
@@ -307,45 +321,29 @@ impl Registry {
         if name.is_empty() {
             return Err(RegistryError::InvalidMetricName(name.into()));
         }
-        let mut seen: HashMap<std::borrow::Cow<'_, str>, &str> = HashMap::new();
-        for &label in labels {
-            let legacy = NameEscaping::Underscores.label_name(label);
-            if label.is_empty() || label.starts_with("__") || legacy.starts_with("__") {
-                return Err(RegistryError::InvalidLabelName { family: name.into(), label: label.into() });
-            }
-            if (kind == MetricKind::Histogram && legacy == "le") || (kind == MetricKind::Summary && legacy == "quantile") {
-                return Err(RegistryError::ReservedLabel { family: name.into(), label: label.into() });
-            }
-            match seen.get(&legacy) {
-                Some(&other) if other == label => return Err(RegistryError::DuplicateLabel { family: name.into(), label: label.into() }),
-                Some(&other) => {
-                    return Err(RegistryError::LabelCollision {
-                        family: name.into(),
-                        label: label.into(),
-                        other: other.into(),
-                        escaped: legacy.into_owned(),
-                    })
-                }
-                None => {
-                    seen.insert(legacy, label);
-                }
-            }
-        }
-        let legacy_name = NameEscaping::Underscores.metric_name(name).into_owned();
+        check_label_names(name, labels, kind)?;
+        let keys: Vec<(NameEscaping, String)> = escaped_keys(name).collect();
         let mut names = self.inner.names.lock().unwrap_or_else(|e| e.into_inner());
-        match names.get(&legacy_name) {
-            Some(other) if other == name => {
-                if reuse_existing {
-                    if let Some(existing) = self.matching_family::<M>(name, kind, labels, &shape) {
-                        return Ok(existing);
+        for key in &keys {
+            match names.get(key) {
+                Some(other) if other == name => {
+                    if reuse_existing {
+                        if let Some(existing) = self.matching_family::<M>(name, kind, labels, &shape) {
+                            return Ok(existing);
+                        }
                     }
+                    return Err(RegistryError::DuplicateFamily(name.into()));
                 }
-                return Err(RegistryError::DuplicateFamily(name.into()));
+                Some(other) => {
+                    return Err(RegistryError::FamilyCollision {
+                        family: name.into(),
+                        other: other.clone(),
+                        escaping: key.0.as_str(),
+                        escaped: key.1.clone(),
+                    });
+                }
+                None => {}
             }
-            Some(other) => {
-                return Err(RegistryError::FamilyCollision { family: name.into(), other: other.clone(), escaped: legacy_name });
-            }
-            None => {}
         }
         let interner = &self.inner.interner;
         // Holding `names` keeps compaction out: these ids stay valid.
@@ -360,10 +358,55 @@ impl Registry {
             interner.generation(),
         );
         let core = Arc::new(core);
-        names.insert(legacy_name, name.to_string());
+        for key in keys {
+            names.insert(key, name.to_string());
+        }
         self.inner.families.write().unwrap_or_else(|e| e.into_inner()).push(Arc::clone(&core));
         Ok(Family::new(core, Arc::clone(interner)))
     }
+}
+
+/// Refuses label names that some escaping scheme would make empty,
+/// reserved or the same as another of the family's.
+fn check_label_names(family: &str, labels: &[&str], kind: MetricKind) -> Result<(), RegistryError> {
+    for scheme in ESCAPINGS {
+        let mut seen: HashMap<std::borrow::Cow<'_, str>, &str> = HashMap::new();
+        for &label in labels {
+            let escaped = scheme.label_name(label);
+            if label.is_empty() || label.starts_with("__") || escaped.starts_with("__") {
+                return Err(RegistryError::InvalidLabelName {
+                    family: family.into(),
+                    label: label.into(),
+                    escaping: scheme.as_str(),
+                    escaped: escaped.into_owned(),
+                });
+            }
+            if (kind == MetricKind::Histogram && escaped == "le") || (kind == MetricKind::Summary && escaped == "quantile") {
+                return Err(RegistryError::ReservedLabel {
+                    family: family.into(),
+                    label: label.into(),
+                    escaping: scheme.as_str(),
+                    escaped: escaped.into_owned(),
+                });
+            }
+            match seen.get(&escaped) {
+                Some(&other) if other == label => return Err(RegistryError::DuplicateLabel { family: family.into(), label: label.into() }),
+                Some(&other) => {
+                    return Err(RegistryError::LabelCollision {
+                        family: family.into(),
+                        label: label.into(),
+                        other: other.into(),
+                        escaping: scheme.as_str(),
+                        escaped: escaped.into_owned(),
+                    })
+                }
+                None => {
+                    seen.insert(escaped, label);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `bounds` if they are finite and strictly ascending.

@@ -475,11 +475,13 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Vec<ParsedFamily>, ParseError
         }
         Ok(())
     };
+    // Counted once: counting per line would make input quadratic.
+    let lines = text.split('\n').count();
     for (i, line) in text.split('\n').enumerate() {
         let number = i + 1;
         let fail = |why: String| ParseError { line: number, why };
         if ended {
-            if line.is_empty() && i + 1 == text.split('\n').count() {
+            if line.is_empty() && i + 1 == lines {
                 continue;
             }
             return Err(fail("content after # EOF".into()));
@@ -559,9 +561,9 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Vec<ParsedFamily>, ParseError
         building.add(sample, part).map_err(fail)?;
     }
     if syntax == Syntax::OpenMetrics && !ended {
-        return Err(ParseError { line: text.split('\n').count(), why: "OpenMetrics must end with # EOF".into() });
+        return Err(ParseError { line: lines, why: "OpenMetrics must end with # EOF".into() });
     }
-    close(&mut open, &mut families, text.split('\n').count())?;
+    close(&mut open, &mut families, lines)?;
     Ok(families)
 }
 

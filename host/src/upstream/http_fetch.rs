@@ -1,10 +1,13 @@
 //! One bounded HTTP/1.1 GET of the upstream exposition: plain `http://`
 //! only, to the configured host and port only (redirects are not
 //! followed), within a deadline for the whole exchange and a cap on the
-//! body. `Content-Length`, chunked and read-until-close bodies are read;
-//! the body is never asked compressed.
+//! body. hyper's HTTP/1.1 client does the reading (`Content-Length`,
+//! chunked and read-until-close bodies); the body is never asked compressed.
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::{header, Request};
+use hyper_util::rt::TokioIo;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Where the upstream is, from `http://HOST[:PORT][/PATH][?QUERY]`.
@@ -56,8 +59,6 @@ pub enum FetchError {
     Connect(String, std::io::Error),
     #[error("upstream {0} did not answer within {1:?}")]
     TimedOut(String, Duration),
-    #[error("upstream {0}: {1}")]
-    Io(String, std::io::Error),
     #[error("upstream {0} answered status {1}")]
     Status(String, u16),
     #[error("upstream {0}: body larger than {1} bytes")]
@@ -66,7 +67,7 @@ pub enum FetchError {
     Malformed(String, String),
 }
 
-/// Response headers are at most this large.
+/// The response head (status line and headers) is read within this buffer.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// GETs `url` within `timeout`, reading at most `max_body` bytes of body.
@@ -78,112 +79,72 @@ pub async fn fetch(url: &UpstreamUrl, accept: &str, timeout: Duration, max_body:
     }
 }
 
+/// Aborts the connection task when the fetch ends or is dropped (timeout).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 async fn fetch_inner(url: &UpstreamUrl, accept: &str, max_body: usize) -> Result<Fetched, FetchError> {
     let who = url.authority.as_str();
-    let mut stream = TcpStream::connect(who).await.map_err(|e| FetchError::Connect(who.to_string(), e))?;
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: {accept}\r\nAccept-Encoding: identity\r\nConnection: close\r\nUser-Agent: metrics-host\r\n\r\n",
-        url.target, url.authority
-    );
-    let io = |e| FetchError::Io(who.to_string(), e);
-    stream.write_all(request.as_bytes()).await.map_err(io)?;
-    let malformed = |why: &str| FetchError::Malformed(who.to_string(), why.to_string());
-    // Everything read so far; the head ends at the first blank line.
-    let mut data = Vec::with_capacity(16 * 1024);
-    let head_end = loop {
-        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        if data.len() > MAX_HEAD_BYTES {
-            return Err(malformed("response headers too large"));
-        }
-        let mut chunk = [0u8; 8192];
-        let n = stream.read(&mut chunk).await.map_err(io)?;
-        if n == 0 {
-            return Err(malformed("connection closed before the headers ended"));
-        }
-        data.extend_from_slice(&chunk[..n]);
-    };
-    let head = std::str::from_utf8(&data[..head_end]).map_err(|_| malformed("headers are not UTF-8"))?;
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or("");
-    let status: u16 = status_line
-        .strip_prefix("HTTP/1.")
-        .and_then(|rest| rest.get(2..5))
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| malformed("no HTTP/1.x status line"))?;
-    let mut content_type = None;
-    let mut content_length = None;
-    let mut chunked = false;
-    for line in lines.filter(|l| !l.is_empty()) {
-        let (name, value) = line.split_once(':').ok_or_else(|| malformed("a header line without ':'"))?;
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-type" => content_type = Some(value.to_string()),
-            "content-length" => content_length = Some(value.parse::<usize>().map_err(|_| malformed("invalid Content-Length"))?),
-            "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
-            "content-encoding" if !value.eq_ignore_ascii_case("identity") => return Err(malformed("a compressed body was not asked for")),
-            _ => {}
-        }
+    let stream = TcpStream::connect(who).await.map_err(|e| FetchError::Connect(who.to_string(), e))?;
+    exchange(stream, url, accept, max_body).await
+}
+
+/// Sends the GET on `io` (a connection to the upstream) and reads the
+/// answer. Public for the fuzz target, which feeds it arbitrary responses.
+pub async fn exchange<IO>(io: IO, url: &UpstreamUrl, accept: &str, max_body: usize) -> Result<Fetched, FetchError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let who = url.authority.as_str();
+    let malformed = |why: String| FetchError::Malformed(who.to_string(), why);
+    // hyper's HTTP/1.1 client reads the head (bounded buffer), the framing
+    // (Content-Length, chunked, read-until-close) and rejects what is
+    // malformed; the body cap and the deadline are ours.
+    let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
+        .max_buf_size(MAX_HEAD_BYTES)
+        .handshake::<_, Empty<Bytes>>(TokioIo::new(io))
+        .await
+        .map_err(|e| malformed(e.to_string()))?;
+    let _connection = AbortOnDrop(tokio::spawn(connection).abort_handle());
+    let request = Request::get(url.target.as_str())
+        .header(header::HOST, url.authority.as_str())
+        .header(header::ACCEPT, accept)
+        .header(header::ACCEPT_ENCODING, "identity")
+        .header(header::CONNECTION, "close")
+        .header(header::USER_AGENT, "metrics-host")
+        .body(Empty::new())
+        .map_err(|e| malformed(e.to_string()))?;
+    let response = sender.send_request(request).await.map_err(|e| malformed(e.to_string()))?;
+    let status = response.status().as_u16();
+    let headers = response.headers();
+    if headers.get(header::CONTENT_ENCODING).is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity")) {
+        return Err(malformed("a compressed body was not asked for".into()));
     }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     if status != 200 {
         return Err(FetchError::Status(who.to_string(), status));
     }
-    if content_length.is_some_and(|len| len > max_body) {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max_body as u64) {
         return Err(FetchError::TooLarge(who.to_string(), max_body));
     }
-    let mut raw = data.split_off(head_end);
-    // Read to the end of the connection, within the cap (chunk framing is
-    // at most a few bytes per chunk, hence the margin).
-    let cap = max_body + max_body / 8 + 1024;
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        if content_length.is_some_and(|len| raw.len() >= len) {
-            break;
-        }
-        let n = stream.read(&mut chunk).await.map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        raw.extend_from_slice(&chunk[..n]);
-        if raw.len() > cap {
-            return Err(FetchError::TooLarge(who.to_string(), max_body));
+    let mut body = response.into_body();
+    let mut data = Vec::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| malformed(e.to_string()))?;
+        if let Some(chunk) = frame.data_ref() {
+            if data.len() + chunk.len() > max_body {
+                return Err(FetchError::TooLarge(who.to_string(), max_body));
+            }
+            data.extend_from_slice(chunk);
         }
     }
-    let body = if chunked {
-        dechunk(&raw).ok_or_else(|| malformed("invalid chunked body"))?
-    } else if let Some(len) = content_length {
-        if raw.len() < len {
-            return Err(malformed("connection closed before the body ended"));
-        }
-        raw.truncate(len);
-        raw
-    } else {
-        raw
-    };
-    if body.len() > max_body {
-        return Err(FetchError::TooLarge(who.to_string(), max_body));
-    }
-    Ok(Fetched { content_type, body })
-}
-
-/// Decodes a chunked body; None when the framing is wrong or incomplete.
-fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(data.len());
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        if data.len() < size + 2 || &data[size..size + 2] != b"\r\n" {
-            return None;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
+    Ok(Fetched { content_type, body: data })
 }
 
 #[cfg(test)]
@@ -202,12 +163,5 @@ mod tests {
         for bad in ["https://a/metrics", "ftp://a", "http://", "http://user@host/", "http://a/b c", "localhost:9100"] {
             assert!(UpstreamUrl::parse(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn chunked_bodies_decode_and_truncated_ones_are_refused() {
-        assert_eq!(dechunk(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n").unwrap(), b"abcde");
-        assert!(dechunk(b"3\r\nab").is_none());
-        assert!(dechunk(b"zz\r\n").is_none());
     }
 }

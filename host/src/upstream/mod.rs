@@ -68,7 +68,9 @@ impl Upstream {
             }
         }
         last.started = Some(Instant::now());
-        let result = self.fetch_and_mirror().await;
+        // An upstream's text (a malformed line, a status) is quoted in the
+        // 502 and the log: at most 4 KiB of it.
+        let result = self.fetch_and_mirror().await.map_err(|why| crate::bounded_text::bounded(&why));
         if let Err(why) = &result {
             tracing::warn!(upstream = %self.settings.url.authority, reason = %why, "upstream fetch failed");
         }

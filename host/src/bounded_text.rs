@@ -1,10 +1,15 @@
-//! Text that comes from a plugin (error messages, trap messages, log lines,
-//! format descriptions) is cut to a fixed size before it reaches an HTTP
-//! body, the plugin listing or a log line, so a plugin cannot make the host
-//! copy megabytes per request.
+//! Text that comes from outside (a plugin's error, trap and log text and
+//! format descriptions; a client's headers and query; an upstream's lines)
+//! is cut to a fixed size before it reaches an HTTP body, the plugin
+//! listing or a log line, so nobody outside can make the host copy
+//! megabytes per request.
 
-/// Bytes of plugin-supplied text kept wherever it surfaces.
+/// Bytes of outside text kept wherever it surfaces.
 pub const MAX_PLUGIN_TEXT: usize = 4096;
+
+/// Bytes of a client's own text (a header, a query value) quoted back in an
+/// error: enough to recognise it.
+pub const MAX_QUOTED_CLIENT_TEXT: usize = 256;
 
 /// `text` cut to at most `max` bytes (on a character boundary), with a note
 /// of how much was cut.
