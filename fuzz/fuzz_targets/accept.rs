@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     ];
     let negotiable = NegotiableFormats::default();
     if let Some(choice) = choose_format(Some(accept), &negotiable, &offered) {
-        assert!(negotiable.names().contains(&choice.format.info.name), "picked a format that is not negotiable");
+        assert!(negotiable.names().contains(&choice.format.name), "picked a format that is not negotiable");
     }
     for o in &offered {
         let _ = wanted_of(Some(accept), o);

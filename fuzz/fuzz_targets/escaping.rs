@@ -29,7 +29,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(is_valid_metric_name(&scheme.metric_name(name)), "{scheme:?} {name:?}");
             assert!(is_valid_label_name(&scheme.label_name(name)), "{scheme:?} label {name:?}");
         }
-        assert_eq!(NameEscaping::Values.unescape(&NameEscaping::Values.metric_name(name)).as_deref(), Some(name));
+        // A legacy name that itself begins with `U__` reads as escaped: the
+        // one ambiguity of `values`, which registration keeps from colliding.
+        if !(is_valid_metric_name(name) && name.starts_with("U__")) {
+            assert_eq!(NameEscaping::Values.unescape(&NameEscaping::Values.metric_name(name)).as_deref(), Some(name));
+        }
         if only_legacy_and_dots(name) {
             assert_eq!(NameEscaping::Dots.unescape(&NameEscaping::Dots.metric_name(name)).as_deref(), Some(name));
         }

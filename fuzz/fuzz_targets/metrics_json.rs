@@ -4,10 +4,14 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use metrics_host::app::replay::registry_from_metrics_json;
+use metrics_host::name_escaping::NameEscaping;
+use metrics_host::plugin::series_batches::RenderNames;
 
 fn render_json(registry: &metrics_host::registry::Registry) -> Vec<u8> {
     let mut out = Vec::new();
-    registry.snapshot().render_native("json", Default::default(), &mut out).expect("an accepted document renders");
+    // Names as they are, as the server writes metrics.json.
+    let names = RenderNames { prefix: "", escaping: NameEscaping::AllowUtf8 };
+    registry.snapshot().render_native("json", names, &mut out).expect("an accepted document renders");
     out
 }
 

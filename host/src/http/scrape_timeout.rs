@@ -19,7 +19,9 @@ pub fn requested_deadline(header: Option<&str>, offset: Duration) -> Option<Dura
     if !seconds.is_finite() || seconds <= 0.0 || seconds > 86_400.0 {
         return None;
     }
-    let timeout = Duration::from_secs_f64(seconds);
+    // At least a nanosecond: a value that rounds to zero (`1e-91`) is still
+    // a (far too short) deadline, answered as one, not an absent header.
+    let timeout = Duration::from_secs_f64(seconds).max(Duration::from_nanos(1));
     Some(timeout.checked_sub(offset).filter(|d| !d.is_zero()).unwrap_or(timeout))
 }
 
@@ -34,6 +36,8 @@ mod tests {
         assert_eq!(requested_deadline(Some("10"), OFFSET), Some(Duration::from_millis(9500)));
         assert_eq!(requested_deadline(Some(" 1.5 "), OFFSET), Some(Duration::from_secs(1)));
         assert_eq!(requested_deadline(Some("0.2"), OFFSET), Some(Duration::from_millis(200)), "offset larger than the timeout");
+        // Found by the scrape_timeout fuzz target: it rounded to a zero deadline.
+        assert_eq!(requested_deadline(Some("1e-91"), OFFSET), Some(Duration::from_nanos(1)));
     }
 
     #[test]
