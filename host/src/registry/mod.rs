@@ -7,7 +7,8 @@
 //! family name that is another's under `underscores`, `dots` or `values`; a
 //! label name that any scheme makes empty, reserved (`__...`, `le` in a
 //! histogram, `quantile` in a summary) or the same as another label of the
-//! family. So a render never fails for a name the registry accepted. Registration validates names once; label values are interned once per
+//! family. So a render never fails for a name the registry accepted.
+//! Registration validates names once; label values are interned once per
 //! series (see [`interner`]). Callers keep the returned handles
 //! ([`Counter`], [`Gauge`], [`Histogram`]) and update them lock-free.
 //! [`Registry::snapshot`](crate::snapshot) reads everything into the WIT
