@@ -56,17 +56,23 @@ fn hostile_fixtures_fail_with_a_reason() {
         ("flood", "output exceeds the limit"),
         ("lie", "output exceeds the limit"),
         ("sleep", "timed out"),
-        ("trickle", "timed out"),
-        ("empty-writes", "timed out"),
+        // One-byte and empty writers meet the deadline or the write-call cap first,
+        // depending on the machine.
+        ("trickle", "timed out|output.write calls"),
+        ("empty-writes", "timed out|output.write calls"),
         ("batch-spin", "input.next-batch calls"),
         ("long-error", "failed"),
         ("chatty", "last words"),
     ];
     for (format, reason) in cases {
-        let (code, report) = check(&[&hostile, "--format", format, "--render-timeout-ms", "500"]);
+        // Short for the cases that must time out; roomy for the others, so
+        // a busy machine does not turn their reason into a timeout.
+        let timeout = if reason.contains("timed out") { "500" } else { "10000" };
+        let (code, report) = check(&[&hostile, "--format", format, "--render-timeout-ms", timeout]);
         assert_eq!(code, 1, "{format}: {report}");
         let fail = report.lines().find(|l| l.contains("FAIL ")).unwrap_or_else(|| panic!("{format}: no FAIL line: {report}"));
-        assert!(fail.to_lowercase().contains(reason), "{format}: expected {reason:?} in {fail:?}");
+        let fail = fail.to_lowercase();
+        assert!(reason.split('|').any(|reason| fail.contains(reason)), "{format}: expected {reason:?} in {fail:?}");
         assert!(report.ends_with("result: FAIL\n"), "{report}");
     }
     let refused_at_load: [(&str, &str); 4] = [

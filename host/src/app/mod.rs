@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod output_stream_check;
 pub mod plugin_check;
 pub mod plugin_template;
 pub mod process_memory;

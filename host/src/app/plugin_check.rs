@@ -7,7 +7,8 @@
 //! It refuses output part-way and checks the plugin stops and returns
 //! `output-closed`; renders the edge cases twice and compares the bytes;
 //! checks output in a format it can read (Prometheus text, OpenMetrics,
-//! JSON) with the strict readers; and reports time, output size and guest
+//! JSON) with the strict readers as it is written (`output_stream_check`:
+//! never held whole); and reports time, output size and guest
 //! memory. Any failure makes the exit status 1.
 use super::sample_snapshots;
 use crate::plugin::folder::read_plugin;
@@ -16,20 +17,13 @@ use crate::plugin::settings::read_settings_file;
 use crate::plugin::sink::{OutputSink, SinkClosed, WriteFuture};
 use crate::plugin::{ArtifactCache, CompileLimits, GuestConduct, GuestReturn, RenderLimits, RendererComponent, RendererEngine};
 use crate::registry::Registry;
-use crate::representation::{media_type, parameter};
 use crate::snapshot::Snapshot;
-use crate::upstream::exposition_parser::{parse, Syntax};
+use super::output_stream_check::{OutputStreamCheck, OutputSummary};
 use bytes::Bytes;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Output a check reads of one render: the samples' outputs are a few MiB
-/// for a working renderer (100,000 series of text is about 7 MiB), so a
-/// render writing more is stopped there and fails the check, instead of
-/// the check holding up to the server's 2 GiB output cap.
-pub const MAX_CHECKED_OUTPUT: usize = 64 << 20;
 
 /// What `plugin check` loads and renders within: the server's bounds.
 pub struct CheckBounds {
@@ -41,26 +35,33 @@ pub struct CheckBounds {
     pub plugin_max_bytes: u64,
 }
 
-/// Keeps what a render writes, refusing everything after `accept` bytes
-/// (and after [`MAX_CHECKED_OUTPUT`], noting it).
+/// Reads what a render writes as it is written (validated and hashed,
+/// never kept), refusing everything after `accept` bytes or after the
+/// first problem in the output.
 #[derive(Clone)]
-struct CollectSink {
-    out: Arc<Mutex<Vec<u8>>>,
-    accept: usize,
-    over_cap: Arc<std::sync::atomic::AtomicBool>,
+struct CheckSink {
+    state: Arc<Mutex<SinkState>>,
+    accept: u64,
 }
 
-impl OutputSink for CollectSink {
+struct SinkState {
+    check: Option<OutputStreamCheck>,
+    written: u64,
+    problem: Option<String>,
+}
+
+impl OutputSink for CheckSink {
     fn write(&mut self, chunk: Bytes) -> WriteFuture<'_> {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let result = if out.len() >= self.accept {
-            Err(SinkClosed::Gone)
-        } else if out.len() + chunk.len() > MAX_CHECKED_OUTPUT {
-            self.over_cap.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let result = if state.written >= self.accept || state.problem.is_some() {
             Err(SinkClosed::Gone)
         } else {
-            out.extend_from_slice(&chunk);
-            Ok(())
+            state.written += chunk.len() as u64;
+            let read = state.check.as_mut().map_or(Ok(()), |check| check.feed(&chunk));
+            read.map_err(|problem| {
+                state.problem = Some(problem);
+                SinkClosed::Gone
+            })
         };
         Box::pin(async move { result })
     }
@@ -69,7 +70,10 @@ impl OutputSink for CollectSink {
 /// One render of a sample.
 struct Rendered {
     result: Result<(), String>,
-    output: Vec<u8>,
+    /// The output's size and hash, or its first problem (`None` when the
+    /// render failed before its output could be judged).
+    output: Option<Result<OutputSummary, String>>,
+    written: u64,
     elapsed: Duration,
     conduct: GuestConduct,
 }
@@ -78,46 +82,36 @@ struct Rendered {
 struct Job<'a> {
     component: &'a RendererComponent,
     format: &'a str,
+    content_type: &'a str,
     limits: &'a RenderLimits,
 }
 
-async fn render(job: &Job<'_>, snapshot: &Arc<Snapshot>, prefix: &str, accept: usize) -> Rendered {
-    let sink = CollectSink { out: Arc::new(Mutex::new(Vec::new())), accept, over_cap: Arc::default() };
+/// Renders `snapshot`, refusing output after `accept` bytes; `hash` asks
+/// for the output's hash (for the determinism check).
+async fn render(job: &Job<'_>, snapshot: &Arc<Snapshot>, prefix: &str, accept: u64, hash: bool) -> Rendered {
+    let check = OutputStreamCheck::new(job.content_type);
+    let state = SinkState { check: Some(if hash { check.hashing() } else { check }), written: 0, problem: None };
+    let sink = CheckSink { state: Arc::new(Mutex::new(state)), accept };
     let started = Instant::now();
     let names = RenderNames { prefix, ..RenderNames::default() };
     let (result, conduct) = job.component.render_reporting(snapshot, job.format, names, job.limits, Box::new(sink.clone())).await;
-    let output = std::mem::take(&mut *sink.out.lock().unwrap_or_else(|e| e.into_inner()));
-    let result = if sink.over_cap.load(std::sync::atomic::Ordering::Relaxed) {
-        Err(format!("wrote more than the {} MiB the check reads for one sample", MAX_CHECKED_OUTPUT >> 20))
-    } else {
-        result.map_err(|e| e.cause.to_string())
+    let elapsed = started.elapsed();
+    let mut state = sink.state.lock().unwrap_or_else(|e| e.into_inner());
+    let result = result.map_err(|e| e.cause.to_string());
+    let output = match (state.problem.take(), state.check.take()) {
+        (Some(problem), _) => Some(Err(problem)),
+        (None, Some(check)) if result.is_ok() => Some(check.finish()),
+        _ => None,
     };
-    Rendered { result, output, elapsed: started.elapsed(), conduct }
+    Rendered { result, output, written: state.written, elapsed, conduct }
 }
 
-fn size(bytes: usize) -> String {
+fn size(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1 << 20) as f64),
         b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
         b => format!("{b} B"),
     }
-}
-
-/// Why `output` is not valid in the format its content type names, if the
-/// check can read that format.
-fn output_problem(content_type: &str, output: &[u8]) -> Option<String> {
-    let text = || std::str::from_utf8(output).map_err(|e| format!("not UTF-8: {e}"));
-    let checked = match media_type(content_type).as_str() {
-        "text/plain" if parameter(content_type, "version") == Some("0.0.4") => {
-            text().and_then(|t| parse(t, Syntax::Text).map(drop).map_err(|e| format!("not valid Prometheus text: {e}")))
-        }
-        "application/openmetrics-text" => {
-            text().and_then(|t| parse(t, Syntax::OpenMetrics).map(drop).map_err(|e| format!("not valid OpenMetrics: {e}")))
-        }
-        "application/json" => serde_json::from_slice::<serde_json::Value>(output).map(drop).map_err(|e| format!("not valid JSON: {e}")),
-        _ => Ok(()),
-    };
-    checked.err()
 }
 
 /// Checks the plugin at `path` (renders within `limits`, the server's by
@@ -165,8 +159,7 @@ pub async fn check(
     for format in &formats {
         let _ = writeln!(report, "  format {} ({})", format.name, format.content_type);
         let passed = check_format(
-            &Job { component: &component, format: &format.name, limits },
-            &format.content_type,
+            &Job { component: &component, format: &format.name, content_type: &format.content_type, limits },
             [&edge, &large, &empty],
             &mut report,
         )
@@ -178,7 +171,7 @@ pub async fn check(
 }
 
 /// The checks of one format, written to `report`; whether all passed.
-async fn check_format(job: &Job<'_>, content_type: &str, [edge, large, empty]: [&Arc<Snapshot>; 3], report: &mut String) -> bool {
+async fn check_format(job: &Job<'_>, [edge, large, empty]: [&Arc<Snapshot>; 3], report: &mut String) -> bool {
     let mut failed = false;
     let mut line = |passed: bool, text: String| {
         failed |= !passed;
@@ -192,27 +185,25 @@ async fn check_format(job: &Job<'_>, content_type: &str, [edge, large, empty]: [
             ("no families at all", empty, ""),
             ("100000 series", large, ""),
         ];
-        let mut first_edge: Option<Vec<u8>> = None;
+        let mut first_edge = None;
         for (label, snapshot, prefix) in samples {
-            let r = render(job, snapshot, prefix, usize::MAX).await;
-            let stats = format!("{} in {} ms, guest memory {}", size(r.output.len()), r.elapsed.as_millis(), size(r.conduct.memory_bytes));
-            let stop = match &r.result {
-                Ok(()) => match output_problem(content_type, &r.output) {
-                    None => line(true, format!("{label}: {stats}")),
-                    Some(problem) => line(false, format!("{label}: output {problem}")),
-                },
-                Err(why) => line(false, format!("{label}: {why}")),
+            let r = render(job, snapshot, prefix, u64::MAX, label == "edge cases").await;
+            let stats = format!("{} in {} ms, guest memory {}", size(r.written), r.elapsed.as_millis(), size(r.conduct.memory_bytes as u64));
+            let stop = match (&r.result, &r.output) {
+                (_, Some(Err(problem))) => line(false, format!("{label}: output {problem}")),
+                (Err(why), _) => line(false, format!("{label}: {why}")),
+                (Ok(()), _) => line(true, format!("{label}: {stats}")),
             };
             if stop {
                 return false;
             }
             if label == "edge cases" {
-                first_edge = Some(r.output);
+                first_edge = r.output.and_then(Result::ok);
             }
         }
         if let Some(first) = first_edge {
-            let again = render(job, edge, "", usize::MAX).await;
-            let same = again.result.is_ok() && again.output == first;
+            let again = render(job, edge, "", u64::MAX, true).await;
+            let same = again.result.is_ok() && again.output.and_then(Result::ok).is_some_and(|o| o == first);
             if line(
                 same,
                 format!("deterministic: {}", if same { "the same bytes twice" } else { "a second render of the same snapshot differs" }),
@@ -221,7 +212,7 @@ async fn check_format(job: &Job<'_>, content_type: &str, [edge, large, empty]: [
             }
         }
         // Refuse output after the first 64 KiB of the large sample.
-        let refused = render(job, large, "", 64 << 10).await;
+        let refused = render(job, large, "", 64 << 10, false).await;
         let conduct = &refused.conduct;
         let stopped = conduct.returned == Some(GuestReturn::OutputClosed) && conduct.writes_after_refusal == 0;
         let what = match (&conduct.returned, conduct.writes_after_refusal) {
@@ -230,7 +221,7 @@ async fn check_format(job: &Job<'_>, content_type: &str, [edge, large, empty]: [
             (Some(other), _) => format!("returned {other:?} instead of output-closed"),
             (None, _) => format!("did not return ({})", refused.result.clone().err().unwrap_or_default()),
         };
-        line(stopped || refused.output.len() < 64 << 10 && refused.result.is_ok(), format!("output refused part-way: {what}"));
+        line(stopped || refused.written < 64 << 10 && refused.result.is_ok(), format!("output refused part-way: {what}"));
     }
     !failed
 }

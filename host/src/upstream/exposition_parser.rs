@@ -462,38 +462,58 @@ fn unescape_help(text: &str, syntax: Syntax) -> Result<String, String> {
     Ok(out)
 }
 
-/// Reads a whole exposition.
-pub fn parse(text: &str, syntax: Syntax) -> Result<Vec<ParsedFamily>, ParseError> {
-    let mut families: Vec<ParsedFamily> = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    // The open family, its declared type name, and whether it has samples.
-    let mut open: Option<(Building, String)> = None;
-    let mut ended = false;
-    let close = |open: &mut Option<(Building, String)>, families: &mut Vec<ParsedFamily>, line: usize| -> Result<(), ParseError> {
-        if let Some((building, _)) = open.take() {
-            families.push(building.finish().map_err(|why| ParseError { line, why })?);
+/// Reads an exposition a line at a time, so output can be checked as a
+/// stream (`plugin check`) without holding it whole; [`parse`] is this
+/// over a whole text. Lines are the pieces between `\n`s, the last piece
+/// (empty when the text ends with `\n`) marked `last`.
+pub struct LineReader {
+    syntax: Syntax,
+    /// Family names seen, with the line that opened them.
+    seen: HashMap<String, usize>,
+    /// The open family and its declared type name.
+    open: Option<(Building, String)>,
+    /// `# EOF` was read (OpenMetrics).
+    ended: bool,
+    /// Lines read so far.
+    number: usize,
+}
+
+impl LineReader {
+    pub fn new(syntax: Syntax) -> Self {
+        LineReader { syntax, seen: HashMap::new(), open: None, ended: false, number: 0 }
+    }
+
+    /// Lines read so far.
+    pub fn lines(&self) -> usize {
+        self.number
+    }
+
+    fn close(&mut self, line: usize) -> Result<Option<ParsedFamily>, ParseError> {
+        match self.open.take() {
+            Some((building, _)) => building.finish().map(Some).map_err(|why| ParseError { line, why }),
+            None => Ok(None),
         }
-        Ok(())
-    };
-    // Counted once: counting per line would make input quadratic.
-    let lines = text.split('\n').count();
-    for (i, line) in text.split('\n').enumerate() {
-        let number = i + 1;
+    }
+
+    /// Reads one line (without its `\n`); the family it closed, if any.
+    pub fn line(&mut self, line: &str, last: bool) -> Result<Option<ParsedFamily>, ParseError> {
+        self.number += 1;
+        let number = self.number;
+        let syntax = self.syntax;
         let fail = |why: String| ParseError { line: number, why };
-        if ended {
-            if line.is_empty() && i + 1 == lines {
-                continue;
+        if self.ended {
+            if line.is_empty() && last {
+                return Ok(None);
             }
             return Err(fail("content after # EOF".into()));
         }
         if line.is_empty() {
-            continue;
+            return Ok(None);
         }
         if let Some(comment) = line.strip_prefix('#') {
             if syntax == Syntax::OpenMetrics && comment == " EOF" {
-                close(&mut open, &mut families, number)?;
-                ended = true;
-                continue;
+                self.ended = true;
+                return self.close(number);
             }
             let mut words = comment.trim_start_matches(' ').splitn(3, ' ');
             let keyword = words.next().unwrap_or("");
@@ -501,22 +521,23 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Vec<ParsedFamily>, ParseError
                 if syntax == Syntax::OpenMetrics {
                     return Err(fail(format!("unknown comment {line:?}")));
                 }
-                continue;
+                return Ok(None);
             }
             let name = words.next().unwrap_or("");
             let rest = words.next().unwrap_or("");
             if !is_metric_name(name) {
                 return Err(fail(format!("invalid metric name {name:?} in {keyword}")));
             }
-            let same = open.as_ref().is_some_and(|(b, _)| b.declared == name);
+            let same = self.open.as_ref().is_some_and(|(b, _)| b.declared == name);
+            let mut closed = None;
             if !same {
-                close(&mut open, &mut families, number)?;
-                if seen.insert(name.to_string(), number).is_some() {
+                closed = self.close(number)?;
+                if self.seen.insert(name.to_string(), number).is_some() {
                     return Err(fail(format!("family {name} appears twice (its lines must be together)")));
                 }
-                open = Some((Building::new(name, MetricKind::Gauge), if syntax == Syntax::Text { "untyped" } else { "unknown" }.into()));
+                self.open = Some((Building::new(name, MetricKind::Gauge), if syntax == Syntax::Text { "untyped" } else { "unknown" }.into()));
             }
-            let (building, type_name) = open.as_mut().expect("opened above");
+            let (building, type_name) = self.open.as_mut().expect("opened above");
             if !building.parts.is_empty() {
                 return Err(fail(format!("{keyword} for {name} after its samples")));
             }
@@ -540,30 +561,48 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Vec<ParsedFamily>, ParseError
                 }
                 _ => {}
             }
-            continue;
+            return Ok(closed);
         }
         let sample = parse_sample(line, syntax).map_err(fail)?;
-        let part = open.as_ref().and_then(|(b, type_name)| b.part_of(sample.name, syntax, type_name));
+        let part = self.open.as_ref().and_then(|(b, type_name)| b.part_of(sample.name, syntax, type_name));
+        let mut closed = None;
         let part = match part {
             Some(part) => part,
             None => {
                 // A sample of a family without metadata: its own untyped family.
-                close(&mut open, &mut families, number)?;
+                closed = self.close(number)?;
                 let name = sample.name;
-                if seen.insert(name.to_string(), number).is_some() {
+                if self.seen.insert(name.to_string(), number).is_some() {
                     return Err(fail(format!("family {name} appears twice (its lines must be together)")));
                 }
-                open = Some((Building::new(name, MetricKind::Gauge), "untyped".into()));
+                self.open = Some((Building::new(name, MetricKind::Gauge), "untyped".into()));
                 Part::Value
             }
         };
-        let (building, _) = open.as_mut().expect("a family is open");
+        let (building, _) = self.open.as_mut().expect("a family is open");
         building.add(sample, part).map_err(fail)?;
+        Ok(closed)
     }
-    if syntax == Syntax::OpenMetrics && !ended {
-        return Err(ParseError { line: lines, why: "OpenMetrics must end with # EOF".into() });
+
+    /// Ends the exposition: the last family, if one is open.
+    pub fn finish(mut self) -> Result<Option<ParsedFamily>, ParseError> {
+        if self.syntax == Syntax::OpenMetrics && !self.ended {
+            return Err(ParseError { line: self.number, why: "OpenMetrics must end with # EOF".into() });
+        }
+        let number = self.number;
+        self.close(number)
     }
-    close(&mut open, &mut families, lines)?;
+}
+
+/// Reads a whole exposition.
+pub fn parse(text: &str, syntax: Syntax) -> Result<Vec<ParsedFamily>, ParseError> {
+    let mut reader = LineReader::new(syntax);
+    let mut families = Vec::new();
+    let mut pieces = text.split('\n').peekable();
+    while let Some(line) = pieces.next() {
+        families.extend(reader.line(line, pieces.peek().is_none())?);
+    }
+    families.extend(reader.finish()?);
     Ok(families)
 }
 
