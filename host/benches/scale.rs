@@ -504,7 +504,11 @@ fn main() {
         costs.facade[1].1,
     );
     println!(
-        "summary: wasm_vs_native={:.2} wasm_vs_prometheus_client={:.2} scrape_1m_s={:.3} scrape_1m_gzip_s={:.3} peak_rss_over_idle_mb={:.1} filtered_scrape_ratio={:.4} coalesced_renders_64={} facade_vs_mep={:.2} bytes_per_series={:.0} memory_vs_best_peer={:.2} churn_rss_ratio={:.2} burst_retained_mb={:.1}",
+        "idle expiry of 1M series: RSS kept over before, registry handles {:.1} MB, metrics facade {:.1} MB",
+        costs.idle_expiry_mb.0, costs.idle_expiry_mb.1
+    );
+    println!(
+        "summary: wasm_vs_native={:.2} wasm_vs_prometheus_client={:.2} scrape_1m_s={:.3} scrape_1m_gzip_s={:.3} peak_rss_over_idle_mb={:.1} filtered_scrape_ratio={:.4} coalesced_renders_64={} facade_vs_mep={:.2} bytes_per_series={:.0} memory_vs_best_peer={:.2} churn_rss_ratio={:.2} burst_retained_mb={:.1} idle_expiry_registry_mb={:.1} idle_expiry_facade_mb={:.1}",
         t.wasm_vs_native,
         t.wasm.as_secs_f64() / t.prometheus_client.as_secs_f64(),
         scrape.plain_s,
@@ -517,5 +521,7 @@ fn main() {
         costs.memory_vs_best_peer(),
         costs.churn_rss_ratio,
         scrape.burst_retained_mb,
+        costs.idle_expiry_mb.0,
+        costs.idle_expiry_mb.1,
     );
 }

@@ -20,7 +20,10 @@
 //! - With an idle timeout, series unchanged that long are dropped (checked
 //!   at each snapshot); the next macro call with the key brings them back.
 //! - Handles are cached by key (one lookup per macro call that resolves
-//!   its key); the cache empties whenever the registry removes anything.
+//!   its key); the cache empties whenever the registry removes anything,
+//!   at the next snapshot at the latest (so series dropped by the idle
+//!   timeout free their memory like the registry's own, with no further
+//!   macro call).
 use crate::registry::{Counter, Family, Gauge, Histogram, MetricKind, Registry, RegistryError};
 use metrics::{CounterFn, GaugeFn, HistogramFn, Key, KeyName, Metadata, SharedString, Unit};
 use std::collections::{HashMap, HashSet};
@@ -123,7 +126,10 @@ struct HandleCache {
 
 /// Records the facade's metrics into a registry.
 pub struct FacadeRecorder {
-    cache: std::sync::RwLock<HandleCache>,
+    cache: Arc<std::sync::RwLock<HandleCache>>,
+    /// Empties a stale cache after the registry's reclaim; the registry
+    /// holds it weakly.
+    _empty_stale_cache: Arc<crate::registry::ReclaimListener>,
     registry: Registry,
     buckets: BucketRules,
     families: Mutex<HashMap<String, FacadeFamily>>,
@@ -144,8 +150,30 @@ impl FacadeRecorder {
         let refused = registry
             .register::<Counter>("total_facade_refused", Some(help), &[], MetricKind::Counter, None, true)?
             .with_label_values(&[])?;
+        let cache = Arc::new(std::sync::RwLock::new(HandleCache { removals: registry.removals(), ..Default::default() }));
+        let empty_stale_cache: Arc<crate::registry::ReclaimListener> = {
+            let (cache, registry) = (Arc::downgrade(&cache), registry.clone());
+            Arc::new(move || {
+                let Some(cache) = cache.upgrade() else { return false };
+                let removals = registry.removals();
+                if cache.read().unwrap_or_else(|e| e.into_inner()).removals == removals {
+                    return false;
+                }
+                let stale = std::mem::replace(
+                    &mut *cache.write().unwrap_or_else(|e| e.into_inner()),
+                    HandleCache { removals, ..Default::default() },
+                );
+                // Dropped outside the lock; worth handing heap back only
+                // when many handles went.
+                let handles = stale.counters.len() + stale.gauges.len() + stale.histograms.len();
+                drop(stale);
+                handles >= 4096
+            })
+        };
+        registry.after_reclaim(Arc::downgrade(&empty_stale_cache));
         Ok(FacadeRecorder {
-            cache: std::sync::RwLock::new(HandleCache { removals: registry.removals(), ..Default::default() }),
+            cache,
+            _empty_stale_cache: empty_stale_cache,
             registry,
             buckets,
             families: Mutex::new(HashMap::new()),
@@ -390,6 +418,30 @@ mod tests {
         let mut out = Vec::new();
         registry.snapshot().render_native("prometheus", Default::default(), &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn idle_series_leave_the_handle_cache_at_the_snapshot_that_drops_them() {
+        let registry = Registry::new();
+        let after = std::time::Duration::from_millis(1);
+        let recorder = FacadeRecorder::new(registry.clone(), BucketRules::default()).unwrap().with_idle_timeout(after);
+        let handles = |recorder: &FacadeRecorder| recorder.cache.read().unwrap().gauges.len();
+        metrics::with_local_recorder(&recorder, || {
+            for i in 0..100 {
+                metrics::gauge!("queue_depth", "queue" => format!("q{i}")).set(1.0);
+            }
+        });
+        assert_eq!(handles(&recorder), 100);
+        assert!(text(&registry).contains("queue_depth{queue=\"q99\"} 1\n"));
+        // Unchanged for longer than the timeout: the next snapshot drops
+        // the series and, with no macro call in between, their handles.
+        std::thread::sleep(after * 20);
+        let text = text(&registry);
+        assert!(!text.contains("queue_depth{"), "{text}");
+        assert_eq!(handles(&recorder), 0);
+        // A macro call brings a series back.
+        metrics::with_local_recorder(&recorder, || metrics::gauge!("queue_depth", "queue" => "q1").set(2.0));
+        assert!(crate::facade::tests::text(&registry).contains("queue_depth{queue=\"q1\"} 2\n"));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!   demo's queue names), ours (after one snapshot) and peers';
 //! - resident memory after 10 cycles of removing 1M series and adding 1M
 //!   new ones, over that with 1M live series (churn);
+//! - resident memory kept after 1M series expired by the idle timeout,
+//!   through the registry and through the `metrics` facade;
 //! - a counter increment through the `metrics` facade, ours and
 //!   metrics-exporter-prometheus's, with the handle cached and with the
 //!   macro resolving the labelled key on every call.
@@ -94,9 +96,41 @@ pub fn child(kind: &str) -> f64 {
             }
             rss_bytes() as f64 / live as f64
         }
+        "idle-registry" | "idle-facade" => idle_expiry_retained_mb(kind, &names),
         "facade-cached" | "facade-macro" | "mep-cached" | "mep-macro" => facade_ns(kind),
         other => panic!("unknown child {other}"),
     }
+}
+
+/// MB of resident memory kept after 1M series were made and then all
+/// dropped by the idle timeout (two snapshots later), over before: through
+/// the registry's own handles, or through `metrics::gauge!` with the
+/// facade's idle timeout.
+fn idle_expiry_retained_mb(kind: &str, names: &[String]) -> f64 {
+    let after = std::time::Duration::from_millis(1);
+    let registry = Registry::new();
+    let before = rss_bytes();
+    if kind == "idle-registry" {
+        let family = registry.gauge_family("scheduled_count", "scheduled", &["queue"]).unwrap();
+        family.expire_idle(after);
+        for (i, name) in names.iter().enumerate() {
+            family.with_label_values(&[name]).unwrap().set(i as f64);
+        }
+    } else {
+        let recorder = FacadeRecorder::new(registry.clone(), BucketRules::default()).unwrap().with_idle_timeout(after);
+        metrics::with_local_recorder(&recorder, || {
+            for (i, name) in names.iter().enumerate() {
+                metrics::gauge!("scheduled_count", "queue" => name.clone()).set(i as f64);
+            }
+        });
+        std::mem::forget(recorder);
+    }
+    drop(registry.snapshot());
+    // Idle for longer than the timeout: the next snapshot drops them all.
+    std::thread::sleep(after * 20);
+    drop(registry.snapshot());
+    drop(registry.snapshot());
+    rss_bytes().saturating_sub(before) as f64 / (1 << 20) as f64
 }
 
 /// Nanoseconds per `counter!(...).increment(1)`.
@@ -133,6 +167,8 @@ pub struct RegistryCosts {
     pub bytes_per_series: f64,
     pub peers: [(&'static str, f64); 3],
     pub churn_rss_ratio: f64,
+    /// MB kept after 1M series expired idle: (registry, facade).
+    pub idle_expiry_mb: (f64, f64),
     /// (ours, theirs) ns: cached handle, macro per call.
     pub facade: [(f64, f64); 2],
 }
@@ -156,6 +192,7 @@ pub fn measure() -> RegistryCosts {
             ("metrics-exporter-prometheus 0.17", in_child("metrics-exporter-prometheus")),
         ],
         churn_rss_ratio: in_child("churn"),
+        idle_expiry_mb: (in_child("idle-registry"), in_child("idle-facade")),
         facade: [(in_child("facade-cached"), in_child("mep-cached")), (in_child("facade-macro"), in_child("mep-macro"))],
     }
 }

@@ -32,13 +32,17 @@ pub struct OutputStreamCheck {
 enum Reader {
     /// A format the check cannot read: counted and hashed only.
     Unread,
-    Exposition { lines: LineReader, partial: Vec<u8>, name: &'static str },
+    Exposition {
+        lines: Box<LineReader>,
+        partial: Vec<u8>,
+        name: &'static str,
+    },
     Json(JsonReader),
 }
 
 impl OutputStreamCheck {
     pub fn new(content_type: &str) -> Self {
-        let exposition = |syntax, name| Reader::Exposition { lines: LineReader::new(syntax), partial: Vec::new(), name };
+        let exposition = |syntax, name| Reader::Exposition { lines: Box::new(LineReader::new(syntax)), partial: Vec::new(), name };
         let reader = match media_type(content_type).as_str() {
             "text/plain" if parameter(content_type, "version") == Some("0.0.4") => exposition(Syntax::Text, "Prometheus text"),
             "application/openmetrics-text" => exposition(Syntax::OpenMetrics, "OpenMetrics"),
@@ -66,7 +70,9 @@ impl OutputStreamCheck {
         }
         let read = match &mut self.reader {
             Reader::Unread => Ok(()),
-            Reader::Exposition { lines, partial, name } => read_lines(lines, partial, chunk).map_err(|why| format!("not valid {name}: {why}")),
+            Reader::Exposition { lines, partial, name } => {
+                read_lines(lines, partial, chunk).map_err(|why| format!("not valid {name}: {why}"))
+            }
             Reader::Json(json) => json.feed(chunk),
         };
         read.map_err(|problem| self.problem.insert(problem).clone())
@@ -81,7 +87,8 @@ impl OutputStreamCheck {
             Reader::Unread => {}
             Reader::Exposition { mut lines, partial, name } => {
                 let last = line_text(&partial).and_then(|line| lines.line(line, true).map(drop).map_err(|e| e.to_string()));
-                last.and_then(|()| lines.finish().map(drop).map_err(|e| e.to_string())).map_err(|why| format!("not valid {name}: {why}"))?;
+                last.and_then(|()| lines.finish().map(drop).map_err(|e| e.to_string()))
+                    .map_err(|why| format!("not valid {name}: {why}"))?;
             }
             Reader::Json(json) => json.finish()?,
         }

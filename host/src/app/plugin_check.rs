@@ -10,6 +10,7 @@
 //! JSON) with the strict readers as it is written (`output_stream_check`:
 //! never held whole); and reports time, output size and guest
 //! memory. Any failure makes the exit status 1.
+use super::output_stream_check::{OutputStreamCheck, OutputSummary};
 use super::sample_snapshots;
 use crate::plugin::folder::read_plugin;
 use crate::plugin::series_batches::RenderNames;
@@ -18,7 +19,6 @@ use crate::plugin::sink::{OutputSink, SinkClosed, WriteFuture};
 use crate::plugin::{ArtifactCache, CompileLimits, GuestConduct, GuestReturn, RenderLimits, RendererComponent, RendererEngine};
 use crate::registry::Registry;
 use crate::snapshot::Snapshot;
-use super::output_stream_check::{OutputStreamCheck, OutputSummary};
 use bytes::Bytes;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -188,7 +188,8 @@ async fn check_format(job: &Job<'_>, [edge, large, empty]: [&Arc<Snapshot>; 3], 
         let mut first_edge = None;
         for (label, snapshot, prefix) in samples {
             let r = render(job, snapshot, prefix, u64::MAX, label == "edge cases").await;
-            let stats = format!("{} in {} ms, guest memory {}", size(r.written), r.elapsed.as_millis(), size(r.conduct.memory_bytes as u64));
+            let stats =
+                format!("{} in {} ms, guest memory {}", size(r.written), r.elapsed.as_millis(), size(r.conduct.memory_bytes as u64));
             let stop = match (&r.result, &r.output) {
                 (_, Some(Err(problem))) => line(false, format!("{label}: output {problem}")),
                 (Err(why), _) => line(false, format!("{label}: {why}")),

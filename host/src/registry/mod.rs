@@ -90,7 +90,14 @@ pub(crate) struct RegistryInner {
     names: Mutex<HashMap<(NameEscaping, String), String>>,
     /// Families removed since the last compaction.
     dead_families: std::sync::atomic::AtomicUsize,
+    /// Called after each reclaim, with no lock of the registry held, to
+    /// let what caches handles by key (the facade) drop handles of removed
+    /// series; each returns whether it released anything.
+    reclaim_listeners: Mutex<Vec<std::sync::Weak<ReclaimListener>>>,
 }
+
+/// See [`Registry::after_reclaim`].
+pub(crate) type ReclaimListener = dyn Fn() -> bool + Send + Sync;
 
 /// The schemes a scrape may ask names to be written in (besides
 /// `allow-utf-8`, which writes them as they are).
@@ -251,6 +258,25 @@ impl Registry {
     /// live ones (or a family was removed), compacts it: the interner then
     /// holds at most 1.25 times what live series need.
     pub(crate) fn reclaim_removed(&self) {
+        self.reclaim_tables();
+        let listeners: Vec<_> = {
+            let mut listeners = self.inner.reclaim_listeners.lock().unwrap_or_else(|e| e.into_inner());
+            listeners.retain(|l| l.strong_count() > 0);
+            listeners.iter().filter_map(std::sync::Weak::upgrade).collect()
+        };
+        let released = listeners.iter().fold(false, |released, listener| listener() | released);
+        if released {
+            crate::heap::release_freed_memory();
+        }
+    }
+
+    /// Calls `listener` after every reclaim (each snapshot) for as long as
+    /// it lives; kept weakly.
+    pub(crate) fn after_reclaim(&self, listener: std::sync::Weak<ReclaimListener>) {
+        self.inner.reclaim_listeners.lock().unwrap_or_else(|e| e.into_inner()).push(listener);
+    }
+
+    fn reclaim_tables(&self) {
         let families = self.inner.families.read().unwrap_or_else(|e| e.into_inner()).clone();
         let mut live = 0usize;
         let now = std::time::Instant::now();

@@ -535,7 +535,8 @@ impl LineReader {
                 if self.seen.insert(name.to_string(), number).is_some() {
                     return Err(fail(format!("family {name} appears twice (its lines must be together)")));
                 }
-                self.open = Some((Building::new(name, MetricKind::Gauge), if syntax == Syntax::Text { "untyped" } else { "unknown" }.into()));
+                self.open =
+                    Some((Building::new(name, MetricKind::Gauge), if syntax == Syntax::Text { "untyped" } else { "unknown" }.into()));
             }
             let (building, type_name) = self.open.as_mut().expect("opened above");
             if !building.parts.is_empty() {
