@@ -284,10 +284,10 @@ struct ConcurrentFigures {
     peak_over_idle_mb: f64,
 }
 
-/// `total_renders{format="prometheus",outcome="ok"}` read from metrics.json.
+/// `metrics_host_renders_total{format="prometheus",outcome="ok"}` read from metrics.json.
 fn prometheus_renders(addr: &str) -> f64 {
     let mut stream = TcpStream::connect(addr).unwrap();
-    write!(stream, "GET /metrics.json?name[]=total_renders HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(stream, "GET /metrics.json?name[]=metrics_host_renders_total HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8_lossy(&raw);
@@ -295,7 +295,7 @@ fn prometheus_renders(addr: &str) -> f64 {
     // Chunked: the JSON object sits between the first `{` and the last `}`.
     let json = &body[body.find('{').unwrap_or(0)..body.rfind('}').map(|i| i + 1).unwrap_or(0)];
     let doc: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-    doc["total_renders"]["value"]
+    doc["metrics_host_renders_total"]["value"]
         .as_array()
         .and_then(|series| series.iter().find(|s| s["format"] == "prometheus" && s["outcome"] == "ok"))
         .and_then(|s| s["@"].as_f64())

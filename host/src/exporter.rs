@@ -26,6 +26,7 @@ use crate::http::trusted_hosts::TrustedHosts;
 use crate::plugin::watcher::PluginWatcher;
 use crate::plugin::{CompileLimits, CompileMode, RenderLimits};
 use crate::registry::Registry;
+use crate::self_metrics::SelfMetricsConfig;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -101,6 +102,13 @@ impl Exporter {
         self
     }
 
+    /// The exporter's own metrics (renders, reloads, refusals): their
+    /// prefix, or off; by default under `metrics_host_`.
+    pub fn self_metrics(mut self, config: SelfMetricsConfig) -> Self {
+        self.config.self_metrics = config;
+        self
+    }
+
     /// Series the facade created that stay unchanged for `after` are
     /// dropped (checked at each scrape); the next macro call brings them back.
     pub fn idle_timeout(mut self, after: std::time::Duration) -> Self {
@@ -114,7 +122,7 @@ impl Exporter {
     pub async fn start(self) -> anyhow::Result<ExporterHandle> {
         let Exporter { config, registry, recorder, idle_timeout } = self;
         if let Some(buckets) = recorder {
-            let mut recorder = FacadeRecorder::new(registry.clone(), buckets)?;
+            let mut recorder = FacadeRecorder::with_self_metrics(registry.clone(), buckets, &config.self_metrics)?;
             if let Some(after) = idle_timeout {
                 recorder = recorder.with_idle_timeout(after);
             }

@@ -11,7 +11,8 @@
 //!   whose kind or label names differ from its family's, or that the
 //!   registry refuses (an empty name, a reserved label name), gets a no-op
 //!   handle: nothing panics, the refusal is logged once per name and
-//!   counted in `total_facade_refused`.
+//!   counted in `metrics_host_facade_refused_total` (a self-metric: see
+//!   [`crate::self_metrics`] to move or turn it off).
 //! - Histograms use [`DEFAULT_BUCKETS`] unless a bucket rule matches the
 //!   name (exact name first, then the longest prefix), like
 //!   metrics-exporter-prometheus's `set_buckets_for_metric`.
@@ -25,6 +26,7 @@
 //!   timeout free their memory like the registry's own, with no further
 //!   macro call).
 use crate::registry::{Counter, Family, Gauge, Histogram, MetricKind, Registry, RegistryError};
+use crate::self_metrics::{SelfMetricsConfig, FAMILY_NAMES};
 use metrics::{CounterFn, GaugeFn, HistogramFn, Key, KeyName, Metadata, SharedString, Unit};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -143,12 +145,20 @@ pub struct FacadeRecorder {
 }
 
 impl FacadeRecorder {
-    /// A recorder into `registry`; fails only if the refusal counter's name
-    /// is taken by a different family.
+    /// A recorder into `registry`, counting refused keys in the default
+    /// self-metrics namespace; fails only if the refusal counter's name is
+    /// taken by a different family.
     pub fn new(registry: Registry, buckets: BucketRules) -> Result<Self, RegistryError> {
+        Self::with_self_metrics(registry, buckets, &SelfMetricsConfig::default())
+    }
+
+    /// [`FacadeRecorder::new`], with the refusal counter named (or turned
+    /// off) as `self_metrics` says.
+    pub fn with_self_metrics(registry: Registry, buckets: BucketRules, self_metrics: &SelfMetricsConfig) -> Result<Self, RegistryError> {
         let help = "metrics facade keys refused (kind or label names differ from the family's, or invalid)";
-        let refused = registry
-            .register::<Counter>("total_facade_refused", Some(help), &[], MetricKind::Counter, None, true)?
+        let refused = self_metrics
+            .registry(&registry)
+            .register::<Counter>(&self_metrics.name(FAMILY_NAMES[7]), Some(help), &[], MetricKind::Counter, None, true)?
             .with_label_values(&[])?;
         let cache = Arc::new(std::sync::RwLock::new(HandleCache { removals: registry.removals(), ..Default::default() }));
         let empty_stale_cache: Arc<crate::registry::ReclaimListener> = {
@@ -472,7 +482,7 @@ mod tests {
         assert!(text.contains("# HELP queue_depth described after first use\n"), "{text}");
         assert!(text.contains("queue_depth{queue=\"q1\"} 3\n"), "{text}");
         assert!(text.contains("rpc_seconds_bucket{le=\"2\"} 1\n"), "prefix rule buckets: {text}");
-        assert!(text.contains("total_facade_refused 3\n"), "{text}");
+        assert!(text.contains("metrics_host_facade_refused_total 3\n"), "{text}");
     }
 
     #[test]

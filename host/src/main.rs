@@ -2,6 +2,8 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // One malloc arena per core, before any thread starts (see heap.rs).
+    metrics_host::heap::limit_arenas(std::thread::available_parallelism().map_or(2, |n| n.get()).max(2));
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)

@@ -1,22 +1,68 @@
 //! The host's own metrics, registered in the served registry so they appear
-//! in every exposition: renders by format and outcome, render latency,
+//! in every exposition: renders by format and outcome, render duration,
 //! output bytes, plugin reloads by outcome, requests refused by the
-//! trusted-IP check, requests served from a shared render and clients cut
-//! off from one. Names follow the style of the rest (KumoMTA's).
+//! trusted-IP check, requests served from a shared render, clients cut
+//! off from one, and keys the `metrics` facade refused.
+//!
+//! They live in their own namespace, `metrics_host_` by default, with
+//! Prometheus' naming conventions (`_total` counters, base units), so they
+//! pass `promtool check metrics` and cannot meet an application's names;
+//! [`SelfMetricsConfig`] moves them to another prefix or turns them off.
 use crate::plugin::catalog::ReloadReport;
 use crate::registry::{Counter, Family, Histogram, MetricKind, Registry, RegistryError};
 use std::time::Duration;
 
-/// Names of the families registered here.
-pub const FAMILY_NAMES: [&str; 7] = [
-    "total_renders",
-    "render_latency",
-    "total_render_output_bytes",
-    "total_plugin_reloads",
-    "total_requests_denied",
-    "total_shared_requests",
-    "total_clients_cut_off",
+/// The default prefix of the host's own metrics.
+pub const DEFAULT_PREFIX: &str = "metrics_host_";
+
+/// Names of the families registered here, without their prefix.
+pub const FAMILY_NAMES: [&str; 8] = [
+    "renders_total",
+    "render_duration_seconds",
+    "render_output_bytes_total",
+    "plugin_reloads_total",
+    "requests_denied_total",
+    "shared_requests_total",
+    "clients_cut_off_total",
+    "facade_refused_total",
 ];
+
+/// Whether the host's own metrics are served, and under which prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfMetricsConfig {
+    /// Off: they are counted into a registry nobody serves.
+    pub enabled: bool,
+    /// Put before every name in [`FAMILY_NAMES`].
+    pub prefix: String,
+}
+
+impl Default for SelfMetricsConfig {
+    fn default() -> Self {
+        SelfMetricsConfig { enabled: true, prefix: DEFAULT_PREFIX.to_string() }
+    }
+}
+
+impl SelfMetricsConfig {
+    /// Turned off.
+    pub fn off() -> Self {
+        SelfMetricsConfig { enabled: false, ..Self::default() }
+    }
+
+    /// The full name of one of [`FAMILY_NAMES`].
+    pub fn name(&self, family: &str) -> String {
+        format!("{}{family}", self.prefix)
+    }
+
+    /// Where they are registered: `served`, or a registry of their own
+    /// when they are off.
+    pub fn registry(&self, served: &Registry) -> Registry {
+        if self.enabled {
+            served.clone()
+        } else {
+            Registry::new()
+        }
+    }
+}
 
 /// Handles on the host's own metrics.
 pub struct HostMetrics {
@@ -30,11 +76,14 @@ pub struct HostMetrics {
 }
 
 impl HostMetrics {
-    /// Registers the families, or reuses them when this registry already
-    /// serves another server; fails if a name is taken by a different family.
-    pub fn register(registry: &Registry) -> Result<Self, RegistryError> {
-        let counters = |name: &str, help: &str, labels: &[&str]| {
-            registry.register::<Counter>(name, Some(help), labels, MetricKind::Counter, None, true)
+    /// Registers the families (as `config` says), or reuses them when this
+    /// registry already serves another server; fails if a name is taken by
+    /// a different family.
+    pub fn register(served: &Registry, config: &SelfMetricsConfig) -> Result<Self, RegistryError> {
+        let registry = config.registry(served);
+        let registry = &registry;
+        let counters = |family: &str, help: &str, labels: &[&str]| {
+            registry.register::<Counter>(&config.name(family), Some(help), labels, MetricKind::Counter, None, true)
         };
         Ok(HostMetrics {
             renders: counters(
@@ -43,7 +92,7 @@ impl HostMetrics {
                 &["format", "outcome"],
             )?,
             latency: registry.register::<Histogram>(
-                FAMILY_NAMES[1],
+                &config.name(FAMILY_NAMES[1]),
                 Some("time from request to the end of the render, in seconds"),
                 &["format"],
                 MetricKind::Histogram,

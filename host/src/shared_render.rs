@@ -30,8 +30,8 @@
 //!   stall timeout are dropped at the same time, so unread output does not
 //!   pile up behind clients that never read.
 //!
-//! Requests that joined are counted in `total_shared_requests`, cut-off
-//! clients in `total_clients_cut_off`; `total_renders` counts renders.
+//! Requests that joined are counted in `metrics_host_shared_requests_total`, cut-off
+//! clients in `metrics_host_clients_cut_off_total`; `metrics_host_renders_total` counts renders.
 use crate::plugin::{OutputSink, RenderFailure, SinkClosed, WriteFuture};
 use crate::render_service::{RenderRefused, RenderRequest, RenderService, StartedRender};
 use crate::render_slots::{RenderSlot, RenderSlots};

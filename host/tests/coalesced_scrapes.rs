@@ -20,12 +20,12 @@ struct Counts {
 
 impl Counts {
     async fn read(addr: SocketAddr) -> Self {
-        let r = get(addr, "/metrics.json?name[]=total_renders&name[]=total_shared_requests&name[]=total_clients_cut_off", &[]).await;
+        let r = get(addr, "/metrics.json?name[]=metrics_host_renders_total&name[]=metrics_host_shared_requests_total&name[]=metrics_host_clients_cut_off_total", &[]).await;
         Counts { json: serde_json::from_slice(&r.body).unwrap() }
     }
 
     fn renders(&self, format: &str, outcome: &str) -> f64 {
-        let series = self.json["total_renders"]["value"].as_array().cloned().unwrap_or_default();
+        let series = self.json["metrics_host_renders_total"]["value"].as_array().cloned().unwrap_or_default();
         series.iter().find(|s| s["format"] == format && s["outcome"] == outcome).and_then(|s| s["@"].as_f64()).unwrap_or(0.0)
     }
 
@@ -62,10 +62,10 @@ async fn concurrent_scrapes_share_renders_and_each_gets_everything() {
     assert_promtool_clean(&responses[0].text());
     let counts = Counts::read(addr).await;
     let renders = counts.renders("prometheus", "ok");
-    let shared = counts.counter("total_shared_requests");
+    let shared = counts.counter("metrics_host_shared_requests_total");
     assert_eq!(renders + shared, CLIENTS as f64, "every request was either rendered or shared: {:#}", counts.json);
     assert!(renders >= 1.0);
-    assert_eq!(counts.counter("total_clients_cut_off"), 0.0);
+    assert_eq!(counts.counter("metrics_host_clients_cut_off_total"), 0.0);
     server.stop().await.unwrap();
 }
 
@@ -86,6 +86,6 @@ async fn requests_joining_a_render_share_its_failure() {
     }
     let counts = Counts::read(addr).await;
     assert_eq!(counts.renders("spin", "timed_out"), 1.0, "{:#}", counts.json);
-    assert_eq!(counts.counter("total_shared_requests"), (CLIENTS - 1) as f64, "{:#}", counts.json);
+    assert_eq!(counts.counter("metrics_host_shared_requests_total"), (CLIENTS - 1) as f64, "{:#}", counts.json);
     server.stop().await.unwrap();
 }

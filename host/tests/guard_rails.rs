@@ -131,7 +131,7 @@ async fn output_floods_and_host_call_loops_end_within_the_deadline() {
         assert!(elapsed < DEADLINE + MARGIN, "{format}: the response lasted {elapsed:?}");
         assert!(r.status == 500 || (r.status == 200 && r.truncated), "{format}: {} truncated={}", r.status, r.truncated);
         let doc: Value = serde_json::from_str(&get(addr, "/metrics?format=json", &[]).await.text()).unwrap();
-        let renders = doc["total_renders"]["value"].as_array().unwrap();
+        let renders = doc["metrics_host_renders_total"]["value"].as_array().unwrap();
         assert!(
             renders.iter().any(|r| r["format"] == format && (r["outcome"] == "timed_out" || r["outcome"] == "too_many_calls")),
             "{format}: {renders:?}"

@@ -111,8 +111,9 @@ async fn clients_that_never_read_do_not_keep_render_slots_from_others() {
     assert!(complete && len > 20_000_000, "complete body: {len} bytes");
     assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
     // The clients that never read were cut off, and counted.
-    let metrics = scrape_text(addr, "/metrics?name[]=total_clients_cut_off").await;
-    let cut: f64 = metrics.lines().find(|l| l.starts_with("total_clients_cut_off ")).unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let metrics = scrape_text(addr, "/metrics?name[]=metrics_host_clients_cut_off_total").await;
+    let cut: f64 =
+        metrics.lines().find(|l| l.starts_with("metrics_host_clients_cut_off_total ")).unwrap().split(' ').nth(1).unwrap().parse().unwrap();
     assert!(cut >= 1.0, "{metrics}");
     drop(hostile);
 }

@@ -73,7 +73,7 @@ async fn every_misbehaviour_is_a_clear_error_within_the_deadline() {
         assert_eq!(text.status, 500, "the hostile plugin overrides prometheus and panics");
         let outcomes = get(server.local_addr, "/metrics?format=json", &[]).await.text();
         let doc: Value = serde_json::from_str(&outcomes).unwrap();
-        let renders = doc["total_renders"]["value"].as_array().unwrap();
+        let renders = doc["metrics_host_renders_total"]["value"].as_array().unwrap();
         let expected_outcome = match format {
             "spin" | "sleep" => "timed_out",
             "oom" => "out_of_memory",

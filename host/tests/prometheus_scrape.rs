@@ -189,7 +189,7 @@ async fn prometheus_scrapes_native_histograms_through_protobuf() {
     prometheus.wait_for_values(&checks).await;
 
     // Only a protobuf scrape carries native histograms: Prometheus asked for it.
-    let renders = get(server.local_addr, "/metrics?name[]=total_renders", &[]).await.text();
+    let renders = get(server.local_addr, "/metrics?name[]=metrics_host_renders_total", &[]).await.text();
     assert!(renders.contains("format=\"protobuf\""), "{renders}");
 
     // The quantile lies in the bucket of the true one: within one bucket width.

@@ -6,6 +6,7 @@
 use crate::http::negotiate::NegotiableFormats;
 use crate::http::trusted_hosts::{TrustedHosts, DEFAULT_TRUSTED_HOSTS};
 use crate::plugin::RenderLimits;
+use crate::self_metrics::SelfMetricsConfig;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -92,6 +93,14 @@ pub struct ServeArgs {
     /// Largest upstream body read, in MiB [default: 64].
     #[arg(long, value_name = "MIB")]
     pub upstream_max_mb: Option<u64>,
+    /// Prefix of the host's own metrics (`[a-zA-Z_:][a-zA-Z0-9_:]*`, at
+    /// most 64 bytes) [default: metrics_host_].
+    #[arg(long, value_name = "PREFIX")]
+    pub self_metrics_prefix: Option<String>,
+    /// Do not serve the host's own metrics.
+    #[arg(long)]
+    #[serde(default)]
+    pub no_self_metrics: bool,
 }
 
 impl ServeArgs {
@@ -119,6 +128,8 @@ impl ServeArgs {
             upstream_min_interval_ms: self.upstream_min_interval_ms.or(file.upstream_min_interval_ms),
             upstream_timeout_ms: self.upstream_timeout_ms.or(file.upstream_timeout_ms),
             upstream_max_mb: self.upstream_max_mb.or(file.upstream_max_mb),
+            self_metrics_prefix: self.self_metrics_prefix.or(file.self_metrics_prefix),
+            no_self_metrics: self.no_self_metrics || file.no_self_metrics,
         }
     }
 }
@@ -151,6 +162,8 @@ pub struct ServeConfig {
     pub plugin_compile_memory_bytes: u64,
     /// Sidecar mode: the exporter whose metrics are served.
     pub upstream: Option<crate::upstream::UpstreamSettings>,
+    /// The host's own metrics: served or not, and their prefix.
+    pub self_metrics: SelfMetricsConfig,
 }
 
 impl Default for ServeConfig {
@@ -171,6 +184,7 @@ impl Default for ServeConfig {
             plugin_compile_timeout: Duration::from_secs(60),
             plugin_compile_memory_bytes: 4 << 30,
             upstream: None,
+            self_metrics: SelfMetricsConfig::default(),
         }
     }
 }
@@ -257,6 +271,13 @@ impl ServeConfig {
                 max_body_bytes: (in_range("upstream_max_mb", args.upstream_max_mb.unwrap_or(64), 1, 4096)? as usize) << 20,
             }),
         };
+        let self_metrics = SelfMetricsConfig {
+            enabled: !args.no_self_metrics,
+            prefix: match &args.self_metrics_prefix {
+                Some(prefix) => checked_prefix(prefix)?,
+                None => defaults.self_metrics.prefix,
+            },
+        };
         let plugins = args.plugins.clone();
         if let Some(dir) = &plugins {
             std::fs::read_dir(dir).with_context(|| format!("plugins = {:?} is not a readable folder", dir.display().to_string()))?;
@@ -277,8 +298,22 @@ impl ServeConfig {
             plugin_compile_timeout: Duration::from_millis(compile_ms),
             plugin_compile_memory_bytes: compile_mb << 20,
             upstream,
+            self_metrics,
         })
     }
+}
+
+/// A metric-name prefix: empty, or a legacy name of at most 64 bytes.
+fn checked_prefix(prefix: &str) -> anyhow::Result<String> {
+    let legacy =
+        prefix.bytes().enumerate().all(|(i, b)| b.is_ascii_alphabetic() || b == b'_' || b == b':' || (i > 0 && b.is_ascii_digit()));
+    if !legacy || prefix.len() > 64 {
+        bail!(
+            "self_metrics_prefix = {:?} is not a metric name prefix: [a-zA-Z_:][a-zA-Z0-9_:]*, at most 64 bytes",
+            crate::bounded_text::truncate_text(prefix, crate::bounded_text::MAX_QUOTED_CLIENT_TEXT)
+        );
+    }
+    Ok(prefix.to_string())
 }
 
 fn read_file(path: &Path) -> anyhow::Result<ServeArgs> {
@@ -331,7 +366,8 @@ mod tests {
                 "trusted_hosts" => "trusted_hosts = [\"127.0.0.1\"]".to_string(),
                 "negotiate" => "negotiate = [\"openmetrics\", \"prometheus\"]".to_string(),
                 "listen" => "listen = \"127.0.0.1:1\"".to_string(),
-                "demo" => "demo = true".to_string(),
+                "demo" | "no_self_metrics" => format!("{key} = true"),
+                "self_metrics_prefix" => "self_metrics_prefix = \"app_\"".to_string(),
                 "plugins" | "plugin_cache" => format!("{key} = \"/tmp\""),
                 "upstream" => "upstream = \"http://127.0.0.1:9/metrics\"".to_string(),
                 _ => format!("{key} = 100"),

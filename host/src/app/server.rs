@@ -84,7 +84,9 @@ pub fn watch_plugins(config: &ServeConfig, renderers: &Arc<Renderers>) -> anyhow
 
 /// Binds `config.listen` and serves `registry` with `renderers`.
 pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Renderers>) -> anyhow::Result<RunningServer> {
-    let host_metrics = Arc::new(HostMetrics::register(&registry).context("registering the host's own metrics")?);
+    let host_metrics = Arc::new(HostMetrics::register(&registry, &config.self_metrics).with_context(|| {
+        format!("registering the host's own metrics under {:?} (choose another self_metrics_prefix)", config.self_metrics.prefix)
+    })?);
     let observer = Arc::clone(&host_metrics);
     renderers.observe_reloads(Box::new(move |report| observer.record_reload(report)));
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -208,16 +208,16 @@ mod tests {
     #[test]
     fn series_and_families_that_leave_upstream_leave_the_registry() {
         let registry = Registry::new();
-        let own = registry.counter("total_renders", "the host's own").unwrap();
+        let own = registry.counter("metrics_host_renders_total", "the host's own").unwrap();
         own.inc();
         let mut mirror = Mirror::new(registry.clone());
         let first =
-            "# TYPE q gauge\nq{x=\"a\"} 1\nq{x=\"b\"} 2\n# TYPE gone counter\ngone 3\n# TYPE total_renders gauge\ntotal_renders 9\n";
+            "# TYPE q gauge\nq{x=\"a\"} 1\nq{x=\"b\"} 2\n# TYPE gone counter\ngone 3\n# TYPE metrics_host_renders_total gauge\nmetrics_host_renders_total 9\n";
         mirror.sync(parse(first, Syntax::Text).unwrap());
-        assert_eq!(names_and_values(&registry), vec![("total_renders".into(), 1), ("q".into(), 2), ("gone".into(), 1)]);
+        assert_eq!(names_and_values(&registry), vec![("metrics_host_renders_total".into(), 1), ("q".into(), 2), ("gone".into(), 1)]);
         let second = "# TYPE q gauge\nq{x=\"b\"} 5\n# TYPE new histogram\nnew_bucket{le=\"+Inf\"} 1\nnew_sum 2\nnew_count 1\n";
         mirror.sync(parse(second, Syntax::Text).unwrap());
-        assert_eq!(names_and_values(&registry), vec![("total_renders".into(), 1), ("q".into(), 1), ("new".into(), 1)]);
+        assert_eq!(names_and_values(&registry), vec![("metrics_host_renders_total".into(), 1), ("q".into(), 1), ("new".into(), 1)]);
         let snapshot = registry.snapshot();
         assert_eq!(snapshot.families[1].values, vec![5.0]);
         assert_eq!(own.get(), 1, "the host's own family is never replaced");

@@ -29,6 +29,12 @@ pub const NAMING_LINTS: [&str; 3] = [
     "non-histogram and non-summary metrics should not have \"_count\" suffix",
 ];
 
+/// promtool finds nothing at all to say, naming lints included.
+pub fn assert_promtool_lint_free(text: &str) {
+    let (code, stdout, stderr) = run_with_stdin("promtool", &["check", "metrics"], text.as_bytes());
+    assert_eq!((code, stdout.trim(), stderr.trim()), (0, "", ""), "--- input ---\n{text}");
+}
+
 pub fn assert_promtool_clean(text: &str) {
     let (code, stdout, stderr) = run_with_stdin("promtool", &["check", "metrics"], text.as_bytes());
     let complaints: Vec<&str> = stdout.lines().chain(stderr.lines()).filter(|l| !l.trim().is_empty()).collect();
