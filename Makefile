@@ -5,7 +5,7 @@ PLUGINS_DIR := target/plugins
 VENV := .venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: build plugins test-plugins examples js-tools wasm-target run test test-deps bench fuzz fuzz-tools clean
+.PHONY: deb example-project build plugins test-plugins examples js-tools wasm-target run test test-deps bench fuzz fuzz-tools clean
 
 ## build: the host binary (target/release/metrics-host) and every renderer component (target/plugins/)
 build: plugins
@@ -73,6 +73,12 @@ test-deps:
 test: plugins test-plugins examples test-deps
 	$(CARGO) build --release -p metrics-host --examples
 	METRICS_TEST_PYTHON=$(CURDIR)/$(VENV)/bin/python $(CARGO) test --release
+	$(MAKE) example-project
+
+## example-project: a fresh project outside the workspace depending on the crate as the
+## README says, built (reusing target/), run, scraped and stopped with Ctrl-C.
+example-project:
+	python3 host/tests/scripts/example_project.py
 
 ## bench: scale measurements (render paths vs peers at 1k/100k/1M series, 1M HTTP scrape, counters)
 bench: build
@@ -95,6 +101,11 @@ fuzz: plugins fuzz-tools
 	    > target/fuzz-$$t.log 2>&1 || { tail -60 target/fuzz-$$t.log; exit 1; }; \
 	  grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units' target/fuzz-$$t.log | tail -2; \
 	done
+
+## deb: a Debian package of the release binary, default config and systemd unit
+## (packaging/build-deb.sh; target/debian/metrics-host_VERSION_ARCH.deb).
+deb: build
+	packaging/build-deb.sh
 
 clean:
 	$(CARGO) clean

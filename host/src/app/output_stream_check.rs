@@ -149,15 +149,67 @@ impl Read for ChannelRead {
     }
 }
 
+/// Reads any JSON value and keeps nothing; unlike `serde::de::IgnoredAny`
+/// (which skips numbers unread), numbers are read as `serde_json::Value`
+/// reads them, so a value out of f64's range is refused as the server's
+/// own JSON readers refuse it.
+struct Discard;
+
+impl<'de> serde::de::Deserialize<'de> for Discard {
+    fn deserialize<D: serde::de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Discard)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Discard {
+    type Value = Discard;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Discard, E> {
+        Ok(Discard)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Discard, E> {
+        Ok(Discard)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Discard, E> {
+        Ok(Discard)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Discard, E> {
+        Ok(Discard)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Discard, E> {
+        Ok(Discard)
+    }
+
+    fn visit_unit<E>(self) -> Result<Discard, E> {
+        Ok(Discard)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Discard, A::Error> {
+        while seq.next_element::<Discard>()?.is_some() {}
+        Ok(Discard)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Discard, A::Error> {
+        while map.next_entry::<Discard, Discard>()?.is_some() {}
+        Ok(Discard)
+    }
+}
+
 impl JsonReader {
     fn start() -> Self {
         let (chunks, receiver) = sync_channel::<Vec<u8>>(4);
         let reading = std::thread::spawn(move || {
             let read = ChannelRead { chunks: receiver, current: Vec::new(), at: 0 };
             let mut json = serde_json::Deserializer::from_reader(std::io::BufReader::new(read));
-            serde::de::Deserialize::deserialize(&mut json)
-                .and_then(|serde::de::IgnoredAny| json.end())
-                .map_err(|e| format!("not valid JSON: {e}"))
+            serde::de::Deserialize::deserialize(&mut json).and_then(|Discard| json.end()).map_err(|e| format!("not valid JSON: {e}"))
         });
         JsonReader { chunks: Some(chunks), reading: Some(reading) }
     }
@@ -232,6 +284,10 @@ mod tests {
         }
         assert!(check_in_chunks("application/json", b"{\"a\": 1} trailing", 2).unwrap_err().starts_with("not valid JSON"));
         assert!(check_in_chunks("application/json", b"{\"a\": ", 2).unwrap_err().starts_with("not valid JSON"));
+        // A number out of f64's range, as serde_json::Value refuses it
+        // (found by the exposition fuzz target).
+        assert!(serde_json::from_slice::<serde_json::Value>(b"4e5555555555").is_err());
+        assert!(check_in_chunks("application/json", b"4e5555555555", 3).unwrap_err().starts_with("not valid JSON"));
         // Invalid from the first byte: later chunks are refused, not read.
         let mut check = OutputStreamCheck::new("application/json");
         check.feed(b"]").ok();

@@ -24,18 +24,19 @@ impl Drop for Server {
 impl Server {
     /// Starts `metrics-host serve ARGS --listen 127.0.0.1:0` and reads the
     /// bound address from its log.
+    pub fn start(args: &[&str]) -> Server {
+        let mut command = Command::new(BINARY);
+        command.arg("serve").args(args);
+        Server::start_command(command)
+    }
+
+    /// Starts `command` (a `metrics-host serve` however it is run) with
+    /// `--listen 127.0.0.1:0` added, and reads the bound address from its log.
     // The child is killed and waited for in `Drop`.
     #[allow(clippy::zombie_processes)]
-    pub fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(BINARY)
-            .arg("serve")
-            .args(args)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+    pub fn start_command(mut command: Command) -> Server {
+        let mut child =
+            command.args(["--listen", "127.0.0.1:0"]).env("RUST_LOG", "info").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let (tx, log) = mpsc::channel();
         let stderr = child.stderr.take().unwrap();
         std::thread::spawn(move || {
