@@ -20,7 +20,7 @@ use tower::ServiceExt;
 async fn state() -> AppState {
     let registry = Registry::new();
     registry.gauge_family("ready_count", "ready", &["service"]).unwrap().with_label_values(&["smtp"]).unwrap().set(1.0);
-    let metrics = Arc::new(HostMetrics::register(&registry).unwrap());
+    let metrics = Arc::new(HostMetrics::register(&registry, &Default::default()).unwrap());
     let renders = RenderService::new(registry, renderers().await, RenderLimits::default(), 8, Some(Arc::clone(&metrics)));
     AppState::new(Arc::new(renders), metrics, TrustedHosts::default(), std::time::Duration::from_secs(5))
 }

@@ -36,7 +36,7 @@ fn registry() -> Registry {
 
 async fn status_for(trusted: &TrustedHosts, peer: &str, path: &str, header: Option<(&str, &str)>) -> (StatusCode, String) {
     let registry = registry();
-    let metrics = Arc::new(HostMetrics::register(&registry).unwrap());
+    let metrics = Arc::new(HostMetrics::register(&registry, &Default::default()).unwrap());
     let renders = RenderService::new(registry, renderers().await, RenderLimits::default(), 8, Some(Arc::clone(&metrics)));
     let state = AppState::new(Arc::new(renders), metrics, trusted.clone(), std::time::Duration::from_secs(5));
     let peer: SocketAddr = peer.parse().unwrap();
