@@ -5,7 +5,7 @@
 //! registry -> snapshot -> renderer -> sink.
 use crate::bounded_text::{truncate_text, MAX_QUOTED_CLIENT_TEXT};
 use crate::plugin::catalog::Renderers;
-use crate::plugin::renderer_set::Selection;
+use crate::plugin::renderer_set::{RendererSet, Selection};
 use crate::plugin::series_batches::RenderNames;
 use crate::plugin::{OutputSink, RenderFailure, RenderFailureCause, RenderLimits, SinkClosed, WriteFuture};
 use crate::registry::Registry;
@@ -62,6 +62,10 @@ pub struct RenderRequest {
     pub families: FamilyFilter,
     /// The scrape's own time limit, when shorter than the configured one.
     pub deadline: Option<Duration>,
+    /// The renderer set the format was chosen from (negotiation's one
+    /// read), so a hot swap between choosing and starting cannot turn the
+    /// choice into an unknown format; `None`: the current set.
+    pub renderer_set: Option<Arc<RendererSet>>,
 }
 
 impl RenderRequest {
@@ -152,10 +156,10 @@ impl RenderService {
 
     /// [`RenderService::start`] with a slot already taken (checked requests only).
     pub fn start_in(&self, slot: RenderSlot, request: RenderRequest, sink: Box<dyn OutputSink>) -> Result<StartedRender, RenderRefused> {
-        let RenderRequest { format, prefix, wanted, families, deadline } = request;
+        let RenderRequest { format, prefix, wanted, families, deadline, renderer_set } = request;
         let format = format.as_str();
         let started = Instant::now();
-        let renderers = self.renderers.current();
+        let renderers = renderer_set.unwrap_or_else(|| self.renderers.current());
         let (renderer, info) = match renderers.select(format) {
             Selection::Ready(renderer, info) => (renderer, info),
             Selection::BackedOff { plugin, retry_in } => {

@@ -70,11 +70,17 @@ fn the_package_installs_a_service_that_serves_with_its_config() {
                 let complaints = String::from_utf8_lossy(&verify.stderr);
                 assert!(!complaints.contains("metrics-host.service"), "{complaints}");
             }
-            // The service's command line, as the service's user.
-            let mut command = Command::new("runuser");
-            command.args(["-u", "metrics-host", "--", "/usr/bin/metrics-host", "serve", "--config", "/etc/metrics-host/metrics-host.toml"]);
+            // The service's command line, as the service's user (setpriv
+            // execs it, so the server is the process the test stops).
+            let mut command = Command::new("setpriv");
+            command.args(["--reuid=metrics-host", "--regid=metrics-host", "--clear-groups", "--"]);
+            command.args(["/usr/bin/metrics-host", "serve", "--config", "/etc/metrics-host/metrics-host.toml"]);
             let server = Server::start_command(command);
             assert_serves(&server);
+            let uid = user.split(':').nth(2).unwrap();
+            let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+            let running_as = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+            assert!(running_as.split_whitespace().skip(1).all(|id| id == uid), "runs as metrics-host ({uid}): {running_as}");
         });
         run("dpkg", &["--purge", "metrics-host"]);
         assert!(!Path::new("/usr/bin/metrics-host").exists() && !Path::new("/var/cache/metrics-host").exists());

@@ -236,3 +236,38 @@ async fn by_default_a_dropped_in_openmetrics_plugin_does_not_change_prometheus_s
     assert_eq!(r.status, 406, "not negotiable unless the operator says so");
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_format_chosen_before_a_hot_swap_is_rendered_by_the_set_it_was_chosen_from() {
+    use metrics_host::plugin::sink::WriterSink;
+    use metrics_host::render_service::{RenderRefused, RenderRequest, RenderService};
+    let dir = tempfile::tempdir().unwrap();
+    install_plugin(dir.path(), "openmetrics.wasm", &component_bytes("plugins", "openmetrics.wasm"));
+    let (server, renderers, _watcher) = start_with_plugins(registry(), dir.path(), None).await;
+    // Negotiation read the set with the plugin in it; then the plugin goes.
+    let chosen_from = renderers.current();
+    std::fs::remove_file(dir.path().join("openmetrics.wasm")).unwrap();
+    renderers.reload().await;
+    assert!(!renderers.current().format_names().contains(&"openmetrics".to_string()));
+    let service = RenderService::new(registry(), std::sync::Arc::clone(&renderers), Default::default(), 2, None);
+    let request = |renderer_set| RenderRequest { renderer_set, ..RenderRequest::format("openmetrics") };
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let started = service.start(request(Some(chosen_from)), Box::new(WriterSink(Shared(std::sync::Arc::clone(&out))))).unwrap();
+    started.task.await.unwrap().unwrap();
+    let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("total_messages_delivered_total 9\n") && text.ends_with("# EOF\n"), "{text}");
+    // Without the set it was chosen from, the current one no longer has it.
+    let refused = service.start(request(None), Box::new(WriterSink(Vec::new()))).err().unwrap();
+    assert!(matches!(refused, RenderRefused::UnknownFormat { .. }), "{refused}");
+    server.stop().await.unwrap();
+}

@@ -7,6 +7,8 @@
 //!   new ones, over that with 1M live series (churn);
 //! - resident memory kept after 1M series expired by the idle timeout,
 //!   through the registry and through the `metrics` facade;
+//! - creating 1M labelled gauges and setting each once, ours and
+//!   prometheus-client's;
 //! - a counter increment through the `metrics` facade, ours and
 //!   metrics-exporter-prometheus's, with the handle cached and with the
 //!   macro resolving the labelled key on every call.
@@ -97,6 +99,7 @@ pub fn child(kind: &str) -> f64 {
             rss_bytes() as f64 / live as f64
         }
         "idle-registry" | "idle-facade" => idle_expiry_retained_mb(kind, &names),
+        "populate-ours" | "populate-prometheus-client" => populate_s(kind, &names),
         "facade-cached" | "facade-macro" | "mep-cached" | "mep-macro" => facade_ns(kind),
         other => panic!("unknown child {other}"),
     }
@@ -133,6 +136,33 @@ fn idle_expiry_retained_mb(kind: &str, names: &[String]) -> f64 {
     rss_bytes().saturating_sub(before) as f64 / (1 << 20) as f64
 }
 
+/// Seconds to create 1M labelled gauges (one label, the demo's queue
+/// names) and set each once, in a fresh registry: what an application
+/// (or the KumoMTA-like demo) pays at start-up.
+fn populate_s(kind: &str, names: &[String]) -> f64 {
+    let started = Instant::now();
+    if kind == "populate-ours" {
+        let registry = Registry::new();
+        let family = registry.gauge_family("scheduled_count", "scheduled", &["queue"]).unwrap();
+        for (i, name) in names.iter().enumerate() {
+            family.with_label_values(&[name]).unwrap().set(i as f64);
+        }
+        let elapsed = started.elapsed();
+        std::hint::black_box(&registry);
+        elapsed.as_secs_f64()
+    } else {
+        use prometheus_client::metrics::family::Family;
+        use prometheus_client::metrics::gauge::Gauge;
+        let family = Family::<Vec<(String, String)>, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        for (i, name) in names.iter().enumerate() {
+            family.get_or_create(&vec![("queue".to_string(), name.clone())]).set(i as f64);
+        }
+        let elapsed = started.elapsed();
+        std::hint::black_box(&family);
+        elapsed.as_secs_f64()
+    }
+}
+
 /// Nanoseconds per `counter!(...).increment(1)`.
 fn facade_ns(kind: &str) -> f64 {
     const N: u64 = 5_000_000;
@@ -167,6 +197,8 @@ pub struct RegistryCosts {
     pub bytes_per_series: f64,
     pub peers: [(&'static str, f64); 3],
     pub churn_rss_ratio: f64,
+    /// Seconds to create and set 1M labelled gauges: (ours, prometheus-client).
+    pub populate_s: (f64, f64),
     /// MB kept after 1M series expired idle: (registry, facade).
     pub idle_expiry_mb: (f64, f64),
     /// (ours, theirs) ns: cached handle, macro per call.
@@ -193,6 +225,7 @@ pub fn measure() -> RegistryCosts {
         ],
         churn_rss_ratio: in_child("churn"),
         idle_expiry_mb: (in_child("idle-registry"), in_child("idle-facade")),
+        populate_s: (in_child("populate-ours"), in_child("populate-prometheus-client")),
         facade: [(in_child("facade-cached"), in_child("mep-cached")), (in_child("facade-macro"), in_child("mep-macro"))],
     }
 }

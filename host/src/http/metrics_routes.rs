@@ -48,27 +48,37 @@ pub async fn metrics(State(app): State<AppState>, RawQuery(query): RawQuery, hea
             }
         },
     };
-    render_response(&app, format, wanted, &query, &headers).await
+    render_response(&app, RenderChoice { format, wanted, renderer_set: Some(renderers) }, &query, &headers).await
 }
 
 pub async fn metrics_json(State(app): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
     let query = MetricsQuery::parse(query.as_deref()).map_err(AppError::BadRequest)?;
-    render_response(&app, "json".into(), Wanted::default(), &query, &headers).await
+    render_response(&app, RenderChoice { format: "json".into(), wanted: Wanted::default(), renderer_set: None }, &query, &headers).await
 }
 
-async fn render_response(
-    app: &AppState,
+/// What the route chose: the format, the representation asked for, and the
+/// renderer set it was chosen from.
+struct RenderChoice {
     format: String,
     wanted: Wanted,
-    query: &MetricsQuery,
-    headers: &HeaderMap,
-) -> Result<Response, AppError> {
+    renderer_set: Option<std::sync::Arc<crate::plugin::renderer_set::RendererSet>>,
+}
+
+async fn render_response(app: &AppState, choice: RenderChoice, query: &MetricsQuery, headers: &HeaderMap) -> Result<Response, AppError> {
+    let RenderChoice { format, wanted, renderer_set } = choice;
     if let Some(upstream) = &app.upstream {
         upstream.refresh().await.map_err(AppError::BadGateway)?;
     }
     let timeout_header = headers.get(SCRAPE_TIMEOUT_HEADER).and_then(|v| v.to_str().ok());
     let deadline = requested_deadline(timeout_header, app.scrape_timeout_offset);
-    let request = RenderRequest { format, prefix: query.prefix.clone().unwrap_or_default(), wanted, families: query.families(), deadline };
+    let request = RenderRequest {
+        format,
+        prefix: query.prefix.clone().unwrap_or_default(),
+        wanted,
+        families: query.families(),
+        deadline,
+        renderer_set,
+    };
     let mut output = app.scrapes.subscribe(request).await?;
     let content_type = HeaderValue::from_str(&output.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     // The head waits for the first chunk, so a render that fails before

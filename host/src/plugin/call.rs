@@ -196,6 +196,12 @@ impl RenderState {
     }
 }
 
+impl super::wit::ContractHost for RenderState {
+    fn hide_from_input(&mut self, hide: &dyn Fn(&crate::snapshot::FamilySnapshot) -> bool) {
+        self.hide_families(hide);
+    }
+}
+
 impl types::Host for RenderState {}
 
 /// `metrics:renderer/input@0.3.0#next-batch` (generated binding).

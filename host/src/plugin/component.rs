@@ -47,13 +47,7 @@ pub enum LoadError {
     Settings { plugin: String, version: String, detail: String },
 }
 
-/// A format a component offers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FormatInfo {
-    pub name: String,
-    pub content_type: String,
-    pub description: String,
-}
+pub use super::format_rules::FormatInfo;
 
 /// A compiled, checked, pre-linked renderer. Each render instantiates it in
 /// a fresh store, so a trap never leaves a broken instance behind.
@@ -69,7 +63,7 @@ pub struct RendererComponent {
     /// The engine it was compiled for (a handle; keeps the epoch ticker alive).
     pub(crate) engine: Engine,
     /// Pre-linked, with its exports checked against its contract version.
-    pub(crate) bindings: RendererBindings,
+    pub(crate) bindings: RendererBindings<RenderState>,
     /// Whether instances need a (capability-free) WASI context.
     pub(crate) uses_wasi: bool,
     /// Backs the component off when it keeps failing.

@@ -3,8 +3,16 @@
 //! labels; content types end up in response headers. A plugin that breaks a
 //! rule is refused with a reason naming the offending entry (cut short).
 use super::bounded_text::truncate_text;
-use super::component::FormatInfo;
 use std::collections::HashSet;
+
+/// A format a component offers, as its `formats()` answered (and these
+/// rules accepted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatInfo {
+    pub name: String,
+    pub content_type: String,
+    pub description: String,
+}
 
 /// Formats one plugin may offer.
 pub const MAX_FORMATS: usize = 64;

@@ -41,10 +41,7 @@ pub use circuit_breaker::{BreakerStatus, CircuitBreaker};
 pub use compiler::{CompileLimits, CompileMode};
 pub use component::{FormatInfo, GuestConduct, GuestReturn, LoadError, RendererComponent};
 pub use engine::RendererEngine;
-pub use sink::{ChannelSink, OutputSink, SinkClosed, WriteFuture, WriterSink};
-
-/// The newest contract version (`wit/renderer.wit`).
-pub const WIT_VERSION: &str = wit::latest::VERSION;
+pub use sink::{OutputSink, SinkClosed, WriteFuture, WriterSink};
 
 /// Contract versions of `metrics:renderer/renderer` this host can call.
 pub use wit::SUPPORTED_VERSIONS as SUPPORTED_WIT_VERSIONS;

@@ -28,6 +28,12 @@ pub struct RendererSet {
     offered: Vec<OfferedFormat>,
 }
 
+impl std::fmt::Debug for RendererSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RendererSet").field("formats", &self.format_names()).finish_non_exhaustive()
+    }
+}
+
 impl RendererSet {
     fn new(builtins: Vec<Arc<RendererComponent>>, plugins: Vec<Arc<RendererComponent>>) -> Self {
         let mut by_format: HashMap<String, Vec<(Arc<RendererComponent>, FormatInfo)>> = HashMap::new();

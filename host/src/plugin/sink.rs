@@ -5,7 +5,6 @@ use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// The receiver of a render's output is gone or stalled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -25,32 +24,6 @@ pub type WriteFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SinkClosed>> +
 pub trait OutputSink: Send {
     /// Takes one chunk; may wait to apply back-pressure.
     fn write(&mut self, chunk: Bytes) -> WriteFuture<'_>;
-}
-
-/// Sends chunks to an HTTP response body through a bounded channel, so a
-/// render runs at most a few chunks ahead of the client.
-pub struct ChannelSink {
-    tx: mpsc::Sender<Bytes>,
-    /// How long one chunk may wait for the client before the render stops.
-    stall_timeout: Duration,
-}
-
-impl ChannelSink {
-    pub fn new(tx: mpsc::Sender<Bytes>, stall_timeout: Duration) -> Self {
-        ChannelSink { tx, stall_timeout }
-    }
-}
-
-impl OutputSink for ChannelSink {
-    fn write(&mut self, chunk: Bytes) -> WriteFuture<'_> {
-        Box::pin(async move {
-            match tokio::time::timeout(self.stall_timeout, self.tx.send(chunk)).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(_)) => Err(SinkClosed::Gone),
-                Err(_) => Err(SinkClosed::Stalled(self.stall_timeout)),
-            }
-        })
-    }
 }
 
 /// Writes chunks to any `std::io::Write` (stdout for `metrics-host render`).

@@ -1,5 +1,5 @@
 //! A labelled family: one cell per distinct combination of label values.
-use super::interner::Interner;
+use super::interner::{InternedIds, Interner, RenumberedTable};
 use super::native_histogram::NativeHistogramOptions;
 use super::{Counter, Gauge, Histogram, Metric, MetricKind, RegistryError, Summary};
 use hashbrown::HashTable;
@@ -171,6 +171,23 @@ pub(crate) struct SeriesTable {
 
 /// A creation time not known (see [`Family::set_created`]).
 pub(crate) const UNKNOWN_CREATED: i64 = i64::MIN;
+
+impl RenumberedTable for SeriesTable {
+    fn interned_ids(&mut self) -> InternedIds<'_> {
+        InternedIds {
+            name: &mut self.name,
+            help: &mut self.help,
+            label_names: &mut self.label_names,
+            label_sets: &mut self.label_sets,
+            label_values: &mut self.label_values,
+        }
+    }
+
+    fn renumbered(&mut self, generation: u64) {
+        self.index.rebuild(&self.label_values, self.label_names.len(), self.label_sets.len());
+        self.generation = generation;
+    }
+}
 
 /// Drops series whose value has not changed for `after`, checked at each
 /// snapshot (so with the granularity of the scrapes).

@@ -9,7 +9,6 @@
 //! last snapshot (the first fold moves the tables instead); the published
 //! tables are only cloned as a whole when a render still holds the previous
 //! ones.
-use super::family::SeriesTable;
 use hashbrown::HashTable;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -115,6 +114,25 @@ impl InternState {
     }
 }
 
+/// The interned ids a family's table holds, which a compaction renumbers.
+pub(crate) struct InternedIds<'a> {
+    pub(crate) name: &'a mut u32,
+    pub(crate) help: &'a mut Option<u32>,
+    pub(crate) label_names: &'a mut [u32],
+    /// One label set per series.
+    pub(crate) label_sets: &'a mut [u32],
+    /// Every series' label value ids, flat, replaced whole.
+    pub(crate) label_values: &'a mut Vec<u32>,
+}
+
+/// A table of interned ids (a family's series table): what
+/// [`Interner::compact`] rewrites, without the interner knowing families.
+pub(crate) trait RenumberedTable {
+    fn interned_ids(&mut self) -> InternedIds<'_>;
+    /// Called once its ids are renumbered into `generation`.
+    fn renumbered(&mut self, generation: u64);
+}
+
 /// Interns strings and label sets; cheap to share behind an `Arc`.
 #[derive(Default)]
 pub struct Interner {
@@ -152,7 +170,7 @@ impl Interner {
     /// every id and rewriting the tables to match; starts a new generation.
     /// The caller holds every family's table (write lock) and keeps new
     /// families out meanwhile. Snapshots in flight keep the old tables.
-    pub(crate) fn compact(&self, tables: &mut [&mut SeriesTable]) {
+    pub(crate) fn compact(&self, tables: &mut [&mut dyn RenumberedTable]) {
         let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
         let state = &mut *guard;
         let (published, pending) = (&state.published, &state.pending);
@@ -185,23 +203,23 @@ impl Interner {
         };
         let generation = self.generation() + 1;
         for table in tables.iter_mut() {
-            table.name = remap(table.name, &mut fresh);
-            table.help = table.help.map(|h| remap(h, &mut fresh));
-            for label in table.label_names.iter_mut() {
+            let ids = table.interned_ids();
+            *ids.name = remap(*ids.name, &mut fresh);
+            *ids.help = ids.help.map(|h| remap(h, &mut fresh));
+            for label in ids.label_names.iter_mut() {
                 *label = remap(*label, &mut fresh);
             }
-            let mut values = Vec::with_capacity(table.label_values.len());
-            for set in table.label_sets.iter_mut() {
+            let mut values = Vec::with_capacity(ids.label_values.len());
+            for set in ids.label_sets.iter_mut() {
                 let start = values.len();
                 values.extend(old_values(*set).iter().map(|&v| remap(v, &mut fresh)));
-                fresh.label_names.extend_from_slice(&table.label_names);
+                fresh.label_names.extend_from_slice(ids.label_names);
                 fresh.label_values.extend_from_slice(&values[start..]);
                 fresh.label_set_ends.push(fresh.label_names.len() as u32);
                 *set = fresh.label_set_ends.len() as u32 - 1;
             }
-            table.label_values = values;
-            table.index.rebuild(&table.label_values, table.label_names.len(), table.label_sets.len());
-            table.generation = generation;
+            *ids.label_values = values;
+            table.renumbered(generation);
         }
         fresh.text.shrink_to_fit();
         fresh.string_ends.shrink_to_fit();

@@ -306,7 +306,8 @@ impl Registry {
         for table in guards.iter_mut() {
             table.drop_removed();
         }
-        let mut tables: Vec<&mut family::SeriesTable> = guards.iter_mut().map(|g| &mut **g).collect();
+        let mut tables: Vec<&mut dyn interner::RenumberedTable> =
+            guards.iter_mut().map(|g| &mut **g as &mut dyn interner::RenumberedTable).collect();
         self.inner.interner.compact(&mut tables);
         self.inner.dead_families.store(0, std::sync::atomic::Ordering::Relaxed);
         // Cached columns hold the old ids; forgotten while the tables are held.

@@ -16,7 +16,6 @@ pub mod v0_3;
 /// The newest contract version; the host's internal types come from here.
 pub use v0_3 as latest;
 
-use super::call::RenderState;
 use latest::exports::metrics::renderer::renderer::FormatInfo;
 use latest::metrics::renderer::types::{RenderError, RenderOptions, Snapshot};
 use wasmtime::component::{InstancePre, Linker};
@@ -31,10 +30,26 @@ pub const SUPPORTED_VERSIONS: &[&str] = &[v0_3::VERSION, v0_2::VERSION];
 #[error("an export has the wrong type: {0}")]
 pub struct ContractMismatch(pub String);
 
-/// A component checked against one supported version of the contract.
-pub enum RendererBindings {
-    V0_3 { pre: InstancePre<RenderState>, indices: v0_3::RendererPluginIndices },
-    V0_2 { pre: InstancePre<RenderState>, indices: v0_2::RendererPluginIndices },
+/// What a store's data provides to the imports of every supported version
+/// (the host's render state: the bindings know nothing else of it).
+pub trait ContractHost:
+    v0_3::metrics::renderer::input::Host
+    + v0_3::metrics::renderer::types::Host
+    + v0_2::metrics::renderer::input::Host
+    + v0_2::metrics::renderer::types::Host
+    + Send
+    + 'static
+{
+    /// Leaves the families `hide` says yes to out of `input.next-batch`
+    /// (for a version that cannot express them).
+    fn hide_from_input(&mut self, hide: &dyn Fn(&crate::snapshot::FamilySnapshot) -> bool);
+}
+
+/// A component checked against one supported version of the contract,
+/// pre-linked for stores whose data is `T`.
+pub enum RendererBindings<T: ContractHost> {
+    V0_3 { pre: InstancePre<T>, indices: v0_3::RendererPluginIndices },
+    V0_2 { pre: InstancePre<T>, indices: v0_2::RendererPluginIndices },
 }
 
 /// Instantiates `pre` and binds its exports with `indices`, reporting a
@@ -46,11 +61,11 @@ macro_rules! instantiate {
     }};
 }
 
-impl RendererBindings {
+impl<T: ContractHost> RendererBindings<T> {
     /// Checks that the pre-linked component exports what `version`
     /// requires; the signatures are checked when an instance is bound
     /// ([`ContractMismatch`]), which loading does once.
-    pub fn new(version: &str, pre: InstancePre<RenderState>) -> wasmtime::Result<Self> {
+    pub fn new(version: &str, pre: InstancePre<T>) -> wasmtime::Result<Self> {
         match version {
             v0_3::VERSION => Ok(RendererBindings::V0_3 { indices: v0_3::RendererPluginIndices::new(&pre)?, pre }),
             v0_2::VERSION => Ok(RendererBindings::V0_2 { indices: v0_2::RendererPluginIndices::new(&pre)?, pre }),
@@ -59,7 +74,7 @@ impl RendererBindings {
     }
 
     /// Calls `formats()`.
-    pub async fn formats(&self, store: &mut Store<RenderState>) -> wasmtime::Result<Vec<FormatInfo>> {
+    pub async fn formats(&self, store: &mut Store<T>) -> wasmtime::Result<Vec<FormatInfo>> {
         match self {
             RendererBindings::V0_3 { pre, indices } => {
                 let plugin: v0_3::RendererPlugin = instantiate!(pre, indices, store);
@@ -75,7 +90,7 @@ impl RendererBindings {
 
     /// Calls `configure(settings)`: the plugin's verdict on its settings.
     /// A 0.2.0 plugin has no `configure` and takes no settings.
-    pub async fn configure(&self, store: &mut Store<RenderState>, settings: &[(String, String)]) -> wasmtime::Result<Result<(), String>> {
+    pub async fn configure(&self, store: &mut Store<T>, settings: &[(String, String)]) -> wasmtime::Result<Result<(), String>> {
         match self {
             RendererBindings::V0_3 { pre, indices } => {
                 let plugin: v0_3::RendererPlugin = instantiate!(pre, indices, store);
@@ -89,7 +104,7 @@ impl RendererBindings {
     /// Calls `render(snapshot, format, options)`.
     pub async fn render(
         &self,
-        store: &mut Store<RenderState>,
+        store: &mut Store<T>,
         snapshot: &Snapshot,
         format: &str,
         options: &RenderOptions,
@@ -101,7 +116,7 @@ impl RendererBindings {
             }
             RendererBindings::V0_2 { pre, indices } => {
                 let plugin: v0_2::RendererPlugin = instantiate!(pre, indices, store);
-                store.data_mut().hide_families(|family| !v0_2::carries(family.kind));
+                store.data_mut().hide_from_input(&|family| !v0_2::carries(family.kind));
                 let snapshot = v0_2::metrics::renderer::types::Snapshot::from(snapshot);
                 let options = options.clone().into();
                 let result = plugin.metrics_renderer_renderer().call_render(&mut *store, &snapshot, format, &options).await?;
@@ -114,8 +129,8 @@ impl RendererBindings {
 /// Adds the generated host side of every supported version to `linker`:
 /// `input.next-batch`. `output.write` is defined by hand in `plugin::call`
 /// (see there why), and `types` has no functions.
-pub fn add_to_linker(linker: &mut Linker<RenderState>) -> wasmtime::Result<()> {
+pub fn add_to_linker<T: ContractHost>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     use wasmtime::component::HasSelf;
-    v0_3::metrics::renderer::input::add_to_linker::<RenderState, HasSelf<RenderState>>(linker, |state| state)?;
-    v0_2::metrics::renderer::input::add_to_linker::<RenderState, HasSelf<RenderState>>(linker, |state| state)
+    v0_3::metrics::renderer::input::add_to_linker::<T, HasSelf<T>>(linker, |state| state)?;
+    v0_2::metrics::renderer::input::add_to_linker::<T, HasSelf<T>>(linker, |state| state)
 }
