@@ -10,7 +10,7 @@ use metrics_host::plugin::series_batches::RenderNames;
 fn render_json(registry: &metrics_host::registry::Registry) -> Vec<u8> {
     let mut out = Vec::new();
     // Names as they are, as the server writes metrics.json.
-    let names = RenderNames { prefix: "", escaping: NameEscaping::AllowUtf8 };
+    let names = RenderNames { prefix: "", escaping: NameEscaping::AllowUtf8, settings: &[] };
     registry.snapshot().render_native("json", names, &mut out).expect("an accepted document renders");
     out
 }

@@ -28,6 +28,7 @@ pub mod heap;
 pub mod http;
 pub mod name_escaping;
 pub mod plugin;
+pub mod push;
 pub mod registry;
 pub mod render_service;
 pub mod render_slots;

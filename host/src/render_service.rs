@@ -66,6 +66,9 @@ pub struct RenderRequest {
     /// read), so a hot swap between choosing and starting cannot turn the
     /// choice into an unknown format; `None`: the current set.
     pub renderer_set: Option<Arc<RendererSet>>,
+    /// Options added to the renderer's settings for this render (a push's
+    /// `max_samples_per_request`, `external_label.NAME`).
+    pub settings: Vec<(String, String)>,
 }
 
 impl RenderRequest {
@@ -156,7 +159,7 @@ impl RenderService {
 
     /// [`RenderService::start`] with a slot already taken (checked requests only).
     pub fn start_in(&self, slot: RenderSlot, request: RenderRequest, sink: Box<dyn OutputSink>) -> Result<StartedRender, RenderRefused> {
-        let RenderRequest { format, prefix, wanted, families, deadline, renderer_set } = request;
+        let RenderRequest { format, prefix, wanted, families, deadline, renderer_set, settings } = request;
         let format = format.as_str();
         let started = Instant::now();
         let renderers = renderer_set.unwrap_or_else(|| self.renderers.current());
@@ -193,7 +196,13 @@ impl RenderService {
             let _slot = slot;
             let _in_span = span.enter();
             let snapshot = Arc::new(registry.snapshot_of(&families));
-            let result = runtime.block_on(renderer.render(&snapshot, &format, RenderNames { prefix: &prefix, escaping }, &limits, sink));
+            let result = runtime.block_on(renderer.render(
+                &snapshot,
+                &format,
+                RenderNames { prefix: &prefix, escaping, settings: &settings },
+                &limits,
+                sink,
+            ));
             let outcome = match &result {
                 Ok(()) => {
                     renderer.breaker.record_success();

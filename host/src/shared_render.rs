@@ -78,6 +78,7 @@ struct RenderKey {
     /// A scrape's own deadline: a render stopped early for one client
     /// must not fail another that allowed more time.
     deadline: Option<Duration>,
+    settings: Vec<(String, String)>,
 }
 
 impl RenderKey {
@@ -92,6 +93,7 @@ impl RenderKey {
             wanted: request.wanted.clone(),
             families,
             deadline: request.deadline,
+            settings: request.settings.clone(),
         }
     }
 }

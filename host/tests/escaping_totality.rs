@@ -58,11 +58,11 @@ proptest! {
         for escaping in SCHEMES {
             for format in ["prometheus", "json", "protobuf"] {
                 let mut out = Vec::new();
-                let rendered = snapshot.render_native(format, RenderNames { prefix, escaping }, &mut out);
+                let rendered = snapshot.render_native(format, RenderNames { prefix, escaping, settings: &[] }, &mut out);
                 prop_assert!(rendered.is_ok(), "{format} under {escaping:?} failed: {:?}", rendered.err());
             }
             let mut out = Vec::new();
-            snapshot.render_native("prometheus", RenderNames { prefix, escaping }, &mut out).unwrap();
+            snapshot.render_native("prometheus", RenderNames { prefix, escaping, settings: &[] }, &mut out).unwrap();
             let text = String::from_utf8(out).unwrap();
             let declared = declared_families(&text);
             let unique: HashSet<&String> = declared.iter().collect();

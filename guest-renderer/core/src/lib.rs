@@ -20,7 +20,9 @@ mod number;
 mod openmetrics_text;
 mod output;
 mod prometheus_text;
+mod proto_wire;
 mod protobuf;
+mod remote_write;
 mod sample_line;
 mod series_api;
 mod snapshot;
@@ -74,14 +76,59 @@ pub const PROTOBUF: FormatInfo = FormatInfo {
     description: "Prometheus protobuf exposition (delimited MetricFamily), with native histograms",
 };
 
+/// Prometheus remote write 1.0 (`prometheus.WriteRequest`), for pushing:
+/// delimited messages, each the body of one request within
+/// `max_samples_per_request` samples (see `remote_write.rs`).
+pub const REMOTE_WRITE_1: FormatInfo = FormatInfo {
+    name: "remote-write-1",
+    content_type: "application/x-protobuf; proto=prometheus.WriteRequest; encoding=delimited",
+    description: "Prometheus remote write 1.0 requests (delimited WriteRequest), for push",
+};
+
 /// Every format this crate renders.
-pub const FORMATS: [FormatInfo; 4] = [PROMETHEUS, JSON, OPENMETRICS, PROTOBUF];
+pub const FORMATS: [FormatInfo; 5] = [PROMETHEUS, JSON, OPENMETRICS, PROTOBUF, REMOTE_WRITE_1];
 
 /// Options of one render call.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions<'a> {
     /// Prepended to every family name.
     pub prefix: &'a str,
+    /// When the snapshot was taken (ms since the epoch): the samples' time
+    /// in push formats.
+    pub timestamp_ms: i64,
+    /// Push formats: samples per request (0: the format's default).
+    pub max_samples: usize,
+    /// Push formats: labels added to every series that lacks them, sorted
+    /// by name.
+    pub external_labels: &'a [(&'a str, &'a str)],
+}
+
+/// The push options among a render's settings (a host adds them to a
+/// push's render).
+#[derive(Debug, Default)]
+pub struct PushOptions<'a> {
+    /// `max_samples_per_request` (0 when absent).
+    pub max_samples: usize,
+    /// `external_label.NAME` = value, sorted by name.
+    pub external_labels: alloc::vec::Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> PushOptions<'a> {
+    /// Reads them from `settings` (other keys are left alone).
+    pub fn of(settings: &'a [(alloc::string::String, alloc::string::String)]) -> Result<Self, RenderError> {
+        let mut options = PushOptions::default();
+        for (key, value) in settings {
+            if let Some(label) = key.strip_prefix("external_label.") {
+                options.external_labels.push((label, value.as_str()));
+            } else if key == "max_samples_per_request" {
+                options.max_samples = value
+                    .parse()
+                    .map_err(|_| RenderError::InvalidOption(alloc::format!("max_samples_per_request = {value:?} is not a count")))?;
+            }
+        }
+        options.external_labels.sort_unstable();
+        Ok(options)
+    }
 }
 
 /// Renders `families`, whose series `source` delivers, in `format` into
@@ -107,6 +154,11 @@ pub fn render(
         "json" => batch_driver::drive(families, source, &mut metrics_json::MetricsJson::new(prefix), &mut out)?,
         "openmetrics" => batch_driver::drive(families, source, &mut openmetrics_text::OpenMetricsText::new(prefix), &mut out)?,
         "protobuf" => batch_driver::drive(families, source, &mut protobuf::ProtobufDelimited::new(prefix), &mut out)?,
+        "remote-write-1" => {
+            let max_samples = if options.max_samples == 0 { remote_write::DEFAULT_MAX_SAMPLES } else { options.max_samples };
+            let mut encoder = remote_write::RemoteWrite::new(prefix, options.timestamp_ms, max_samples, options.external_labels);
+            batch_driver::drive(families, source, &mut encoder, &mut out)?
+        }
         other => return Err(RenderError::UnknownFormat(other.into())),
     }
     out.finish()

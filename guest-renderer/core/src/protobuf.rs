@@ -16,16 +16,13 @@
 //! the proto2 definition declares them.
 use crate::batch_driver::Formatter;
 use crate::output::Out;
+use crate::proto_wire::{push_bytes, push_double, push_message, push_sint, push_uint, push_varint};
 use crate::snapshot::{Batch, BucketSpan, Family, MetricKind, NativeBuckets};
 use crate::RenderError;
 use alloc::vec::Vec;
 
 /// A family's metrics are flushed as a message once they pass this size.
 const MESSAGE_BYTES: usize = 256 * 1024;
-
-const WIRE_VARINT: u8 = 0;
-const WIRE_FIXED64: u8 = 1;
-const WIRE_LEN: u8 = 2;
 
 /// `MetricType` values.
 fn metric_type(kind: MetricKind) -> u64 {
@@ -34,66 +31,6 @@ fn metric_type(kind: MetricKind) -> u64 {
         MetricKind::Gauge => 1,
         MetricKind::Summary => 2,
         MetricKind::Histogram => 4,
-    }
-}
-
-fn push_varint(buf: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        buf.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    buf.push(value as u8);
-}
-
-fn varint_len(value: u64) -> usize {
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
-}
-
-fn zigzag(value: i64) -> u64 {
-    ((value << 1) ^ (value >> 63)) as u64
-}
-
-fn push_tag(buf: &mut Vec<u8>, field: u8, wire: u8) {
-    buf.push(field << 3 | wire);
-}
-
-fn push_uint(buf: &mut Vec<u8>, field: u8, value: u64) {
-    push_tag(buf, field, WIRE_VARINT);
-    push_varint(buf, value);
-}
-
-fn push_sint(buf: &mut Vec<u8>, field: u8, value: i64) {
-    push_uint(buf, field, zigzag(value));
-}
-
-fn push_double(buf: &mut Vec<u8>, field: u8, value: f64) {
-    push_tag(buf, field, WIRE_FIXED64);
-    buf.extend_from_slice(&value.to_le_bytes());
-}
-
-fn push_bytes(buf: &mut Vec<u8>, field: u8, bytes: &[u8]) {
-    push_tag(buf, field, WIRE_LEN);
-    push_varint(buf, bytes.len() as u64);
-    buf.extend_from_slice(bytes);
-}
-
-/// Writes field `field` as a message whose body `body` appends to the
-/// buffer: the body is written first, then moved behind its length.
-fn push_message(buf: &mut Vec<u8>, field: u8, body: impl FnOnce(&mut Vec<u8>)) {
-    push_tag(buf, field, WIRE_LEN);
-    // Reserve one length byte; most bodies are shorter than 128 bytes.
-    let at = buf.len();
-    buf.push(0);
-    body(buf);
-    let len = buf.len() - at - 1;
-    let extra = varint_len(len as u64) - 1;
-    if extra > 0 {
-        buf.splice(at + 1..at + 1, core::iter::repeat_n(0, extra));
-    }
-    let mut value = len as u64;
-    for byte in &mut buf[at..at + extra + 1] {
-        *byte = value as u8 & 0x7f | if value >= 0x80 { 0x80 } else { 0 };
-        value >>= 7;
     }
 }
 
@@ -240,34 +177,5 @@ impl Formatter for ProtobufDelimited<'_> {
 
     fn family_end(&mut self, _family: &Family<'_>, out: &mut Out<'_>) -> Result<(), RenderError> {
         self.flush_message(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn varints_and_zigzag_match_the_protobuf_encoding() {
-        let encode = |v: u64| {
-            let mut b = Vec::new();
-            push_varint(&mut b, v);
-            assert_eq!(b.len(), varint_len(v), "length of {v}");
-            b
-        };
-        assert_eq!(encode(0), [0]);
-        assert_eq!(encode(1), [1]);
-        assert_eq!(encode(300), [0xac, 0x02]);
-        assert_eq!(encode(u64::MAX).len(), 10);
-        assert_eq!([zigzag(0), zigzag(-1), zigzag(1), zigzag(-2), zigzag(i64::MIN)], [0, 1, 2, 3, u64::MAX]);
-    }
-
-    #[test]
-    fn a_long_message_gets_a_multi_byte_length_in_front() {
-        let mut buf = Vec::new();
-        push_message(&mut buf, 4, |b| b.extend_from_slice(&[7u8; 200]));
-        assert_eq!(&buf[..3], &[0x22, 0xc8, 0x01]);
-        assert_eq!(buf.len(), 3 + 200);
-        assert!(buf[3..].iter().all(|&b| b == 7));
     }
 }

@@ -101,6 +101,10 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(default)]
     pub no_self_metrics: bool,
+    /// `[[push]]` tables (file only): endpoints the snapshots are pushed to.
+    #[arg(skip)]
+    #[serde(default)]
+    pub push: Vec<crate::push::PushArgs>,
 }
 
 impl ServeArgs {
@@ -130,6 +134,7 @@ impl ServeArgs {
             upstream_max_mb: self.upstream_max_mb.or(file.upstream_max_mb),
             self_metrics_prefix: self.self_metrics_prefix.or(file.self_metrics_prefix),
             no_self_metrics: self.no_self_metrics || file.no_self_metrics,
+            push: if self.push.is_empty() { file.push } else { self.push },
         }
     }
 }
@@ -164,6 +169,8 @@ pub struct ServeConfig {
     pub upstream: Option<crate::upstream::UpstreamSettings>,
     /// The host's own metrics: served or not, and their prefix.
     pub self_metrics: SelfMetricsConfig,
+    /// Endpoints the snapshots are pushed to.
+    pub push: Vec<crate::push::PushSettings>,
 }
 
 impl Default for ServeConfig {
@@ -185,6 +192,7 @@ impl Default for ServeConfig {
             plugin_compile_memory_bytes: 4 << 30,
             upstream: None,
             self_metrics: SelfMetricsConfig::default(),
+            push: Vec::new(),
         }
     }
 }
@@ -278,6 +286,13 @@ impl ServeConfig {
                 None => defaults.self_metrics.prefix,
             },
         };
+        let push = args
+            .push
+            .iter()
+            .enumerate()
+            .map(|(i, table)| table.check(i, |name| std::env::var(name).ok()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(anyhow::Error::msg)?;
         let plugins = args.plugins.clone();
         if let Some(dir) = &plugins {
             std::fs::read_dir(dir).with_context(|| format!("plugins = {:?} is not a readable folder", dir.display().to_string()))?;
@@ -299,6 +314,7 @@ impl ServeConfig {
             plugin_compile_memory_bytes: compile_mb << 20,
             upstream,
             self_metrics,
+            push,
         })
     }
 }

@@ -22,6 +22,8 @@ pub struct RunningServer {
     pub local_addr: SocketAddr,
     /// The host's own metrics, registered in the served registry.
     pub host_metrics: Arc<HostMetrics>,
+    /// The push endpoints' loops (stopped with the server).
+    pub pushers: Arc<crate::push::Pushers>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -99,15 +101,18 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
         config.max_concurrent_renders,
         Some(Arc::clone(&host_metrics)),
     );
+    let renders = Arc::new(renders);
+    let pushers = Arc::new(crate::push::Pushers::start(&config.push, Arc::clone(&renders)));
     let state = AppState {
         scrape_timeout_offset: config.scrape_timeout_offset,
         negotiate: config.negotiate.clone(),
         upstream,
-        ..AppState::new(Arc::new(renders), Arc::clone(&host_metrics), config.trusted_hosts.clone(), config.client_stall_timeout)
+        pushers: Some(Arc::clone(&pushers)),
+        ..AppState::new(renders, Arc::clone(&host_metrics), config.trusted_hosts.clone(), config.client_stall_timeout)
     };
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, state, async {
         let _ = rx.await;
     }));
-    Ok(RunningServer { local_addr, host_metrics, shutdown: Some(tx), task })
+    Ok(RunningServer { local_addr, host_metrics, pushers, shutdown: Some(tx), task })
 }

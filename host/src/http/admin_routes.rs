@@ -1,5 +1,6 @@
 //! Operator endpoints (trusted peers only, like everything else):
-//! `GET /-/plugins` lists renderers, `POST /-/reload` rescans the plugins folder.
+//! `GET /-/plugins` lists renderers, `POST /-/reload` rescans the plugins
+//! folder, `GET /-/push` shows each push endpoint (never its headers).
 use super::AppState;
 use crate::plugin::catalog::{PluginStatus, ReloadReport};
 use axum::extract::State;
@@ -44,4 +45,9 @@ pub async fn reload(State(app): State<AppState>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// Each push endpoint's status.
+pub async fn push_status(State(app): State<AppState>) -> Json<Vec<crate::push::PushStatus>> {
+    Json(app.pushers.as_ref().map(|pushers| pushers.status()).unwrap_or_default())
 }

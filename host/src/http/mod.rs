@@ -48,6 +48,8 @@ pub struct AppState {
     /// Sidecar mode: the exporter whose metrics are served, fetched
     /// before each scrape.
     pub upstream: Option<Arc<crate::upstream::Upstream>>,
+    /// Push endpoints, for `/-/push`.
+    pub pushers: Option<Arc<crate::push::Pushers>>,
 }
 
 impl AppState {
@@ -74,6 +76,7 @@ impl AppState {
             scrape_timeout_offset: DEFAULT_SCRAPE_TIMEOUT_OFFSET,
             negotiate: negotiate::NegotiableFormats::default(),
             upstream: None,
+            pushers: None,
         }
     }
 }
@@ -93,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics_routes::metrics))
         .route("/metrics.json", get(metrics_routes::metrics_json))
         .route("/-/plugins", get(admin_routes::list_plugins))
+        .route("/-/push", get(admin_routes::push_status))
         .route("/-/reload", post(admin_routes::reload))
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .with_state(state)

@@ -221,7 +221,11 @@ impl RendererComponent {
         let mut store = new_store(&self.engine, self.uses_wasi, limits, Some(Arc::clone(snapshot)), Some(output));
         let arg = snapshot.arg(names);
         // The prefix is already part of the names.
-        let options = RenderOptionsArg { prefix: String::new(), settings: self.settings.clone() };
+        let mut settings: Vec<(String, String)> =
+            self.settings.iter().filter(|(key, _)| !names.settings.iter().any(|(k, _)| k == key)).cloned().collect();
+        settings.extend_from_slice(names.settings);
+        settings.sort();
+        let options = RenderOptionsArg { prefix: String::new(), settings };
         let budget = store.data().budget();
         let call = async {
             budget.resume();

@@ -217,6 +217,10 @@ impl BatchCursor {
 pub struct RenderNames<'a> {
     pub prefix: &'a str,
     pub escaping: NameEscaping,
+    /// Options this render adds to the plugin's settings (a push's
+    /// `max_samples_per_request`, `external_label.NAME`); they win over a
+    /// setting of the same key.
+    pub settings: &'a [(String, String)],
 }
 
 fn family_view<'a>(snapshot: &'a Snapshot, family: &'a FamilySnapshot, names: RenderNames<'_>) -> FamilyView<'a> {
@@ -300,7 +304,15 @@ impl Snapshot {
             })
             .collect();
         let mut source = NativeSource { snapshot: self, cursor: BatchCursor::default() };
-        core_render::render(&families, &mut source, format, core_render::RenderOptions::default(), sink)
+        // The push options, read as the built-in component reads them.
+        let push = core_render::PushOptions::of(names.settings)?;
+        let options = core_render::RenderOptions {
+            timestamp_ms: self.timestamp_ms,
+            max_samples: push.max_samples,
+            external_labels: &push.external_labels,
+            prefix: "",
+        };
+        core_render::render(&families, &mut source, format, options, sink)
     }
 }
 

@@ -1,0 +1,282 @@
+//! One push endpoint at work: every interval its push format is rendered
+//! through the [`RenderService`] (a slot is held only while rendering) into
+//! a sink that cuts the output into requests, compresses them and queues
+//! them ([`RequestQueue`]); a sender task posts the queue in order,
+//! retrying 5xx, 429 (honouring `Retry-After`) and connection failures with
+//! capped exponential backoff and jitter, at most [`MAX_ATTEMPTS`] times,
+//! and dropping other 4xx at once, each with its reason in the status.
+use super::http_post::{post, Answer};
+use super::queue::RequestQueue;
+use super::settings::PushSettings;
+use crate::bounded_text::truncate_text;
+use crate::plugin::{OutputSink, SinkClosed, WriteFuture};
+use crate::render_service::{RenderRequest, RenderService};
+use bytes::Bytes;
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// Sends of one request before it is dropped.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// The first wait before a retry; doubled per attempt up to [`MAX_BACKOFF`].
+pub const MIN_BACKOFF: Duration = Duration::from_millis(100);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The largest request a renderer may write (a length beyond it ends the render).
+pub const MAX_REQUEST_BYTES: usize = 64 << 20;
+
+/// What `/-/push` shows of one endpoint (never its headers).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PushStatus {
+    pub url: String,
+    pub protocol: &'static str,
+    pub interval_ms: u64,
+    /// Pushes rendered, and those that failed to render.
+    pub renders: u64,
+    pub renders_failed: u64,
+    pub requests_sent: u64,
+    pub retries: u64,
+    /// Requests given up: refused (4xx), out of attempts, or pushed out of
+    /// a full queue.
+    pub requests_dropped: u64,
+    /// Milliseconds since the Unix epoch.
+    pub last_success_ms: Option<u64>,
+    pub last_error: Option<String>,
+    /// The wait before the current retry, 0 when none.
+    pub backoff_ms: u64,
+    pub queued_bytes: usize,
+}
+
+struct Endpoint {
+    status: Arc<Mutex<PushStatus>>,
+    queue: Arc<RequestQueue>,
+}
+
+/// Every configured endpoint's loops; stopped when dropped.
+pub struct Pushers {
+    endpoints: Vec<Endpoint>,
+    tasks: Vec<tokio::task::AbortHandle>,
+}
+
+impl Drop for Pushers {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+fn lock(status: &Mutex<PushStatus>) -> std::sync::MutexGuard<'_, PushStatus> {
+    status.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Pushers {
+    /// Starts the render and send loops of every endpoint (on the current runtime).
+    pub fn start(endpoints: &[PushSettings], service: Arc<RenderService>) -> Self {
+        let mut pushers = Pushers { endpoints: Vec::new(), tasks: Vec::new() };
+        for settings in endpoints {
+            let status = Arc::new(Mutex::new(PushStatus {
+                url: format!("http://{}{}", settings.url.authority, settings.url.target),
+                protocol: settings.protocol.format(),
+                interval_ms: settings.interval.as_millis() as u64,
+                ..PushStatus::default()
+            }));
+            let queue = Arc::new(RequestQueue::new(settings.queue_max_bytes));
+            let render = tokio::spawn(render_loop(settings.clone(), Arc::clone(&service), Arc::clone(&queue), Arc::clone(&status)));
+            let send = tokio::spawn(send_loop(settings.clone(), Arc::clone(&queue), Arc::clone(&status)));
+            pushers.tasks.extend([render.abort_handle(), send.abort_handle()]);
+            pushers.endpoints.push(Endpoint { status, queue });
+        }
+        pushers
+    }
+
+    /// Each endpoint's status, for `/-/push`.
+    pub fn status(&self) -> Vec<PushStatus> {
+        self.endpoints
+            .iter()
+            .map(|endpoint| {
+                let mut status = lock(&endpoint.status).clone();
+                let (queued, dropped) = endpoint.queue.levels();
+                status.queued_bytes = queued;
+                status.requests_dropped += dropped;
+                status
+            })
+            .collect()
+    }
+}
+
+async fn render_loop(settings: PushSettings, service: Arc<RenderService>, queue: Arc<RequestQueue>, status: Arc<Mutex<PushStatus>>) {
+    let mut ticker = tokio::time::interval(settings.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut options = vec![("max_samples_per_request".to_string(), settings.max_samples_per_request.to_string())];
+    options.extend(settings.external_labels.iter().map(|(name, value)| (format!("external_label.{name}"), value.clone())));
+    loop {
+        ticker.tick().await;
+        let request = RenderRequest {
+            format: settings.protocol.format().to_string(),
+            prefix: settings.prefix.clone(),
+            families: settings.families.clone(),
+            settings: options.clone(),
+            ..RenderRequest::default()
+        };
+        let sink = RequestSink { pending: Vec::new(), queue: Arc::clone(&queue), encoder: snap::raw::Encoder::new() };
+        let rendered = match service.start(request, Box::new(sink)) {
+            Ok(started) => match started.task.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(failure)) => Err(failure.to_string()),
+                Err(join) => Err(join.to_string()),
+            },
+            Err(refused) => Err(refused.to_string()),
+        };
+        let mut status = lock(&status);
+        status.renders += 1;
+        if let Err(why) = rendered {
+            tracing::warn!(url = %status.url, error = %why, "push render failed");
+            status.renders_failed += 1;
+            status.last_error = Some(truncate_text(&format!("render: {why}"), 4096));
+        }
+    }
+}
+
+/// Cuts a render's output (requests, each preceded by its length as a
+/// varint) into requests, compresses each (snappy block format) and queues it.
+struct RequestSink {
+    pending: Vec<u8>,
+    queue: Arc<RequestQueue>,
+    encoder: snap::raw::Encoder,
+}
+
+/// The length prefix at the start of `bytes`: (length, prefix bytes), or
+/// `None` while incomplete.
+fn length_prefix(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for (i, &byte) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte < 0x80 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+impl OutputSink for RequestSink {
+    fn write(&mut self, chunk: Bytes) -> WriteFuture<'_> {
+        self.pending.extend_from_slice(&chunk);
+        let mut result = Ok(());
+        let mut start = 0;
+        while let Some((len, prefix)) = length_prefix(&self.pending[start..]) {
+            if len > MAX_REQUEST_BYTES as u64 {
+                result = Err(SinkClosed::Gone);
+                break;
+            }
+            let end = start + prefix + len as usize;
+            if self.pending.len() < end {
+                break;
+            }
+            match self.encoder.compress_vec(&self.pending[start + prefix..end]) {
+                Ok(compressed) => self.queue.push(Bytes::from(compressed)),
+                Err(_) => result = Err(SinkClosed::Gone),
+            }
+            start = end;
+        }
+        self.pending.drain(..start);
+        Box::pin(std::future::ready(result))
+    }
+}
+
+/// A pseudo-random fraction in [0, 1) for jitter.
+fn jitter() -> f64 {
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let mut x = u64::from(nanos) | 1;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    (x % 1000) as f64 / 1000.0
+}
+
+async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc<Mutex<PushStatus>>) {
+    let mut headers: Vec<(String, String)> = settings.protocol.headers().iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+    headers.extend(settings.headers.iter().cloned());
+    loop {
+        let request = queue.next().await;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let answer = post(&settings.url, &headers, request.clone(), settings.timeout).await;
+            let (retry_after, why) = match answer {
+                Ok(Answer { status: code, .. }) if (200..300).contains(&code) => {
+                    let mut status = lock(&status);
+                    status.requests_sent += 1;
+                    status.last_success_ms = Some(now_ms());
+                    status.backoff_ms = 0;
+                    break;
+                }
+                Ok(Answer { status: code, retry_after, reason }) if code == 429 || code >= 500 => {
+                    (retry_after, format!("{code}: {reason}"))
+                }
+                Ok(Answer { status: code, reason, .. }) => {
+                    let mut status = lock(&status);
+                    status.requests_dropped += 1;
+                    status.last_error = Some(format!("{code} (not retried): {reason}"));
+                    tracing::warn!(url = %status.url, status = code, reason = %reason, "push request refused; dropped");
+                    break;
+                }
+                Err(error) => (None, error.to_string()),
+            };
+            let wait = {
+                let mut status = lock(&status);
+                if attempt >= MAX_ATTEMPTS {
+                    status.requests_dropped += 1;
+                    status.backoff_ms = 0;
+                    status.last_error = Some(format!("{why} (dropped after {attempt} attempts)"));
+                    tracing::warn!(url = %status.url, error = %why, "push request dropped after {attempt} attempts");
+                    break;
+                }
+                let backoff = (MIN_BACKOFF * 2u32.pow(attempt - 1)).min(MAX_BACKOFF);
+                let wait = retry_after.unwrap_or(backoff.mul_f64(1.0 + jitter() / 4.0));
+                status.retries += 1;
+                status.backoff_ms = wait.as_millis() as u64;
+                status.last_error = Some(why);
+                wait
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_cut_into_requests_at_their_length_prefixes_however_it_arrives() {
+        let queue = Arc::new(RequestQueue::new(1 << 20));
+        let mut sink = RequestSink { pending: Vec::new(), queue: Arc::clone(&queue), encoder: snap::raw::Encoder::new() };
+        let mut output = Vec::new();
+        for body in [vec![7u8; 3], vec![8u8; 300]] {
+            let mut len = body.len() as u64;
+            while len >= 0x80 {
+                output.push(len as u8 | 0x80);
+                len >>= 7;
+            }
+            output.push(len as u8);
+            output.extend_from_slice(&body);
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for piece in output.chunks(5) {
+            runtime.block_on(sink.write(Bytes::copy_from_slice(piece))).unwrap();
+        }
+        let mut decoder = snap::raw::Decoder::new();
+        let first = runtime.block_on(queue.next());
+        let second = runtime.block_on(queue.next());
+        assert_eq!(decoder.decompress_vec(&first).unwrap(), vec![7u8; 3]);
+        assert_eq!(decoder.decompress_vec(&second).unwrap(), vec![8u8; 300]);
+        assert!(sink.pending.is_empty());
+        // A length beyond the cap ends the render.
+        let huge = [0xff, 0xff, 0xff, 0xff, 0x7f];
+        assert!(runtime.block_on(sink.write(Bytes::copy_from_slice(&huge))).is_err());
+    }
+}

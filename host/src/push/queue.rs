@@ -1,0 +1,95 @@
+//! The queue of one push endpoint: compressed requests waiting to be sent,
+//! at most a byte budget; a request that would exceed it drops the oldest
+//! (counted), so a receiver that is slow or down costs bounded memory and
+//! the newest data goes out first when it is back.
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use tokio::sync::Notify;
+
+#[derive(Default)]
+struct Queued {
+    requests: VecDeque<Bytes>,
+    bytes: usize,
+    dropped: u64,
+}
+
+/// Compressed requests in order, within `max_bytes`.
+pub struct RequestQueue {
+    queued: Mutex<Queued>,
+    max_bytes: usize,
+    arrived: Notify,
+}
+
+impl RequestQueue {
+    pub fn new(max_bytes: usize) -> Self {
+        RequestQueue { queued: Mutex::default(), max_bytes, arrived: Notify::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queued> {
+        self.queued.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a request, dropping the oldest while over the budget (a request
+    /// larger than the whole budget is dropped itself).
+    pub fn push(&self, request: Bytes) {
+        let mut queued = self.lock();
+        if request.len() > self.max_bytes {
+            queued.dropped += 1;
+            return;
+        }
+        while queued.bytes + request.len() > self.max_bytes {
+            let Some(oldest) = queued.requests.pop_front() else { break };
+            queued.bytes -= oldest.len();
+            queued.dropped += 1;
+        }
+        queued.bytes += request.len();
+        queued.requests.push_back(request);
+        drop(queued);
+        self.arrived.notify_one();
+    }
+
+    /// The oldest request, waiting for one.
+    pub async fn next(&self) -> Bytes {
+        loop {
+            let arrived = self.arrived.notified();
+            if let Some(request) = self.pop() {
+                return request;
+            }
+            arrived.await;
+        }
+    }
+
+    fn pop(&self) -> Option<Bytes> {
+        let mut queued = self.lock();
+        let request = queued.requests.pop_front()?;
+        queued.bytes -= request.len();
+        Some(request)
+    }
+
+    /// Bytes queued and requests dropped so far.
+    pub fn levels(&self) -> (usize, u64) {
+        let queued = self.lock();
+        (queued.bytes, queued.dropped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_the_budget_the_oldest_requests_go_first() {
+        let queue = RequestQueue::new(10);
+        for byte in [1u8, 2, 3] {
+            queue.push(Bytes::from(vec![byte; 4]));
+        }
+        // 12 bytes would not fit: the first went.
+        assert_eq!(queue.levels(), (8, 1));
+        queue.push(Bytes::from(vec![9u8; 11]));
+        assert_eq!(queue.levels(), (8, 2), "larger than the whole budget: dropped itself");
+        assert_eq!(queue.pop().unwrap()[0], 2);
+        assert_eq!(queue.pop().unwrap()[0], 3);
+        assert!(queue.pop().is_none());
+    }
+}

@@ -1,0 +1,209 @@
+//! A `[[push]]` table of the server's TOML (and [`PushSettings`] in the
+//! library): where, what protocol, how often, with which external labels
+//! and outbound headers. Every value is checked before start-up, with the
+//! key named; a header value `env:NAME` is read from the environment, and
+//! header values never appear in errors, logs or `/-/push`.
+use crate::snapshot::FamilyFilter;
+use crate::upstream::http_fetch::UpstreamUrl;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What a receiver speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushProtocol {
+    /// Prometheus remote write 1.0 (protobuf `WriteRequest`, snappy).
+    RemoteWrite1,
+}
+
+impl PushProtocol {
+    /// The format that renders its requests.
+    pub fn format(self) -> &'static str {
+        match self {
+            PushProtocol::RemoteWrite1 => "remote-write-1",
+        }
+    }
+
+    /// Headers every request of this protocol carries.
+    pub fn headers(self) -> [(&'static str, &'static str); 3] {
+        match self {
+            PushProtocol::RemoteWrite1 => {
+                [("content-type", "application/x-protobuf"), ("content-encoding", "snappy"), ("x-prometheus-remote-write-version", "0.1.0")]
+            }
+        }
+    }
+}
+
+/// One `[[push]]` table as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushArgs {
+    /// `http://host:port/path` of the receiver (remote write: `/api/v1/write`).
+    pub url: String,
+    /// `remote-write-1` [default].
+    pub protocol: Option<String>,
+    /// How often a snapshot is pushed, in ms [default: 15000].
+    pub interval_ms: Option<u64>,
+    /// Time allowed for one request, in ms [default: 10000].
+    pub timeout_ms: Option<u64>,
+    /// Labels added to every series that lacks them (`instance`, `job`).
+    #[serde(default)]
+    pub external_labels: BTreeMap<String, String>,
+    /// Outbound headers (`X-Scope-OrgID`, `Authorization`); a value
+    /// `env:NAME` is read from the environment at start-up.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Put before every family name.
+    pub prefix: Option<String>,
+    /// Only these families (like `name[]`) [default: all].
+    pub families: Option<Vec<String>>,
+    /// Samples per request [default: 2000].
+    pub max_samples_per_request: Option<u64>,
+    /// Compressed requests queued while the receiver is slow or down, in
+    /// MiB; beyond it the oldest are dropped [default: 64].
+    pub queue_max_mb: Option<u64>,
+}
+
+/// A checked `[[push]]` endpoint.
+#[derive(Clone)]
+pub struct PushSettings {
+    pub url: UpstreamUrl,
+    pub protocol: PushProtocol,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Sorted by name.
+    pub external_labels: Vec<(String, String)>,
+    /// Resolved values: secrets, never shown.
+    pub headers: Vec<(String, String)>,
+    pub prefix: String,
+    pub families: FamilyFilter,
+    pub max_samples_per_request: u64,
+    pub queue_max_bytes: usize,
+}
+
+impl std::fmt::Debug for PushSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushSettings")
+            .field("url", &self.url)
+            .field("protocol", &self.protocol)
+            .field("interval", &self.interval)
+            .field("external_labels", &self.external_labels)
+            .field("headers", &self.headers.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Headers the host writes itself.
+const RESERVED_HEADERS: [&str; 7] =
+    ["host", "content-length", "content-type", "content-encoding", "connection", "transfer-encoding", "user-agent"];
+
+fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<u64, String> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{key} = {value} is out of range: it must be between {min} and {max}"))
+    }
+}
+
+fn is_label_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_') && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+impl PushArgs {
+    /// Checks the table (`index` names it in errors); `env` reads `env:NAME` values.
+    pub fn check(&self, index: usize, env: impl Fn(&str) -> Option<String>) -> Result<PushSettings, String> {
+        let at = |key: &str| format!("push[{index}].{key}");
+        let url = UpstreamUrl::parse(&self.url).map_err(|why| format!("{} = {why}", at("url")))?;
+        let protocol = match self.protocol.as_deref().unwrap_or("remote-write-1") {
+            "remote-write-1" => PushProtocol::RemoteWrite1,
+            other => {
+                return Err(format!(
+                    "{} = {:?}: this host pushes remote-write-1 (remote-write-2, otlp and pushgateway are not built yet)",
+                    at("protocol"),
+                    crate::bounded_text::truncate_text(other, 64)
+                ))
+            }
+        };
+        let interval = in_range(&at("interval_ms"), self.interval_ms.unwrap_or(15_000), 100, 86_400_000)?;
+        let timeout = in_range(&at("timeout_ms"), self.timeout_ms.unwrap_or(10_000), 10, 600_000)?;
+        for (name, value) in &self.external_labels {
+            if !is_label_name(name) || name.starts_with("__") {
+                return Err(format!("{} has label name {name:?}: [a-zA-Z_][a-zA-Z0-9_]*, not starting with __", at("external_labels")));
+            }
+            if value.is_empty() {
+                return Err(format!("{}.{name} is empty (remote write forbids empty label values)", at("external_labels")));
+            }
+        }
+        let mut headers = Vec::new();
+        for (name, value) in &self.headers {
+            let lower = name.to_ascii_lowercase();
+            if hyper::header::HeaderName::from_bytes(name.as_bytes()).is_err() || RESERVED_HEADERS.contains(&lower.as_str()) {
+                return Err(format!("{} has header {name:?}: not a header name, or one the host writes itself", at("headers")));
+            }
+            let value = match value.strip_prefix("env:") {
+                Some(variable) => env(variable).ok_or_else(|| format!("{}.{name} = env:{variable}, which is not set", at("headers")))?,
+                None => value.clone(),
+            };
+            if hyper::header::HeaderValue::from_str(&value).is_err() {
+                // The value is a secret: never quoted.
+                return Err(format!("{}.{name} has a value that is not a valid header value", at("headers")));
+            }
+            headers.push((lower, value));
+        }
+        let prefix = self.prefix.clone().unwrap_or_default();
+        if !prefix.is_empty() && (!metrics_render_core::is_valid_metric_name(&prefix) || prefix.len() > 128) {
+            return Err(format!("{} = {prefix:?} is not a metric name prefix", at("prefix")));
+        }
+        let families = match &self.families {
+            None => FamilyFilter::All,
+            Some(names) => FamilyFilter::Names(names.iter().cloned().collect()),
+        };
+        let max_samples_per_request = in_range(&at("max_samples_per_request"), self.max_samples_per_request.unwrap_or(2000), 1, 100_000)?;
+        let queue_max_mb = in_range(&at("queue_max_mb"), self.queue_max_mb.unwrap_or(64), 1, 4096)?;
+        Ok(PushSettings {
+            url,
+            protocol,
+            interval: Duration::from_millis(interval),
+            timeout: Duration::from_millis(timeout),
+            external_labels: self.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            headers,
+            prefix,
+            families,
+            max_samples_per_request,
+            queue_max_bytes: (queue_max_mb as usize) << 20,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> PushArgs {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_push_table_is_checked_with_the_key_named_and_secrets_kept_out_of_errors() {
+        let env = |name: &str| (name == "TENANT").then(|| "team-a".to_string());
+        let ok = args("url = \"http://127.0.0.1:9090/api/v1/write\"\nexternal_labels = { instance = \"h1\" }\nheaders = { \"X-Scope-OrgID\" = \"env:TENANT\" }\n");
+        let settings = ok.check(0, env).unwrap();
+        assert_eq!(settings.headers, vec![("x-scope-orgid".to_string(), "team-a".to_string())]);
+        assert!(!format!("{settings:?}").contains("team-a"), "{settings:?}");
+        for (text, expected) in [
+            ("url = \"https://x/api/v1/write\"", "push[0].url"),
+            ("url = \"http://x/w\"\nprotocol = \"otlp\"", "push[0].protocol"),
+            ("url = \"http://x/w\"\ninterval_ms = 5", "push[0].interval_ms = 5 is out of range"),
+            ("url = \"http://x/w\"\nexternal_labels = { \"__x\" = \"1\" }", "push[0].external_labels"),
+            ("url = \"http://x/w\"\nheaders = { Authorization = \"env:MISSING\" }", "env:MISSING, which is not set"),
+            ("url = \"http://x/w\"\nheaders = { Host = \"a\" }", "header \"Host\""),
+            ("url = \"http://x/w\"\nheaders = { Authorization = \"secret\\nvalue\" }", "not a valid header value"),
+        ] {
+            let error = args(text).check(0, env).unwrap_err();
+            assert!(error.contains(expected), "{text}: {error}");
+            assert!(!error.contains("secret"), "{error}");
+        }
+        assert!(toml::from_str::<PushArgs>("url = \"http://x/w\"\ncolour = 1").is_err());
+    }
+}

@@ -1,0 +1,117 @@
+//! Push to a real receiver: Debian's Prometheus with its remote-write
+//! receiver, which must return every pushed series (counters, gauges,
+//! classic histograms, summaries, external labels) with the value the
+//! registry holds; then a receiver that refuses (not retried, dropped with
+//! the reason) and one that is down (retried with backoff, scrapes served
+//! meanwhile), as `/-/push` shows them.
+mod common;
+
+use common::prometheus_server::PrometheusServer;
+use common::{get, renderers};
+use metrics_host::app::config::ServeConfig;
+use metrics_host::app::server;
+use metrics_host::push::PushArgs;
+use metrics_host::registry::Registry;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn registry() -> Registry {
+    let registry = Registry::new();
+    let sent = registry.counter_family("push_sent_total", "messages sent", &["domain"]).unwrap();
+    sent.with_label_values(&["a.example"]).unwrap().inc_by(7);
+    sent.with_label_values(&["b.example"]).unwrap().inc_by(2);
+    registry.gauge("push_queue_depth", "messages waiting").unwrap().set(3.5);
+    let latency = registry.histogram("push_latency_seconds", "delivery time", &[1.0, 5.0]).unwrap();
+    for value in [0.5, 3.0, 10.0] {
+        latency.observe(value);
+    }
+    let quantiles = registry.summary_family("push_size_bytes", "message size", &[], &[0.5, 0.9]).unwrap();
+    quantiles.with_label_values(&[]).unwrap().set(&[100.0, 900.0], 1234.0, 4);
+    registry
+}
+
+fn push_table(url: &str) -> PushArgs {
+    let text = format!(
+        "url = \"{url}\"\ninterval_ms = 200\ntimeout_ms = 2000\nmax_samples_per_request = 3\nexternal_labels = {{ instance = \"pushed-1\", job = \"push-test\" }}\n"
+    );
+    toml::from_str(&text).unwrap()
+}
+
+async fn start(push: Vec<PushArgs>) -> server::RunningServer {
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        push: push.iter().enumerate().map(|(i, table)| table.check(i, |_| None).unwrap()).collect(),
+        ..ServeConfig::default()
+    };
+    server::start(&config, registry(), renderers().await).await.unwrap()
+}
+
+async fn push_status(addr: std::net::SocketAddr) -> Vec<Value> {
+    serde_json::from_slice::<Value>(&get(addr, "/-/push", &[]).await.body).unwrap().as_array().unwrap().clone()
+}
+
+/// Polls `/-/push` until `done` holds for the first endpoint (at most 20 s).
+async fn wait_for_status(addr: std::net::SocketAddr, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let status = push_status(addr).await.remove(0);
+        if done(&status) {
+            return status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never reached: {status:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_series_reaches_prometheus_through_remote_write() {
+    let prometheus = PrometheusServer::start("global:\n  scrape_interval: 1h\n", &["--web.enable-remote-write-receiver"]);
+    prometheus.ready().await;
+    let server = start(vec![push_table(&format!("http://{}/api/v1/write", prometheus.web))]).await;
+    let at = |expr: &str| format!("{expr}{{instance=\"pushed-1\",job=\"push-test\"}}");
+    prometheus
+        .wait_for_values(&[
+            (&at("push_sent_total").replace('}', ",domain=\"a.example\"}"), 7.0),
+            (&at("push_sent_total").replace('}', ",domain=\"b.example\"}"), 2.0),
+            (&at("push_queue_depth"), 3.5),
+            (&at("push_latency_seconds_bucket").replace('}', ",le=\"1\"}"), 1.0),
+            (&at("push_latency_seconds_bucket").replace('}', ",le=\"5\"}"), 2.0),
+            (&at("push_latency_seconds_bucket").replace('}', ",le=\"+Inf\"}"), 3.0),
+            (&at("push_latency_seconds_sum"), 13.5),
+            (&at("push_latency_seconds_count"), 3.0),
+            (&at("push_size_bytes").replace('}', ",quantile=\"0.9\"}"), 900.0),
+            (&at("push_size_bytes_sum"), 1234.0),
+            (&at("push_size_bytes_count"), 4.0),
+        ])
+        .await;
+    // Requests of at most 3 samples: the 15 samples of one push took 5+.
+    let status = wait_for_status(server.local_addr, |s| s["requests_sent"].as_u64() >= Some(5)).await;
+    assert_eq!(status["requests_dropped"], 0, "{status:#}");
+    assert!(status["last_success_ms"].as_u64().is_some(), "{status:#}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusing_receiver_is_not_retried_and_a_down_one_does_not_touch_scrapes() {
+    // Prometheus without the receiver flag answers 404: not retried.
+    let prometheus = PrometheusServer::start("global:\n  scrape_interval: 1h\n", &[]);
+    prometheus.ready().await;
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let server = start(vec![push_table(&format!("http://{}/api/v1/write", prometheus.web))]).await;
+    let refused = wait_for_status(server.local_addr, |s| s["requests_dropped"].as_u64() >= Some(2)).await;
+    assert_eq!(refused["retries"], 0, "{refused:#}");
+    assert_eq!(refused["requests_sent"], 0, "{refused:#}");
+    assert!(refused["last_error"].as_str().unwrap().starts_with("404 (not retried)"), "{refused:#}");
+    server.stop().await.unwrap();
+
+    // Nothing listens on `down` (its listener is gone): retried with backoff.
+    let server = start(vec![push_table(&format!("http://{down}/api/v1/write"))]).await;
+    let backing_off = wait_for_status(server.local_addr, |s| s["retries"].as_u64() >= Some(2)).await;
+    assert!(backing_off["last_error"].as_str().unwrap().contains("connecting to"), "{backing_off:#}");
+    let scrape = get(server.local_addr, "/metrics", &[]).await;
+    assert_eq!(scrape.status, 200);
+    assert!(scrape.text().contains("push_queue_depth 3.5\n"));
+    // The status never shows header values or grows without bound.
+    assert!(backing_off["queued_bytes"].as_u64().unwrap() <= 64 << 20);
+    server.stop().await.unwrap();
+}
