@@ -102,6 +102,16 @@ impl Exporter {
         self
     }
 
+    /// Pushes the registry to a receiver as `table` says (the server's
+    /// `[[push]]` keys: `url`, `protocol`, `interval_ms`,
+    /// `external_labels`, `headers`, ...), checked the same way; `env:NAME`
+    /// header values are read from the environment now. Repeatable.
+    pub fn push(mut self, table: crate::push::PushArgs) -> anyhow::Result<Self> {
+        let index = self.config.push.len();
+        self.config.push.push(table.check(index, |name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?);
+        Ok(self)
+    }
+
     /// The exporter's own metrics (renders, reloads, refusals): their
     /// prefix, or off; by default under `metrics_host_`.
     pub fn self_metrics(mut self, config: SelfMetricsConfig) -> Self {

@@ -115,3 +115,15 @@ async fn a_refusing_receiver_is_not_retried_and_a_down_one_does_not_touch_scrape
     assert!(backing_off["queued_bytes"].as_u64().unwrap() <= 64 << 20);
     server.stop().await.unwrap();
 }
+
+#[test]
+fn the_readme_push_example_is_a_valid_config() {
+    let readme = include_str!("../../README.md");
+    let section = &readme[readme.find("## Push: remote write").unwrap()..];
+    let block = section.split("```toml\n").nth(1).unwrap().split("```").next().unwrap();
+    let args: metrics_host::app::config::ServeArgs = toml::from_str(block).unwrap();
+    let settings = args.push[0].check(0, |name| (name == "TENANT").then(|| "team-a".to_string())).unwrap();
+    assert_eq!(settings.url.target, "/api/v1/write");
+    assert_eq!(settings.external_labels, vec![("instance".into(), "mx1".into()), ("job".into(), "mail".into())]);
+    assert_eq!(settings.headers, vec![("x-scope-orgid".into(), "team-a".into())]);
+}
