@@ -1,11 +1,15 @@
-//! One bounded HTTP/1.1 POST of a push request: plain `http://` only, to the
-//! configured host and port (redirects are not followed), within a deadline
-//! for the whole exchange; of the answer only the status, `Retry-After` and
-//! at most [`MAX_ANSWER_BYTES`] of body (the receiver's reason) are kept.
+//! Bounded HTTP/1.1 POSTs of push requests over one kept-alive connection
+//! ([`Receiver`]): plain `http://` only, to the configured host and port
+//! (redirects are not followed), each within a deadline for the whole
+//! exchange (connecting included); of the answer only the status,
+//! `Retry-After` and at most [`MAX_ANSWER_BYTES`] of body (the receiver's
+//! reason) are kept. A failed exchange drops the connection; the next
+//! request connects again.
 use crate::bounded_text::truncate_text;
 use crate::upstream::http_fetch::UpstreamUrl;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::body::Body as _;
 use hyper::{header, Request};
 use hyper_util::rt::TokioIo;
 use std::time::Duration;
@@ -44,54 +48,85 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// POSTs `body` to `url` with `headers` (name, value) within `timeout`.
-pub async fn post(url: &UpstreamUrl, headers: &[(String, String)], body: Bytes, timeout: Duration) -> Result<Answer, PostError> {
-    let who = url.authority.clone();
-    match tokio::time::timeout(timeout, post_inner(url, headers, body)).await {
-        Ok(result) => result,
-        Err(_) => Err(PostError::TimedOut(who, timeout)),
-    }
+/// A receiver and the open connection to it, if any.
+pub struct Receiver {
+    url: UpstreamUrl,
+    connection: Option<(hyper::client::conn::http1::SendRequest<Full<Bytes>>, AbortOnDrop)>,
 }
 
-async fn post_inner(url: &UpstreamUrl, headers: &[(String, String)], body: Bytes) -> Result<Answer, PostError> {
-    let who = url.authority.as_str();
-    let failed = |why: String| PostError::Exchange(who.to_string(), truncate_text(&why, MAX_ANSWER_BYTES));
-    let stream = TcpStream::connect(who).await.map_err(|e| PostError::Connect(who.to_string(), e))?;
-    let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
-        .max_buf_size(64 * 1024)
-        .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    let _connection = AbortOnDrop(tokio::spawn(connection).abort_handle());
-    let mut request = Request::post(url.target.as_str())
-        .header(header::HOST, url.authority.as_str())
-        .header(header::CONNECTION, "close")
-        .header(header::USER_AGENT, concat!("metrics-host/", env!("CARGO_PKG_VERSION")));
-    for (name, value) in headers {
-        request = request.header(name.as_str(), value.as_str());
+impl Receiver {
+    pub fn new(url: UpstreamUrl) -> Self {
+        Receiver { url, connection: None }
     }
-    let request = request.body(Full::new(body)).map_err(|e| failed(e.to_string()))?;
-    let response = sender.send_request(request).await.map_err(|e| failed(e.to_string()))?;
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    // The reason: the first bytes of the body, the rest left unread.
-    let mut body = response.into_body();
-    let mut reason = Vec::new();
-    while reason.len() < MAX_ANSWER_BYTES {
-        match body.frame().await {
-            Some(Ok(frame)) => {
-                if let Some(chunk) = frame.data_ref() {
-                    reason.extend_from_slice(&chunk[..chunk.len().min(MAX_ANSWER_BYTES - reason.len())]);
+
+    /// POSTs `body` with `headers` (name, value) within `timeout`.
+    pub async fn post(&mut self, headers: &[(String, String)], body: Bytes, timeout: Duration) -> Result<Answer, PostError> {
+        let who = self.url.authority.clone();
+        let answer = match tokio::time::timeout(timeout, self.post_inner(headers, body)).await {
+            Ok(result) => result,
+            Err(_) => Err(PostError::TimedOut(who, timeout)),
+        };
+        if answer.is_err() {
+            self.connection = None;
+        }
+        answer
+    }
+
+    async fn post_inner(&mut self, headers: &[(String, String)], body: Bytes) -> Result<Answer, PostError> {
+        let who = self.url.authority.clone();
+        let failed = |why: String| PostError::Exchange(who.clone(), truncate_text(&why, MAX_ANSWER_BYTES));
+        if self.connection.as_ref().is_some_and(|(sender, _)| sender.is_closed()) {
+            self.connection = None;
+        }
+        if self.connection.is_none() {
+            let stream = TcpStream::connect(&who).await.map_err(|e| PostError::Connect(who.clone(), e))?;
+            let (sender, connection) = hyper::client::conn::http1::Builder::new()
+                .max_buf_size(64 * 1024)
+                .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
+                .await
+                .map_err(|e| failed(e.to_string()))?;
+            self.connection = Some((sender, AbortOnDrop(tokio::spawn(connection).abort_handle())));
+        }
+        let (sender, _) = self.connection.as_mut().expect("connected above");
+        sender.ready().await.map_err(|e| failed(e.to_string()))?;
+        let mut request = Request::post(self.url.target.as_str())
+            .header(header::HOST, self.url.authority.as_str())
+            .header(header::USER_AGENT, concat!("metrics-host/", env!("CARGO_PKG_VERSION")));
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let request = request.body(Full::new(body)).map_err(|e| failed(e.to_string()))?;
+        let response = sender.send_request(request).await.map_err(|e| failed(e.to_string()))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        // The reason: the first bytes of the body. A body longer than that
+        // is not read to its end, so the connection is not reused.
+        let mut body = response.into_body();
+        let mut reason = Vec::new();
+        let mut ended = false;
+        while reason.len() < MAX_ANSWER_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Some(chunk) = frame.data_ref() {
+                        reason.extend_from_slice(&chunk[..chunk.len().min(MAX_ANSWER_BYTES - reason.len())]);
+                    }
+                }
+                Some(Err(_)) => break,
+                None => {
+                    ended = true;
+                    break;
                 }
             }
-            _ => break,
         }
+        if !ended && !body.is_end_stream() {
+            self.connection = None;
+        }
+        let reason = truncate_text(String::from_utf8_lossy(&reason).trim(), MAX_ANSWER_BYTES);
+        Ok(Answer { status, retry_after, reason })
     }
-    let reason = truncate_text(String::from_utf8_lossy(&reason).trim(), MAX_ANSWER_BYTES);
-    Ok(Answer { status, retry_after, reason })
 }

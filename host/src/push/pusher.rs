@@ -5,7 +5,7 @@
 //! retrying 5xx, 429 (honouring `Retry-After`) and connection failures with
 //! capped exponential backoff and jitter, at most [`MAX_ATTEMPTS`] times,
 //! and dropping other 4xx at once, each with its reason in the status.
-use super::http_post::{post, Answer};
+use super::http_post::{Answer, Receiver};
 use super::queue::RequestQueue;
 use super::settings::PushSettings;
 use crate::bounded_text::truncate_text;
@@ -200,12 +200,13 @@ fn jitter() -> f64 {
 async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc<Mutex<PushStatus>>) {
     let mut headers: Vec<(String, String)> = settings.protocol.headers().iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
     headers.extend(settings.headers.iter().cloned());
+    let mut receiver = Receiver::new(settings.url.clone());
     loop {
         let request = queue.next().await;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let answer = post(&settings.url, &headers, request.clone(), settings.timeout).await;
+            let answer = receiver.post(&headers, request.clone(), settings.timeout).await;
             let (retry_after, why) = match answer {
                 Ok(Answer { status: code, .. }) if (200..300).contains(&code) => {
                     let mut status = lock(&status);
