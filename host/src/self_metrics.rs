@@ -2,7 +2,8 @@
 //! in every exposition: renders by format and outcome, render duration,
 //! output bytes, plugin reloads by outcome, requests refused by the
 //! trusted-IP check, requests served from a shared render, clients cut
-//! off from one, and keys the `metrics` facade refused.
+//! off from one, keys the `metrics` facade refused, and push requests by
+//! endpoint and outcome.
 //!
 //! They live in their own namespace, `metrics_host_` by default, with
 //! Prometheus' naming conventions (`_total` counters, base units), so they
@@ -16,7 +17,7 @@ use std::time::Duration;
 pub const DEFAULT_PREFIX: &str = "metrics_host_";
 
 /// Names of the families registered here, without their prefix.
-pub const FAMILY_NAMES: [&str; 8] = [
+pub const FAMILY_NAMES: [&str; 11] = [
     "renders_total",
     "render_duration_seconds",
     "render_output_bytes_total",
@@ -25,6 +26,9 @@ pub const FAMILY_NAMES: [&str; 8] = [
     "shared_requests_total",
     "clients_cut_off_total",
     "facade_refused_total",
+    "push_requests_total",
+    "push_queue_bytes",
+    "push_last_success_timestamp_seconds",
 ];
 
 /// Whether the host's own metrics are served, and under which prefix.
@@ -73,6 +77,9 @@ pub struct HostMetrics {
     denied: Counter,
     shared_requests: Counter,
     cut_off: Counter,
+    push_requests: Family<Counter>,
+    push_queue: Family<crate::registry::Gauge>,
+    push_success: Family<crate::registry::Gauge>,
 }
 
 impl HostMetrics {
@@ -84,6 +91,9 @@ impl HostMetrics {
         let registry = &registry;
         let counters = |family: &str, help: &str, labels: &[&str]| {
             registry.register::<Counter>(&config.name(family), Some(help), labels, MetricKind::Counter, None, true)
+        };
+        let gauges = |family: &str, help: &str, labels: &[&str]| {
+            registry.register::<crate::registry::Gauge>(&config.name(family), Some(help), labels, MetricKind::Gauge, None, true)
         };
         Ok(HostMetrics {
             renders: counters(
@@ -109,6 +119,13 @@ impl HostMetrics {
             shared_requests: counters(FAMILY_NAMES[5], "requests served from a render another request started (coalesced scrapes)", &[])?
                 .with_label_values(&[])?,
             cut_off: counters(FAMILY_NAMES[6], "clients cut off for falling too far behind a shared render", &[])?.with_label_values(&[])?,
+            push_requests: counters(
+                FAMILY_NAMES[8],
+                "push requests by endpoint and outcome (sent, retried, dropped)",
+                &["endpoint", "outcome"],
+            )?,
+            push_queue: gauges(FAMILY_NAMES[9], "compressed push requests waiting to be sent, in bytes", &["endpoint"])?,
+            push_success: gauges(FAMILY_NAMES[10], "when a push request last succeeded, in seconds since the epoch", &["endpoint"])?,
         })
     }
 
@@ -142,6 +159,23 @@ impl HostMetrics {
     /// Counts clients cut off from a shared render.
     pub fn record_cut_off(&self, clients: u64) {
         self.cut_off.inc_by(clients);
+    }
+
+    /// Counts push requests to `endpoint` that ended as `outcome`.
+    pub fn record_push(&self, endpoint: &str, outcome: &str) {
+        if let Ok(c) = self.push_requests.with_label_values(&[endpoint, outcome]) {
+            c.inc();
+        }
+    }
+
+    /// What a push endpoint has queued, and when it last succeeded.
+    pub fn set_push_levels(&self, endpoint: &str, queued_bytes: usize, last_success_ms: Option<u64>) {
+        if let Ok(g) = self.push_queue.with_label_values(&[endpoint]) {
+            g.set(queued_bytes as f64);
+        }
+        if let (Some(ms), Ok(g)) = (last_success_ms, self.push_success.with_label_values(&[endpoint])) {
+            g.set(ms as f64 / 1000.0);
+        }
     }
 
     /// Counts one refused request.

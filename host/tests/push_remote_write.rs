@@ -88,6 +88,15 @@ async fn every_series_reaches_prometheus_through_remote_write() {
     let status = wait_for_status(server.local_addr, |s| s["requests_sent"].as_u64() >= Some(5)).await;
     assert_eq!(status["requests_dropped"], 0, "{status:#}");
     assert!(status["last_success_ms"].as_u64().is_some(), "{status:#}");
+    // The same counts in the host's own metrics, per endpoint.
+    let text = get(server.local_addr, "/metrics", &[]).await.text();
+    let endpoint = format!("http://{}/api/v1/write", prometheus.web);
+    let sent = text
+        .lines()
+        .find(|l| l.starts_with(&format!("metrics_host_push_requests_total{{endpoint=\"{endpoint}\",outcome=\"sent\"}} ")))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(sent.rsplit(' ').next().unwrap().parse::<f64>().unwrap() >= 5.0, "{sent}");
+    assert!(text.contains(&format!("metrics_host_push_last_success_timestamp_seconds{{endpoint=\"{endpoint}\"}} ")), "{text}");
     server.stop().await.unwrap();
 }
 
@@ -102,6 +111,9 @@ async fn a_refusing_receiver_is_not_retried_and_a_down_one_does_not_touch_scrape
     assert_eq!(refused["retries"], 0, "{refused:#}");
     assert_eq!(refused["requests_sent"], 0, "{refused:#}");
     assert!(refused["last_error"].as_str().unwrap().starts_with("404 (not retried)"), "{refused:#}");
+    let text = get(server.local_addr, "/metrics", &[]).await.text();
+    assert!(text.contains("outcome=\"dropped\"}"), "{text}");
+    assert!(!text.contains("outcome=\"sent\"}"), "{text}");
     server.stop().await.unwrap();
 
     // Nothing listens on `down` (its listener is gone): retried with backoff.

@@ -11,6 +11,7 @@ use super::settings::PushSettings;
 use crate::bounded_text::truncate_text;
 use crate::plugin::{OutputSink, SinkClosed, WriteFuture};
 use crate::render_service::{RenderRequest, RenderService};
+use crate::self_metrics::HostMetrics;
 use bytes::Bytes;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -75,7 +76,7 @@ fn lock(status: &Mutex<PushStatus>) -> std::sync::MutexGuard<'_, PushStatus> {
 
 impl Pushers {
     /// Starts the render and send loops of every endpoint (on the current runtime).
-    pub fn start(endpoints: &[PushSettings], service: Arc<RenderService>) -> Self {
+    pub fn start(endpoints: &[PushSettings], service: Arc<RenderService>, metrics: Option<Arc<HostMetrics>>) -> Self {
         let mut pushers = Pushers { endpoints: Vec::new(), tasks: Vec::new() };
         for settings in endpoints {
             let status = Arc::new(Mutex::new(PushStatus {
@@ -86,7 +87,7 @@ impl Pushers {
             }));
             let queue = Arc::new(RequestQueue::new(settings.queue_max_bytes));
             let render = tokio::spawn(render_loop(settings.clone(), Arc::clone(&service), Arc::clone(&queue), Arc::clone(&status)));
-            let send = tokio::spawn(send_loop(settings.clone(), Arc::clone(&queue), Arc::clone(&status)));
+            let send = tokio::spawn(send_loop(settings.clone(), Arc::clone(&queue), Arc::clone(&status), metrics.clone()));
             pushers.tasks.extend([render.abort_handle(), send.abort_handle()]);
             pushers.endpoints.push(Endpoint { status, queue });
         }
@@ -197,7 +198,19 @@ fn jitter() -> f64 {
     (x % 1000) as f64 / 1000.0
 }
 
-async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc<Mutex<PushStatus>>) {
+async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc<Mutex<PushStatus>>, metrics: Option<Arc<HostMetrics>>) {
+    // The endpoint label: scheme, host and path (a query may carry a key).
+    let endpoint = format!("http://{}{}", settings.url.authority, settings.url.target.split('?').next().unwrap_or("/"));
+    let count = |outcome: &str| {
+        if let Some(metrics) = &metrics {
+            metrics.record_push(&endpoint, outcome);
+        }
+    };
+    let levels = |status: &PushStatus| {
+        if let Some(metrics) = &metrics {
+            metrics.set_push_levels(&endpoint, queue.levels().0, status.last_success_ms);
+        }
+    };
     let mut headers: Vec<(String, String)> = settings.protocol.headers().iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
     headers.extend(settings.headers.iter().cloned());
     let mut receiver = Receiver::new(settings.url.clone());
@@ -213,6 +226,8 @@ async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc
                     status.requests_sent += 1;
                     status.last_success_ms = Some(now_ms());
                     status.backoff_ms = 0;
+                    count("sent");
+                    levels(&status);
                     break;
                 }
                 Ok(Answer { status: code, retry_after, reason }) if code == 429 || code >= 500 => {
@@ -222,6 +237,8 @@ async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc
                     let mut status = lock(&status);
                     status.requests_dropped += 1;
                     status.last_error = Some(format!("{code} (not retried): {reason}"));
+                    count("dropped");
+                    levels(&status);
                     tracing::warn!(url = %status.url, status = code, reason = %reason, "push request refused; dropped");
                     break;
                 }
@@ -233,6 +250,8 @@ async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc
                     status.requests_dropped += 1;
                     status.backoff_ms = 0;
                     status.last_error = Some(format!("{why} (dropped after {attempt} attempts)"));
+                    count("dropped");
+                    levels(&status);
                     tracing::warn!(url = %status.url, error = %why, "push request dropped after {attempt} attempts");
                     break;
                 }
@@ -240,6 +259,8 @@ async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc
                 let wait = retry_after.unwrap_or(backoff.mul_f64(1.0 + jitter() / 4.0));
                 status.retries += 1;
                 status.backoff_ms = wait.as_millis() as u64;
+                count("retried");
+                levels(&status);
                 status.last_error = Some(why);
                 wait
             };
