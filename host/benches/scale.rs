@@ -235,6 +235,17 @@ impl PeakRss {
     }
 }
 
+/// Sample lines of a text scrape of `addr` (lines with a space that are
+/// not comments; chunk-size lines have none).
+fn scrape_lines(addr: &str) -> usize {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = Vec::new();
+    stream.read_to_end(&mut text).unwrap();
+    let body = &text[text.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+    body.split(|&b| b == b'\n').filter(|l| !l.starts_with(b"#") && l.contains(&b' ')).count()
+}
+
 /// GET /metrics over a fresh connection, reading to the end; returns (seconds, bytes on the wire).
 fn scrape(addr: &str, gzip: bool) -> (f64, usize) {
     scrape_target(addr, "/metrics", gzip)
@@ -427,6 +438,8 @@ fn counter_costs() -> [(f64, f64); 2] {
     [(single(&|| ours.inc()), single(&|| theirs.inc())), (contended(&|| ours.inc()), contended(&|| theirs.inc()))]
 }
 
+#[path = "scale/push_1m.rs"]
+mod push_1m;
 #[path = "scale/registry_costs.rs"]
 mod registry_costs;
 
@@ -492,6 +505,16 @@ fn main() {
         single_ours / single_theirs,
         cont_ours / cont_theirs
     );
+    let push = push_1m::measure();
+    println!(
+        "push, 1M queues, remote-write-1 to a discarding receiver: {:.3} s from first to last request ({} requests; {:.2}x the plain scrape), server RSS peak over idle {:.1} MB, {:.1} bytes per sample after snappy (the text scrape: {:.1} with gzip)",
+        push.push_s,
+        push.requests,
+        push.push_s / scrape.plain_s,
+        push.rss_over_idle_mb,
+        push.bytes_per_sample,
+        scrape.gzip_bytes as f64 / push.samples as f64,
+    );
     let costs = registry_costs::measure();
     println!(
         "registry: {:.0} B per idle series at 1M (peers: {}); RSS after 10 churn cycles of 1M series / with 1M live: {:.2}; facade counter increment, cached handle {:.1} ns vs metrics-exporter-prometheus {:.1} ns, macro per call {:.1} ns vs {:.1} ns",
@@ -514,7 +537,7 @@ fn main() {
         costs.idle_expiry_mb.0, costs.idle_expiry_mb.1
     );
     println!(
-        "summary: wasm_vs_native={:.2} wasm_vs_prometheus_client={:.2} scrape_1m_s={:.3} scrape_1m_gzip_s={:.3} peak_rss_over_idle_mb={:.1} filtered_scrape_ratio={:.4} coalesced_renders_64={} facade_vs_mep={:.2} bytes_per_series={:.0} memory_vs_best_peer={:.2} churn_rss_ratio={:.2} burst_retained_mb={:.1} idle_expiry_registry_mb={:.1} idle_expiry_facade_mb={:.1} populate_1m_vs_prometheus_client={:.2}",
+        "summary: wasm_vs_native={:.2} wasm_vs_prometheus_client={:.2} scrape_1m_s={:.3} scrape_1m_gzip_s={:.3} peak_rss_over_idle_mb={:.1} filtered_scrape_ratio={:.4} coalesced_renders_64={} facade_vs_mep={:.2} bytes_per_series={:.0} memory_vs_best_peer={:.2} churn_rss_ratio={:.2} burst_retained_mb={:.1} idle_expiry_registry_mb={:.1} idle_expiry_facade_mb={:.1} populate_1m_vs_prometheus_client={:.2} push_1m_s={:.3} push_vs_scrape={:.2} push_rss_over_idle_mb={:.1} remote_write_bytes_per_sample={:.1}",
         t.wasm_vs_native,
         t.wasm.as_secs_f64() / t.prometheus_client.as_secs_f64(),
         scrape.plain_s,
@@ -530,5 +553,9 @@ fn main() {
         costs.idle_expiry_mb.0,
         costs.idle_expiry_mb.1,
         costs.populate_s.0 / costs.populate_s.1,
+        push.push_s,
+        push.push_s / scrape.plain_s,
+        push.rss_over_idle_mb,
+        push.bytes_per_sample,
     );
 }

@@ -139,3 +139,91 @@ fn the_readme_push_example_is_a_valid_config() {
     assert_eq!(settings.external_labels, vec![("instance".into(), "mx1".into()), ("job".into(), "mail".into())]);
     assert_eq!(settings.headers, vec![("x-scope-orgid".into(), "team-a".into())]);
 }
+
+/// Debian's `victoria-metrics`, on a free loopback port, killed at the end.
+struct VictoriaMetrics {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for VictoriaMetrics {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl VictoriaMetrics {
+    async fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let addr: std::net::SocketAddr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let child = std::process::Command::new("victoria-metrics")
+            .arg(format!("-httpListenAddr={addr}"))
+            .arg(format!("-storageDataPath={}", data.path().display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("victoria-metrics (Debian package victoria-metrics; `make test-deps` installs it)");
+        let started = Instant::now();
+        while tokio::net::TcpStream::connect(addr).await.is_err() || get(addr, "/health", &[]).await.status != 200 {
+            assert!(started.elapsed() < Duration::from_secs(30), "VictoriaMetrics never became healthy");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        VictoriaMetrics { child, addr, _data: data }
+    }
+
+    /// The newest value of every exported series of job `push-test` (the
+    /// host's own aside), by its labels written `name{k="v",...}` (sorted,
+    /// without job/instance).
+    async fn latest(&self) -> std::collections::BTreeMap<String, f64> {
+        let r = get(self.addr, "/api/v1/export?match%5B%5D=%7Bjob%3D%22push-test%22%7D", &[]).await;
+        let mut out = std::collections::BTreeMap::new();
+        for line in r.text().lines().filter(|l| !l.trim().is_empty()) {
+            let doc: Value = serde_json::from_str(line).unwrap();
+            let metric = doc["metric"].as_object().unwrap();
+            if common::is_self_metric(metric["__name__"].as_str().unwrap()) {
+                continue;
+            }
+            let labels: Vec<String> = metric
+                .iter()
+                .filter(|(k, _)| !["__name__", "job", "instance"].contains(&k.as_str()))
+                .map(|(k, v)| format!("{k}=\"{}\"", v.as_str().unwrap()))
+                .collect();
+            let value = doc["values"].as_array().unwrap().last().unwrap().as_f64().unwrap();
+            out.insert(format!("{}{{{}}}", metric["__name__"].as_str().unwrap(), labels.join(",")), value);
+        }
+        out
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn victoria_metrics_stores_every_pushed_float_series() {
+    let victoria = VictoriaMetrics::start().await;
+    let server = start(vec![push_table(&format!("http://{}/api/v1/write", victoria.addr))]).await;
+    let expected: std::collections::BTreeMap<String, f64> = [
+        ("push_sent_total{domain=\"a.example\"}", 7.0),
+        ("push_sent_total{domain=\"b.example\"}", 2.0),
+        ("push_queue_depth{}", 3.5),
+        ("push_latency_seconds_bucket{le=\"1\"}", 1.0),
+        ("push_latency_seconds_bucket{le=\"5\"}", 2.0),
+        ("push_latency_seconds_bucket{le=\"+Inf\"}", 3.0),
+        ("push_latency_seconds_sum{}", 13.5),
+        ("push_latency_seconds_count{}", 3.0),
+        ("push_size_bytes{quantile=\"0.5\"}", 100.0),
+        ("push_size_bytes{quantile=\"0.9\"}", 900.0),
+        ("push_size_bytes_sum{}", 1234.0),
+        ("push_size_bytes_count{}", 4.0),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let started = Instant::now();
+    let mut got = victoria.latest().await;
+    while got != expected && started.elapsed() < Duration::from_secs(45) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        got = victoria.latest().await;
+    }
+    assert_eq!(got, expected);
+    server.stop().await.unwrap();
+}
