@@ -357,22 +357,30 @@ fn burst_retained_mb(addr: &str, pid: u32) -> f64 {
     rss_kib(pid).saturating_sub(before) as f64 / 1024.0
 }
 
-fn http_scrape_1m() -> ScrapeFigures {
+/// `metrics-host serve --demo --demo-queues 1000000` (and `extra` flags) on
+/// a free loopback port, once it accepts connections: the child and its address.
+fn start_demo_server(extra: &[&std::ffi::OsStr]) -> (std::process::Child, String) {
     let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/metrics-host");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new(binary)
+    let child = Command::new(binary)
         .args(["serve", "--demo", "--demo-queues", "1000000", "--listen", &addr])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("target/release/metrics-host (make build)");
-    let pid = child.id();
     let started = Instant::now();
     while TcpStream::connect(&addr).is_err() {
         assert!(started.elapsed() < Duration::from_secs(120), "server did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
+    (child, addr)
+}
+
+fn http_scrape_1m() -> ScrapeFigures {
+    let (mut child, addr) = start_demo_server(&[]);
+    let pid = child.id();
     std::thread::sleep(Duration::from_millis(500));
     let cold = rss_kib(pid);
     // Warm up: the first scrape maps the renderer's memory and fills caches.

@@ -7,7 +7,6 @@
 //! server).
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -80,22 +79,9 @@ pub fn measure() -> PushFigures {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("push.toml");
     std::fs::write(&config, format!("[[push]]\nurl = \"http://{receiver_addr}/api/v1/write\"\ninterval_ms = 5000\n")).unwrap();
-    let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/metrics-host");
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new(binary)
-        .args(["serve", "--demo", "--demo-queues", "1000000", "--listen", &addr, "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("target/release/metrics-host (make build)");
-    let pid = child.id();
     let started = Instant::now();
-    while TcpStream::connect(&addr).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(120), "server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (mut child, addr) = super::start_demo_server(&["--config".as_ref(), config.as_os_str()]);
+    let pid = child.id();
     // The warm-up push (at start) ends; the next starts 5 s after it began.
     let wait_quiet = |since: Instant| loop {
         std::thread::sleep(Duration::from_millis(200));
