@@ -59,10 +59,17 @@ impl Receiver {
         Receiver { url, connection: None }
     }
 
-    /// POSTs `body` with `headers` (name, value) within `timeout`.
-    pub async fn post(&mut self, headers: &[(String, String)], body: Bytes, timeout: Duration) -> Result<Answer, PostError> {
+    /// Sends `body` with `method` (`POST`, `PUT`) and `headers` (name,
+    /// value) within `timeout`.
+    pub async fn send(
+        &mut self,
+        method: hyper::Method,
+        headers: &[(String, String)],
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Answer, PostError> {
         let who = self.url.authority.clone();
-        let answer = match tokio::time::timeout(timeout, self.post_inner(headers, body)).await {
+        let answer = match tokio::time::timeout(timeout, self.send_inner(method, headers, body)).await {
             Ok(result) => result,
             Err(_) => Err(PostError::TimedOut(who, timeout)),
         };
@@ -72,7 +79,7 @@ impl Receiver {
         answer
     }
 
-    async fn post_inner(&mut self, headers: &[(String, String)], body: Bytes) -> Result<Answer, PostError> {
+    async fn send_inner(&mut self, method: hyper::Method, headers: &[(String, String)], body: Bytes) -> Result<Answer, PostError> {
         let who = self.url.authority.clone();
         let failed = |why: String| PostError::Exchange(who.clone(), truncate_text(&why, MAX_ANSWER_BYTES));
         if self.connection.as_ref().is_some_and(|(sender, _)| sender.is_closed()) {
@@ -89,7 +96,9 @@ impl Receiver {
         }
         let (sender, _) = self.connection.as_mut().expect("connected above");
         sender.ready().await.map_err(|e| failed(e.to_string()))?;
-        let mut request = Request::post(self.url.target.as_str())
+        let mut request = Request::builder()
+            .method(method)
+            .uri(self.url.target.as_str())
             .header(header::HOST, self.url.authority.as_str())
             .header(header::USER_AGENT, concat!("metrics-host/", env!("CARGO_PKG_VERSION")));
         for (name, value) in headers {

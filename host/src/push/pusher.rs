@@ -7,7 +7,7 @@
 //! and dropping other 4xx at once, each with its reason in the status.
 use super::http_post::{Answer, Receiver};
 use super::queue::RequestQueue;
-use super::settings::PushSettings;
+use super::settings::{PushProtocol, PushSettings};
 use crate::bounded_text::truncate_text;
 use crate::plugin::{OutputSink, SinkClosed, WriteFuture};
 use crate::render_service::{RenderRequest, RenderService};
@@ -81,7 +81,7 @@ impl Pushers {
         for settings in endpoints {
             let status = Arc::new(Mutex::new(PushStatus {
                 url: format!("http://{}{}", settings.url.authority, settings.url.target),
-                protocol: settings.protocol.format(),
+                protocol: settings.protocol.name(),
                 interval_ms: settings.interval.as_millis() as u64,
                 ..PushStatus::default()
             }));
@@ -123,14 +123,32 @@ async fn render_loop(settings: PushSettings, service: Arc<RenderService>, queue:
             settings: options.clone(),
             ..RenderRequest::default()
         };
-        let sink = RequestSink { pending: Vec::new(), queue: Arc::clone(&queue), encoder: snap::raw::Encoder::new() };
-        let rendered = match service.start(request, Box::new(sink)) {
+        let whole = Arc::new(Mutex::new(WholeBody { bytes: Vec::new(), max: settings.queue_max_bytes, over: false }));
+        let sink: Box<dyn OutputSink> = match settings.protocol {
+            PushProtocol::RemoteWrite1 => {
+                Box::new(RequestSink { pending: Vec::new(), queue: Arc::clone(&queue), encoder: snap::raw::Encoder::new() })
+            }
+            PushProtocol::Pushgateway => Box::new(WholeBodySink(Arc::clone(&whole))),
+        };
+        let rendered = match service.start(request, sink) {
             Ok(started) => match started.task.await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(failure)) => Err(failure.to_string()),
                 Err(join) => Err(join.to_string()),
             },
             Err(refused) => Err(refused.to_string()),
+        };
+        // A Pushgateway group goes as one request, once the render is whole.
+        let rendered = {
+            let mut whole = whole.lock().unwrap_or_else(|e| e.into_inner());
+            if whole.over {
+                Err(format!("the output passed queue_max_mb ({} bytes)", whole.max))
+            } else {
+                if rendered.is_ok() && settings.protocol == PushProtocol::Pushgateway {
+                    queue.push(Bytes::from(std::mem::take(&mut whole.bytes)));
+                }
+                rendered
+            }
         };
         let mut status = lock(&status);
         status.renders += 1;
@@ -188,6 +206,31 @@ impl OutputSink for RequestSink {
     }
 }
 
+/// A whole render's output, up to `max` bytes (`over` once it went past).
+struct WholeBody {
+    bytes: Vec<u8>,
+    max: usize,
+    over: bool,
+}
+
+/// Keeps a render's whole output (a Pushgateway group is one request).
+struct WholeBodySink(Arc<Mutex<WholeBody>>);
+
+impl OutputSink for WholeBodySink {
+    fn write(&mut self, chunk: Bytes) -> WriteFuture<'_> {
+        let mut whole = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let result = if whole.bytes.len() + chunk.len() > whole.max {
+            whole.over = true;
+            whole.bytes = Vec::new();
+            Err(SinkClosed::Gone)
+        } else {
+            whole.bytes.extend_from_slice(&chunk);
+            Ok(())
+        };
+        Box::pin(std::future::ready(result))
+    }
+}
+
 /// A pseudo-random fraction in [0, 1) for jitter.
 fn jitter() -> f64 {
     let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
@@ -214,12 +257,15 @@ async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc
     let mut headers: Vec<(String, String)> = settings.protocol.headers().iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
     headers.extend(settings.headers.iter().cloned());
     let mut receiver = Receiver::new(settings.url.clone());
+    // A Pushgateway PUT replaces the group (series gone from the registry
+    // leave it too).
+    let method = if settings.protocol == PushProtocol::Pushgateway { hyper::Method::PUT } else { hyper::Method::POST };
     loop {
         let request = queue.next().await;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let answer = receiver.post(&headers, request.clone(), settings.timeout).await;
+            let answer = receiver.send(method.clone(), &headers, request.clone(), settings.timeout).await;
             let (retry_after, why) = match answer {
                 Ok(Answer { status: code, .. }) if (200..300).contains(&code) => {
                     let mut status = lock(&status);

@@ -14,24 +14,73 @@ use std::time::Duration;
 pub enum PushProtocol {
     /// Prometheus remote write 1.0 (protobuf `WriteRequest`, snappy).
     RemoteWrite1,
+    /// Prometheus' Pushgateway: the text format, `PUT` to the group of
+    /// the external labels (which replaces the whole group).
+    Pushgateway,
 }
 
 impl PushProtocol {
+    /// Its name in the config.
+    pub fn name(self) -> &'static str {
+        match self {
+            PushProtocol::RemoteWrite1 => "remote-write-1",
+            PushProtocol::Pushgateway => "pushgateway",
+        }
+    }
+
     /// The format that renders its requests.
     pub fn format(self) -> &'static str {
         match self {
             PushProtocol::RemoteWrite1 => "remote-write-1",
+            PushProtocol::Pushgateway => "prometheus",
         }
     }
 
     /// Headers every request of this protocol carries.
-    pub fn headers(self) -> [(&'static str, &'static str); 3] {
+    pub fn headers(self) -> Vec<(&'static str, &'static str)> {
         match self {
-            PushProtocol::RemoteWrite1 => {
-                [("content-type", "application/x-protobuf"), ("content-encoding", "snappy"), ("x-prometheus-remote-write-version", "0.1.0")]
-            }
+            PushProtocol::RemoteWrite1 => vec![
+                ("content-type", "application/x-protobuf"),
+                ("content-encoding", "snappy"),
+                ("x-prometheus-remote-write-version", "0.1.0"),
+            ],
+            PushProtocol::Pushgateway => vec![("content-type", "text/plain; version=0.0.4; charset=utf-8")],
         }
     }
+}
+
+/// A Pushgateway group path: `/metrics/job/JOB` then `/NAME/VALUE` for
+/// the other labels; a value that is empty or not plain URL text is written
+/// in base64url (`NAME@base64/...`), as the Pushgateway reads it.
+pub fn pushgateway_group_path(labels: &[(String, String)]) -> String {
+    let job = labels.iter().find(|(name, _)| name == "job").map_or("metrics-host", |(_, value)| value.as_str());
+    let others = labels.iter().filter(|(name, _)| name != "job").map(|(name, value)| (name.as_str(), value.as_str()));
+    let mut path = String::from("/metrics");
+    for (name, value) in std::iter::once(("job", job)).chain(others) {
+        let plain = !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+        if plain {
+            path.push_str(&format!("/{name}/{value}"));
+        } else {
+            path.push_str(&format!("/{name}@base64/{}", base64url(value.as_bytes())));
+        }
+    }
+    path
+}
+
+/// RFC 4648 §5 base64url, unpadded (`=` stands for an empty value).
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    if bytes.is_empty() {
+        return "=".into();
+    }
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
 }
 
 /// One `[[push]]` table as written.
@@ -117,9 +166,10 @@ impl PushArgs {
         let url = UpstreamUrl::parse(&self.url).map_err(|why| format!("{} = {why}", at("url")))?;
         let protocol = match self.protocol.as_deref().unwrap_or("remote-write-1") {
             "remote-write-1" => PushProtocol::RemoteWrite1,
+            "pushgateway" => PushProtocol::Pushgateway,
             other => {
                 return Err(format!(
-                    "{} = {:?}: this host pushes remote-write-1 (remote-write-2, otlp and pushgateway are not built yet)",
+                    "{} = {:?}: this host pushes remote-write-1 and pushgateway (remote-write-2 and otlp are not built yet)",
                     at("protocol"),
                     crate::bounded_text::truncate_text(other, 64)
                 ))
@@ -161,6 +211,14 @@ impl PushArgs {
         };
         let max_samples_per_request = in_range(&at("max_samples_per_request"), self.max_samples_per_request.unwrap_or(2000), 1, 100_000)?;
         let queue_max_mb = in_range(&at("queue_max_mb"), self.queue_max_mb.unwrap_or(64), 1, 4096)?;
+        // The Pushgateway's group is part of the path: the URL is its base.
+        let url = match protocol {
+            PushProtocol::Pushgateway => {
+                let external: Vec<(String, String)> = self.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                UpstreamUrl { target: format!("{}{}", url.target.trim_end_matches('/'), pushgateway_group_path(&external)), ..url }
+            }
+            PushProtocol::RemoteWrite1 => url,
+        };
         Ok(PushSettings {
             url,
             protocol,
@@ -182,6 +240,16 @@ mod tests {
 
     fn args(text: &str) -> PushArgs {
         toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn pushgateway_groups_are_paths_with_unusual_values_in_base64url() {
+        let labels = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        assert_eq!(pushgateway_group_path(&labels(&[("instance", "mx1"), ("job", "mail")])), "/metrics/job/mail/instance/mx1");
+        assert_eq!(pushgateway_group_path(&[]), "/metrics/job/metrics-host");
+        // The Pushgateway's own examples: "/var/tmp" and an empty value.
+        assert_eq!(pushgateway_group_path(&labels(&[("job", "j"), ("path", "/var/tmp")])), "/metrics/job/j/path@base64/L3Zhci90bXA");
+        assert_eq!(pushgateway_group_path(&labels(&[("job", "j"), ("e", "")])), "/metrics/job/j/e@base64/=");
     }
 
     #[test]

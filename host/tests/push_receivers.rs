@@ -1,9 +1,11 @@
-//! Push to a real receiver: Debian's Prometheus with its remote-write
-//! receiver, which must return every pushed series (counters, gauges,
-//! classic histograms, summaries, external labels) with the value the
-//! registry holds; then a receiver that refuses (not retried, dropped with
-//! the reason) and one that is down (retried with backoff, scrapes served
-//! meanwhile), as `/-/push` shows them.
+//! Push to real receivers: Debian's Prometheus with its remote-write
+//! receiver and Debian's VictoriaMetrics, which must return every pushed
+//! series (counters, gauges, classic histograms, summaries, external
+//! labels) with the value the registry holds, and Debian's Pushgateway,
+//! which must hold them in the group of the external labels; then a
+//! receiver that refuses (not retried, dropped with the reason) and one
+//! that is down (retried with backoff, scrapes served meanwhile), as
+//! `/-/push` shows them.
 mod common;
 
 use common::prometheus_server::PrometheusServer;
@@ -226,4 +228,58 @@ async fn victoria_metrics_stores_every_pushed_float_series() {
     }
     assert_eq!(got, expected);
     server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pushgateway_holds_the_group_of_the_external_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr: std::net::SocketAddr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let _gateway = KillOnDrop(
+        std::process::Command::new("prometheus-pushgateway")
+            .arg(format!("--web.listen-address={addr}"))
+            .arg(format!("--persistence.file={}", dir.path().join("store").display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("prometheus-pushgateway (Debian package; `make test-deps` installs it)"),
+    );
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the Pushgateway never listened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let table: PushArgs = toml::from_str(&format!(
+        "url = \"http://{addr}\"\nprotocol = \"pushgateway\"\ninterval_ms = 200\nexternal_labels = {{ instance = \"pushed-1\", job = \"push-test\", site = \"a/b\" }}\n"
+    ))
+    .unwrap();
+    let server = start(vec![table]).await;
+    let expected = [
+        "push_sent_total{domain=\"a.example\",instance=\"pushed-1\",job=\"push-test\",site=\"a/b\"} 7",
+        "push_queue_depth{instance=\"pushed-1\",job=\"push-test\",site=\"a/b\"} 3.5",
+        "push_latency_seconds_bucket{instance=\"pushed-1\",job=\"push-test\",site=\"a/b\",le=\"5\"} 2",
+        "push_size_bytes{instance=\"pushed-1\",job=\"push-test\",site=\"a/b\",quantile=\"0.9\"} 900",
+    ];
+    let started = Instant::now();
+    loop {
+        let text = get(addr, "/metrics", &[]).await.text();
+        if expected.iter().all(|line| text.lines().any(|l| l == *line)) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "the Pushgateway never showed {expected:#?}:\n{text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let status = wait_for_status(server.local_addr, |s| s["requests_sent"].as_u64() >= Some(1)).await;
+    assert_eq!(status["protocol"], "pushgateway");
+    assert!(status["url"].as_str().unwrap().ends_with("/metrics/job/push-test/instance/pushed-1/site@base64/YS9i"), "{status:#}");
+    server.stop().await.unwrap();
+}
+
+/// Kills a receiver started by a test, however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
