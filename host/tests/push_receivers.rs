@@ -283,3 +283,28 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_sends_one_last_push() {
+    use common::served_process::Server;
+    let prometheus = PrometheusServer::start("global:\n  scrape_interval: 1h\n", &["--web.enable-remote-write-receiver"]);
+    prometheus.ready().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("metrics.toml");
+    let url = format!("http://{}/api/v1/write", prometheus.web);
+    std::fs::write(
+        &config,
+        format!("[[push]]\nurl = \"{url}\"\ninterval_ms = 3600000\nexternal_labels = {{ instance = \"last-push\" }}\n"),
+    )
+    .unwrap();
+    let mut server = Server::start(&["--config", config.to_str().unwrap()]);
+    let addr: std::net::SocketAddr = server.addr.parse().unwrap();
+    // The push at start is done; the next would be in an hour.
+    wait_for_status(addr, |s| s["requests_sent"].as_u64() >= Some(1) && s["renders"] == 1).await;
+    // A scrape after it: only a last push can carry its count.
+    assert_eq!(get(addr, "/metrics", &[]).await.status, 200);
+    server.signal("TERM");
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    prometheus.wait_for_values(&[("metrics_host_renders_total{instance=\"last-push\",format=\"prometheus\",outcome=\"ok\"}", 1.0)]).await;
+}

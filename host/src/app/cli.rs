@@ -221,7 +221,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         () = shutdown => tracing::info!("shutting down: finishing in-flight scrapes"),
     }
     let _ = stop.send(());
-    match tokio::time::timeout(SHUTDOWN_GRACE, server.wait()).await {
+    // One last push to every push endpoint, while the scrapes in flight finish.
+    let pushers = Arc::clone(&server.pushers);
+    let (_, stopped) = tokio::join!(server::flush_pushes(&pushers), tokio::time::timeout(SHUTDOWN_GRACE, server.wait()));
+    match stopped {
         Ok(result) => result,
         Err(_) => {
             tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still running after the shutdown grace period; exiting anyway");

@@ -16,6 +16,16 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// How long a stopping server waits for its last push.
+pub const PUSH_FLUSH_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// One last push to every endpoint, waited for at most [`PUSH_FLUSH_GRACE`].
+pub async fn flush_pushes(pushers: &crate::push::Pushers) {
+    if tokio::time::timeout(PUSH_FLUSH_GRACE, pushers.flush()).await.is_err() {
+        tracing::warn!(grace = ?PUSH_FLUSH_GRACE, "the last push did not finish within the grace period");
+    }
+}
+
 /// A server running on a tokio task.
 pub struct RunningServer {
     /// The bound address (useful with port 0).
@@ -29,12 +39,15 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Stops accepting, finishes in-flight requests, and returns.
+    /// Stops accepting, finishes in-flight requests and one last push to
+    /// every push endpoint (within [`PUSH_FLUSH_GRACE`]), and returns.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        self.wait().await
+        let pushers = Arc::clone(&self.pushers);
+        let (_, stopped) = tokio::join!(flush_pushes(&pushers), self.wait());
+        stopped
     }
 
     /// Waits until the server ends (after [`RunningServer::stop`] or a failure).

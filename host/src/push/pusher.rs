@@ -50,6 +50,10 @@ pub struct PushStatus {
 struct Endpoint {
     status: Arc<Mutex<PushStatus>>,
     queue: Arc<RequestQueue>,
+    /// Asks the render loop for a push now.
+    push_now: Arc<tokio::sync::Notify>,
+    /// Pushes rendered so far (their requests are queued).
+    rendered: tokio::sync::watch::Receiver<u64>,
 }
 
 /// Every configured endpoint's loops; stopped when dropped.
@@ -86,12 +90,34 @@ impl Pushers {
                 ..PushStatus::default()
             }));
             let queue = Arc::new(RequestQueue::new(settings.queue_max_bytes));
-            let render = tokio::spawn(render_loop(settings.clone(), Arc::clone(&service), Arc::clone(&queue), Arc::clone(&status)));
+            let push_now = Arc::new(tokio::sync::Notify::new());
+            let (rendered_tx, rendered) = tokio::sync::watch::channel(0u64);
+            let render = tokio::spawn(render_loop(
+                settings.clone(),
+                Arc::clone(&service),
+                Arc::clone(&queue),
+                Arc::clone(&status),
+                (Arc::clone(&push_now), rendered_tx),
+            ));
             let send = tokio::spawn(send_loop(settings.clone(), Arc::clone(&queue), Arc::clone(&status), metrics.clone()));
             pushers.tasks.extend([render.abort_handle(), send.abort_handle()]);
-            pushers.endpoints.push(Endpoint { status, queue });
+            pushers.endpoints.push(Endpoint { status, queue, push_now, rendered });
         }
         pushers
+    }
+
+    /// Pushes now to every endpoint and waits until each push's requests
+    /// are sent or given up (a stopping server calls this within its grace).
+    pub async fn flush(&self) {
+        let flushes = self.endpoints.iter().map(|endpoint| async move {
+            let mut rendered = endpoint.rendered.clone();
+            let before = *rendered.borrow_and_update();
+            endpoint.push_now.notify_one();
+            if rendered.wait_for(|&count| count > before).await.is_ok() {
+                endpoint.queue.settled().await;
+            }
+        });
+        futures_util::future::join_all(flushes).await;
     }
 
     /// Each endpoint's status, for `/-/push`.
@@ -109,13 +135,22 @@ impl Pushers {
     }
 }
 
-async fn render_loop(settings: PushSettings, service: Arc<RenderService>, queue: Arc<RequestQueue>, status: Arc<Mutex<PushStatus>>) {
+async fn render_loop(
+    settings: PushSettings,
+    service: Arc<RenderService>,
+    queue: Arc<RequestQueue>,
+    status: Arc<Mutex<PushStatus>>,
+    (push_now, pushes_rendered): (Arc<tokio::sync::Notify>, tokio::sync::watch::Sender<u64>),
+) {
     let mut ticker = tokio::time::interval(settings.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut options = vec![("max_samples_per_request".to_string(), settings.max_samples_per_request.to_string())];
     options.extend(settings.external_labels.iter().map(|(name, value)| (format!("external_label.{name}"), value.clone())));
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = push_now.notified() => {}
+        }
         let request = RenderRequest {
             format: settings.protocol.format().to_string(),
             prefix: settings.prefix.clone(),
@@ -150,6 +185,7 @@ async fn render_loop(settings: PushSettings, service: Arc<RenderService>, queue:
                 rendered
             }
         };
+        pushes_rendered.send_modify(|count| *count += 1);
         let mut status = lock(&status);
         status.renders += 1;
         if let Err(why) = rendered {
@@ -262,13 +298,32 @@ async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc
     let method = if settings.protocol == PushProtocol::Pushgateway { hyper::Method::PUT } else { hyper::Method::POST };
     loop {
         let request = queue.next().await;
+        send_with_retries(&mut receiver, &method, &headers, request, &settings, &status, &count, &levels).await;
+        queue.done();
+    }
+}
+
+/// Sends one request, retrying as the module says; its outcome goes to
+/// `status` and the self-metrics.
+#[allow(clippy::too_many_arguments)]
+async fn send_with_retries(
+    receiver: &mut Receiver,
+    method: &hyper::Method,
+    headers: &[(String, String)],
+    request: Bytes,
+    settings: &PushSettings,
+    status: &Mutex<PushStatus>,
+    count: &(dyn Fn(&str) + Sync),
+    levels: &(dyn Fn(&PushStatus) + Sync),
+) {
+    {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let answer = receiver.send(method.clone(), &headers, request.clone(), settings.timeout).await;
+            let answer = receiver.send(method.clone(), headers, request.clone(), settings.timeout).await;
             let (retry_after, why) = match answer {
                 Ok(Answer { status: code, .. }) if (200..300).contains(&code) => {
-                    let mut status = lock(&status);
+                    let mut status = lock(status);
                     status.requests_sent += 1;
                     status.last_success_ms = Some(now_ms());
                     status.backoff_ms = 0;
@@ -280,7 +335,7 @@ async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc
                     (retry_after, format!("{code}: {reason}"))
                 }
                 Ok(Answer { status: code, reason, .. }) => {
-                    let mut status = lock(&status);
+                    let mut status = lock(status);
                     status.requests_dropped += 1;
                     status.last_error = Some(format!("{code} (not retried): {reason}"));
                     count("dropped");
@@ -291,7 +346,7 @@ async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc
                 Err(error) => (None, error.to_string()),
             };
             let wait = {
-                let mut status = lock(&status);
+                let mut status = lock(status);
                 if attempt >= MAX_ATTEMPTS {
                     status.requests_dropped += 1;
                     status.backoff_ms = 0;

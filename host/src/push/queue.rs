@@ -12,6 +12,8 @@ struct Queued {
     requests: VecDeque<Bytes>,
     bytes: usize,
     dropped: u64,
+    /// A request taken by the sender and not yet [`RequestQueue::done`].
+    in_flight: bool,
 }
 
 /// Compressed requests in order, within `max_bytes`.
@@ -19,11 +21,13 @@ pub struct RequestQueue {
     queued: Mutex<Queued>,
     max_bytes: usize,
     arrived: Notify,
+    /// Notified when the sender finishes a request with nothing left.
+    settled: Notify,
 }
 
 impl RequestQueue {
     pub fn new(max_bytes: usize) -> Self {
-        RequestQueue { queued: Mutex::default(), max_bytes, arrived: Notify::new() }
+        RequestQueue { queued: Mutex::default(), max_bytes, arrived: Notify::new(), settled: Notify::new() }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Queued> {
@@ -64,7 +68,33 @@ impl RequestQueue {
         let mut queued = self.lock();
         let request = queued.requests.pop_front()?;
         queued.bytes -= request.len();
+        queued.in_flight = true;
         Some(request)
+    }
+
+    /// The sender is done with the request [`RequestQueue::next`] gave it
+    /// (sent or given up).
+    pub fn done(&self) {
+        let mut queued = self.lock();
+        queued.in_flight = false;
+        if queued.requests.is_empty() {
+            self.settled.notify_waiters();
+        }
+    }
+
+    /// Waits until every queued request is done.
+    pub async fn settled(&self) {
+        loop {
+            // Created before the check: notify_waiters reaches it unpolled.
+            let settled = self.settled.notified();
+            {
+                let queued = self.lock();
+                if queued.requests.is_empty() && !queued.in_flight {
+                    return;
+                }
+            }
+            settled.await;
+        }
     }
 
     /// Bytes queued and requests dropped so far.
