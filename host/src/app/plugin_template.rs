@@ -79,31 +79,10 @@ server compiles it once (10 to 20 s) and keeps the result in its cache.
     )
 }
 
-/// Files of the SDK and its core, embedded in this program.
-const SDK_FILES: [(&str, &str); 3] = [
-    ("vendor/sdk/src/lib.rs", include_str!("../../../guest-renderer/sdk/src/lib.rs")),
-    ("vendor/sdk/src/glue.rs", include_str!("../../../guest-renderer/sdk/src/glue.rs")),
-    ("vendor/sdk/src/no_std_runtime.rs", include_str!("../../../guest-renderer/sdk/src/no_std_runtime.rs")),
-];
-
-const CORE_FILES: [(&str, &str); 16] = [
-    ("vendor/core/src/lib.rs", include_str!("../../../guest-renderer/core/src/lib.rs")),
-    ("vendor/core/src/batch_driver.rs", include_str!("../../../guest-renderer/core/src/batch_driver.rs")),
-    ("vendor/core/src/error.rs", include_str!("../../../guest-renderer/core/src/error.rs")),
-    ("vendor/core/src/escape.rs", include_str!("../../../guest-renderer/core/src/escape.rs")),
-    ("vendor/core/src/fast_copy.rs", include_str!("../../../guest-renderer/core/src/fast_copy.rs")),
-    ("vendor/core/src/line.rs", include_str!("../../../guest-renderer/core/src/line.rs")),
-    ("vendor/core/src/metrics_json.rs", include_str!("../../../guest-renderer/core/src/metrics_json.rs")),
-    ("vendor/core/src/names.rs", include_str!("../../../guest-renderer/core/src/names.rs")),
-    ("vendor/core/src/number.rs", include_str!("../../../guest-renderer/core/src/number.rs")),
-    ("vendor/core/src/openmetrics_text.rs", include_str!("../../../guest-renderer/core/src/openmetrics_text.rs")),
-    ("vendor/core/src/output.rs", include_str!("../../../guest-renderer/core/src/output.rs")),
-    ("vendor/core/src/prometheus_text.rs", include_str!("../../../guest-renderer/core/src/prometheus_text.rs")),
-    ("vendor/core/src/protobuf.rs", include_str!("../../../guest-renderer/core/src/protobuf.rs")),
-    ("vendor/core/src/sample_line.rs", include_str!("../../../guest-renderer/core/src/sample_line.rs")),
-    ("vendor/core/src/series_api.rs", include_str!("../../../guest-renderer/core/src/series_api.rs")),
-    ("vendor/core/src/snapshot.rs", include_str!("../../../guest-renderer/core/src/snapshot.rs")),
-];
+// Files of the SDK and its core, embedded in this program: `SDK_FILES`
+// and `CORE_FILES`, (path in the project, text), listed by the build script
+// from the folders themselves.
+include!(concat!(env!("OUT_DIR"), "/vendored_sources.rs"));
 
 const WIT: &str = include_str!("../../../wit/renderer.wit");
 
@@ -376,7 +355,7 @@ fn rust_files(name: &str) -> Vec<(String, String)> {
         ("vendor/sdk/Cargo.toml".into(), SDK_MANIFEST.into()),
         (".gitignore".into(), "/target\n".into()),
     ];
-    files.extend(SDK_FILES.iter().chain(&CORE_FILES).map(|(path, text)| (path.to_string(), text.to_string())));
+    files.extend(SDK_FILES.iter().chain(CORE_FILES).map(|(path, text)| (path.to_string(), text.to_string())));
     files
 }
 

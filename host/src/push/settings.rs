@@ -83,8 +83,8 @@ fn base64url(bytes: &[u8]) -> String {
     out
 }
 
-/// One `[[push]]` table as written.
-#[derive(Debug, Default, Clone, Deserialize)]
+/// One `[[push]]` table as written (its `Debug` leaves header values out).
+#[derive(Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushArgs {
     /// `http://host:port/path` of the receiver (remote write: `/api/v1/write`).
@@ -111,6 +111,17 @@ pub struct PushArgs {
     /// Compressed requests queued while the receiver is slow or down, in
     /// MiB; beyond it the oldest are dropped [default: 64].
     pub queue_max_mb: Option<u64>,
+}
+
+impl std::fmt::Debug for PushArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushArgs")
+            .field("url", &self.url)
+            .field("protocol", &self.protocol)
+            .field("external_labels", &self.external_labels)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A checked `[[push]]` endpoint.
@@ -259,6 +270,8 @@ mod tests {
         let settings = ok.check(0, env).unwrap();
         assert_eq!(settings.headers, vec![("x-scope-orgid".to_string(), "team-a".to_string())]);
         assert!(!format!("{settings:?}").contains("team-a"), "{settings:?}");
+        let literal = args("url = \"http://x/w\"\nheaders = { Authorization = \"Bearer s3cret\" }\n");
+        assert!(!format!("{literal:?}").contains("s3cret"), "{literal:?}");
         for (text, expected) in [
             ("url = \"https://x/api/v1/write\"", "push[0].url"),
             ("url = \"http://x/w\"\nprotocol = \"otlp\"", "push[0].protocol"),
