@@ -197,6 +197,9 @@ impl Default for ServeConfig {
     }
 }
 
+/// `[[push]]` endpoints one server may have (each runs two tasks).
+pub const MAX_PUSH_ENDPOINTS: usize = 64;
+
 fn in_range(key: &str, value: u64, min: u64, max: u64) -> anyhow::Result<u64> {
     if (min..=max).contains(&value) {
         Ok(value)
@@ -286,6 +289,9 @@ impl ServeConfig {
                 None => defaults.self_metrics.prefix,
             },
         };
+        if args.push.len() > MAX_PUSH_ENDPOINTS {
+            bail!("{} [[push]] tables: at most {MAX_PUSH_ENDPOINTS}", args.push.len());
+        }
         let push = args
             .push
             .iter()
@@ -391,6 +397,20 @@ mod tests {
             let parsed: Result<ServeArgs, _> = toml::from_str(&text);
             assert!(parsed.is_ok(), "{text}: {parsed:?}");
         }
+    }
+
+    #[test]
+    fn push_tables_are_checked_at_start_up_with_the_table_named() {
+        let bad =
+            file("[[push]]\nurl = \"http://127.0.0.1:9090/api/v1/write\"\n[[push]]\nurl = \"http://x/w\"\nmax_samples_per_request = 0\n");
+        let error = error_of(ServeArgs { config: Some(bad.path().to_path_buf()), ..Default::default() });
+        assert!(error.contains("push[1].max_samples_per_request = 0 is out of range"), "{error}");
+        let many = file(&"[[push]]\nurl = \"http://127.0.0.1:9/w\"\n".repeat(MAX_PUSH_ENDPOINTS + 1));
+        let error = error_of(ServeArgs { config: Some(many.path().to_path_buf()), ..Default::default() });
+        assert!(error.contains("at most 64"), "{error}");
+        let good = file("[[push]]\nurl = \"http://127.0.0.1:9090/api/v1/write\"\nprotocol = \"pushgateway\"\n");
+        let config = ServeConfig::from_args(&ServeArgs { config: Some(good.path().to_path_buf()), ..Default::default() }).unwrap();
+        assert_eq!(config.push[0].url.target, "/api/v1/write/metrics/job/metrics-host");
     }
 
     #[test]
