@@ -308,3 +308,72 @@ async fn sigterm_sends_one_last_push() {
     assert!(status.success(), "{status}");
     prometheus.wait_for_values(&[("metrics_host_renders_total{instance=\"last-push\",format=\"prometheus\",outcome=\"ok\"}", 1.0)]).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn native_histograms_reach_prometheus_with_their_counts_and_sums() {
+    use metrics_host::registry::NativeHistogramOptions;
+    let prometheus = PrometheusServer::start(
+        "global:\n  scrape_interval: 1h\n",
+        &["--web.enable-remote-write-receiver", "--enable-feature=native-histograms"],
+    );
+    prometheus.ready().await;
+    let registry = Registry::new();
+    let options = NativeHistogramOptions::default();
+    // Native and classic buckets in one family, and native only with both signs.
+    let delivery = registry.native_histogram_family("delivery_seconds", "latency", &["service"], &[0.1, 1.0], options).unwrap();
+    let delivery = delivery.with_label_values(&["smtp"]).unwrap();
+    let observations: Vec<f64> = (0..500).map(|i| 0.001 * f64::from(i) * 1.7).collect();
+    for &v in &observations {
+        delivery.observe(v);
+    }
+    let balance = registry.native_histogram("balance_change", "changes, both signs", &[], options).unwrap();
+    for v in [-5.0, -0.5, 0.0, 0.25, 8.0] {
+        balance.observe(v);
+    }
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        push: vec![push_table(&format!("http://{}/api/v1/write", prometheus.web)).check(0, |_| None).unwrap()],
+        ..ServeConfig::default()
+    };
+    let server = server::start(&config, registry, renderers().await).await.unwrap();
+    let sum: f64 = observations.iter().sum();
+    let below_one = observations.iter().filter(|&&v| v <= 1.0).count() as f64;
+    prometheus
+        .wait_for_values(&[
+            ("histogram_count(delivery_seconds{service=\"smtp\"})", 500.0),
+            ("histogram_sum(delivery_seconds{service=\"smtp\"})", sum),
+            ("delivery_seconds_bucket{service=\"smtp\",le=\"1\"}", below_one),
+            ("delivery_seconds_count{service=\"smtp\"}", 500.0),
+            ("histogram_count(balance_change)", 5.0),
+            ("histogram_sum(balance_change)", 2.75),
+        ])
+        .await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_a_receiver_keeps_failing_is_dropped_after_bounded_retries() {
+    use metrics_host::registry::NativeHistogramOptions;
+    // Without the feature flag Prometheus answers 500 to native histograms,
+    // every time: the request is retried a bounded number of times, then
+    // dropped with the reason.
+    let prometheus = PrometheusServer::start(
+        "global:
+  scrape_interval: 1h
+",
+        &["--web.enable-remote-write-receiver"],
+    );
+    prometheus.ready().await;
+    let registry = Registry::new();
+    registry.native_histogram("balance_change", "changes", &[], NativeHistogramOptions::default()).unwrap().observe(1.0);
+    let mut table = push_table(&format!("http://{}/api/v1/write", prometheus.web));
+    table.interval_ms = Some(3_600_000);
+    let config =
+        ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), push: vec![table.check(0, |_| None).unwrap()], ..ServeConfig::default() };
+    let server = server::start(&config, registry, renderers().await).await.unwrap();
+    let status = wait_for_status(server.local_addr, |s| s["requests_dropped"].as_u64() >= Some(1)).await;
+    assert_eq!(status["retries"].as_u64(), Some(u64::from(metrics_host::push::pusher::MAX_ATTEMPTS) - 1), "{status:#}");
+    let error = status["last_error"].as_str().unwrap();
+    assert!(error.starts_with("500") && error.ends_with("(dropped after 5 attempts)"), "{error}");
+    server.stop().await.unwrap();
+}
