@@ -377,3 +377,74 @@ async fn a_request_a_receiver_keeps_failing_is_dropped_after_bounded_retries() {
     assert!(error.starts_with("500") && error.ends_with("(dropped after 5 attempts)"), "{error}");
     server.stop().await.unwrap();
 }
+
+/// A receiver written for the test: answers each request with the next
+/// scripted status (then 200), keeps every body with its arrival time.
+struct ScriptedReceiver {
+    addr: std::net::SocketAddr,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(Instant, Vec<u8>)>>>,
+}
+
+impl ScriptedReceiver {
+    fn start(script: Vec<&'static str>) -> Self {
+        use std::io::{BufRead, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = std::sync::Arc::clone(&seen);
+        let script = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(script)));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let (record, script) = (std::sync::Arc::clone(&record), std::sync::Arc::clone(&script));
+                std::thread::spawn(move || {
+                    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                    let mut writer = stream;
+                    loop {
+                        let (mut line, mut length) = (String::new(), 0usize);
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                                break;
+                            }
+                            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                                length = value.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0u8; length];
+                        reader.read_exact(&mut body).unwrap();
+                        record.lock().unwrap().push((Instant::now(), body));
+                        let answer = script.lock().unwrap().pop_front().unwrap_or("200 OK");
+                        let extra = if answer.starts_with("429") { "Retry-After: 1\r\n" } else { "" };
+                        write!(writer, "HTTP/1.1 {answer}\r\n{extra}Content-Length: 2\r\n\r\nno").unwrap();
+                    }
+                });
+            }
+        });
+        ScriptedReceiver { addr, seen }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_5xx_is_retried_without_loss_or_duplicates_and_429_waits_for_retry_after() {
+    let receiver = ScriptedReceiver::start(vec!["500 Internal Server Error", "200 OK", "429 Too Many Requests", "200 OK"]);
+    let mut table = push_table(&format!("http://{}/api/v1/write", receiver.addr));
+    table.interval_ms = Some(3_600_000);
+    // One request per push.
+    table.max_samples_per_request = Some(100_000);
+    let server = start(vec![table]).await;
+    let status = wait_for_status(server.local_addr, |s| s["requests_sent"] == 1).await;
+    assert_eq!((status["retries"].as_u64(), status["requests_dropped"].as_u64()), (Some(1), Some(0)), "{status:#}");
+    // The last push (on stop) meets the 429.
+    server.stop().await.unwrap();
+    let seen = receiver.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 4, "500, its retry, 429, its retry");
+    assert_eq!(seen[0].1, seen[1].1, "the retry carries the same request");
+    assert_eq!(seen[2].1, seen[3].1);
+    let waited = seen[3].0.duration_since(seen[2].0);
+    assert!(waited >= Duration::from_secs(1), "Retry-After: 1 was honoured ({waited:?})");
+    let mut decoder = snap::raw::Decoder::new();
+    assert!(!decoder.decompress_vec(&seen[0].1).unwrap().is_empty(), "snappy block format");
+}
