@@ -378,11 +378,14 @@ async fn a_request_a_receiver_keeps_failing_is_dropped_after_bounded_retries() {
     server.stop().await.unwrap();
 }
 
+/// Request bodies with their arrival times.
+type Arrivals = std::sync::Arc<std::sync::Mutex<Vec<(Instant, Vec<u8>)>>>;
+
 /// A receiver written for the test: answers each request with the next
 /// scripted status (then 200), keeps every body with its arrival time.
 struct ScriptedReceiver {
     addr: std::net::SocketAddr,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<(Instant, Vec<u8>)>>>,
+    seen: Arrivals,
 }
 
 impl ScriptedReceiver {
@@ -390,7 +393,7 @@ impl ScriptedReceiver {
         use std::io::{BufRead, Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen: Arrivals = Default::default();
         let record = std::sync::Arc::clone(&seen);
         let script = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(script)));
         std::thread::spawn(move || {
