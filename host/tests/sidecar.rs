@@ -391,3 +391,29 @@ async fn scrapes_share_fetches() {
     assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst) - before, 1, "one fetch within the interval");
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sidecar_pushes_what_its_upstream_serves() {
+    let upstream = canned_upstream(
+        http_response("text/plain; version=0.0.4", "# TYPE upstream_only_total counter\nupstream_only_total{q=\"a\"} 42\n"),
+        Duration::ZERO,
+    )
+    .await;
+    let prometheus = PrometheusServer::start("global:\n  scrape_interval: 1h\n", &["--web.enable-remote-write-receiver"]);
+    prometheus.ready().await;
+    let push: metrics_host::push::PushArgs = toml::from_str(&format!(
+        "url = \"http://{}/api/v1/write\"\ninterval_ms = 300\nexternal_labels = {{ instance = \"sidecar-1\" }}\n",
+        prometheus.web
+    ))
+    .unwrap();
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        upstream: Some(settings(&format!("http://{upstream}/metrics"))),
+        push: vec![push.check(0, |_| None).unwrap()],
+        ..ServeConfig::default()
+    };
+    // No scrape: only the pushes fetch the upstream.
+    let server = server::start(&config, Registry::new(), common::renderers().await).await.unwrap();
+    prometheus.wait_for_values(&[("upstream_only_total{instance=\"sidecar-1\",q=\"a\"}", 42.0)]).await;
+    server.stop().await.unwrap();
+}

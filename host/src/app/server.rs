@@ -115,7 +115,8 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
         Some(Arc::clone(&host_metrics)),
     );
     let renders = Arc::new(renders);
-    let pushers = Arc::new(crate::push::Pushers::start(&config.push, Arc::clone(&renders), Some(Arc::clone(&host_metrics))));
+    let pushers =
+        Arc::new(crate::push::Pushers::start(&config.push, Arc::clone(&renders), upstream.clone(), Some(Arc::clone(&host_metrics))));
     let state = AppState {
         scrape_timeout_offset: config.scrape_timeout_offset,
         negotiate: config.negotiate.clone(),

@@ -80,7 +80,14 @@ fn lock(status: &Mutex<PushStatus>) -> std::sync::MutexGuard<'_, PushStatus> {
 
 impl Pushers {
     /// Starts the render and send loops of every endpoint (on the current runtime).
-    pub fn start(endpoints: &[PushSettings], service: Arc<RenderService>, metrics: Option<Arc<HostMetrics>>) -> Self {
+    /// In sidecar mode `upstream` is fetched before each push, as before
+    /// each scrape.
+    pub fn start(
+        endpoints: &[PushSettings],
+        service: Arc<RenderService>,
+        upstream: Option<Arc<crate::upstream::Upstream>>,
+        metrics: Option<Arc<HostMetrics>>,
+    ) -> Self {
         let mut pushers = Pushers { endpoints: Vec::new(), tasks: Vec::new() };
         for settings in endpoints {
             let status = Arc::new(Mutex::new(PushStatus {
@@ -94,7 +101,7 @@ impl Pushers {
             let (rendered_tx, rendered) = tokio::sync::watch::channel(0u64);
             let render = tokio::spawn(render_loop(
                 settings.clone(),
-                Arc::clone(&service),
+                (Arc::clone(&service), upstream.clone()),
                 Arc::clone(&queue),
                 Arc::clone(&status),
                 (Arc::clone(&push_now), rendered_tx),
@@ -137,7 +144,7 @@ impl Pushers {
 
 async fn render_loop(
     settings: PushSettings,
-    service: Arc<RenderService>,
+    (service, upstream): (Arc<RenderService>, Option<Arc<crate::upstream::Upstream>>),
     queue: Arc<RequestQueue>,
     status: Arc<Mutex<PushStatus>>,
     (push_now, pushes_rendered): (Arc<tokio::sync::Notify>, tokio::sync::watch::Sender<u64>),
@@ -158,6 +165,20 @@ async fn render_loop(
             settings: options.clone(),
             ..RenderRequest::default()
         };
+        // Sidecar mode: the upstream's current data, or no push this time.
+        let fetched = match &upstream {
+            Some(upstream) => upstream.refresh().await.map_err(|why| format!("upstream: {why}")),
+            None => Ok(()),
+        };
+        if let Err(why) = fetched {
+            pushes_rendered.send_modify(|count| *count += 1);
+            let mut status = lock(&status);
+            status.renders += 1;
+            status.renders_failed += 1;
+            tracing::warn!(url = %status.url, error = %why, "push skipped");
+            status.last_error = Some(truncate_text(&why, 4096));
+            continue;
+        }
         let whole = Arc::new(Mutex::new(WholeBody { bytes: Vec::new(), max: settings.queue_max_bytes, over: false }));
         let sink: Box<dyn OutputSink> = match settings.protocol {
             PushProtocol::RemoteWrite1 => {
