@@ -225,17 +225,21 @@ struct RequestSink {
     encoder: snap::raw::Encoder,
 }
 
-/// The length prefix at the start of `bytes`: (length, prefix bytes), or
-/// `None` while incomplete.
-fn length_prefix(bytes: &[u8]) -> Option<(u64, usize)> {
+/// The length prefix at the start of `bytes`: (length, prefix bytes),
+/// `Ok(None)` while incomplete, `Err` when ten bytes hold no varint.
+fn length_prefix(bytes: &[u8]) -> Result<Option<(u64, usize)>, ()> {
     let mut value = 0u64;
     for (i, &byte) in bytes.iter().enumerate().take(10) {
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte < 0x80 {
-            return Some((value, i + 1));
+            return Ok(Some((value, i + 1)));
         }
     }
-    None
+    if bytes.len() >= 10 {
+        Err(())
+    } else {
+        Ok(None)
+    }
 }
 
 impl OutputSink for RequestSink {
@@ -243,7 +247,12 @@ impl OutputSink for RequestSink {
         self.pending.extend_from_slice(&chunk);
         let mut result = Ok(());
         let mut start = 0;
-        while let Some((len, prefix)) = length_prefix(&self.pending[start..]) {
+        loop {
+            let Ok(next) = length_prefix(&self.pending[start..]) else {
+                result = Err(SinkClosed::Gone);
+                break;
+            };
+            let Some((len, prefix)) = next else { break };
             if len > MAX_REQUEST_BYTES as u64 {
                 result = Err(SinkClosed::Gone);
                 break;
@@ -419,8 +428,11 @@ mod tests {
         assert_eq!(decoder.decompress_vec(&first).unwrap(), vec![7u8; 3]);
         assert_eq!(decoder.decompress_vec(&second).unwrap(), vec![8u8; 300]);
         assert!(sink.pending.is_empty());
-        // A length beyond the cap ends the render.
+        // A length beyond the cap ends the render, and so does a length
+        // that never ends (nothing is held waiting for it).
         let huge = [0xff, 0xff, 0xff, 0xff, 0x7f];
         assert!(runtime.block_on(sink.write(Bytes::copy_from_slice(&huge))).is_err());
+        let mut endless = RequestSink { pending: Vec::new(), queue: Arc::clone(&queue), encoder: snap::raw::Encoder::new() };
+        assert!(runtime.block_on(endless.write(Bytes::from(vec![0xffu8; 10]))).is_err());
     }
 }
