@@ -6,7 +6,7 @@
 //! reason) are kept. A failed exchange drops the connection; the next
 //! request connects again.
 use crate::bounded_text::truncate_text;
-use crate::upstream::http_fetch::UpstreamUrl;
+use crate::upstream::http_fetch::{AbortOnDrop, UpstreamUrl};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Body as _;
@@ -37,15 +37,6 @@ pub enum PostError {
     TimedOut(String, Duration),
     #[error("{0}: {1}")]
     Exchange(String, String),
-}
-
-/// Aborts the connection task when the exchange ends or is dropped.
-struct AbortOnDrop(tokio::task::AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// A receiver and the open connection to it, if any.

@@ -165,11 +165,6 @@ fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<u64, String> {
     }
 }
 
-fn is_label_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_') && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
 impl PushArgs {
     /// Checks the table (`index` names it in errors); `env` reads `env:NAME` values.
     pub fn check(&self, index: usize, env: impl Fn(&str) -> Option<String>) -> Result<PushSettings, String> {
@@ -189,7 +184,7 @@ impl PushArgs {
         let interval = in_range(&at("interval_ms"), self.interval_ms.unwrap_or(15_000), 100, 86_400_000)?;
         let timeout = in_range(&at("timeout_ms"), self.timeout_ms.unwrap_or(10_000), 10, 600_000)?;
         for (name, value) in &self.external_labels {
-            if !is_label_name(name) || name.starts_with("__") {
+            if !metrics_render_core::is_valid_label_name(name) || name.starts_with("__") {
                 return Err(format!("{} has label name {name:?}: [a-zA-Z_][a-zA-Z0-9_]*, not starting with __", at("external_labels")));
             }
             if value.is_empty() {

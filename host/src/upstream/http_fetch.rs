@@ -80,7 +80,7 @@ pub async fn fetch(url: &UpstreamUrl, accept: &str, timeout: Duration, max_body:
 }
 
 /// Aborts the connection task when the fetch ends or is dropped (timeout).
-struct AbortOnDrop(tokio::task::AbortHandle);
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::AbortHandle);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
