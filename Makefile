@@ -5,7 +5,7 @@ PLUGINS_DIR := target/plugins
 VENV := .venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deb example-project build plugins test-plugins examples js-tools wasm-target run test test-deps bench fuzz fuzz-tools clean
+.PHONY: deb example-project build plugins examples js-tools wasm-target run test test-deps bench fuzz fuzz-tools clean
 
 ## build: the host binary (target/release/metrics-host) and every renderer component (target/plugins/)
 build: plugins
@@ -20,20 +20,6 @@ plugins: wasm-target
 	@mkdir -p $(PLUGINS_DIR)
 	cp target/$(WASM_TARGET)/release/prometheus_renderer.wasm $(PLUGINS_DIR)/prometheus.wasm
 	cp target/$(WASM_TARGET)/release/openmetrics_renderer.wasm $(PLUGINS_DIR)/openmetrics.wasm
-
-## test-plugins: fixture components for the tests (hot swap, hostile plugins)
-TEST_PLUGINS_DIR := target/test-plugins
-test-plugins: wasm-target
-	@mkdir -p $(TEST_PLUGINS_DIR)
-	$(CARGO) build --release --target $(WASM_TARGET) -p marker-renderer -p hostile-renderer
-	cp target/$(WASM_TARGET)/release/marker_renderer.wasm $(TEST_PLUGINS_DIR)/marker-v1.wasm
-	cp target/$(WASM_TARGET)/release/hostile_renderer.wasm $(TEST_PLUGINS_DIR)/hostile.wasm
-	$(CARGO) build --release --target $(WASM_TARGET) -p marker-renderer --features v2
-	cp target/$(WASM_TARGET)/release/marker_renderer.wasm $(TEST_PLUGINS_DIR)/marker-v2.wasm
-	for f in many huge-name bad-name spin; do \
-	  $(CARGO) build --release --target $(WASM_TARGET) -p hostile-renderer --features formats-$$f && \
-	  cp target/$(WASM_TARGET)/release/hostile_renderer.wasm $(TEST_PLUGINS_DIR)/formats-$$f.wasm || exit 1; \
-	done
 
 ## js-tools: componentize-js (JavaScript plugins) in target/js-tools
 COMPONENTIZE_JS := 0.23.0
@@ -71,10 +57,12 @@ test-deps:
 	@$(VENV)/bin/componentize-py --version 2>/dev/null | grep -q '$(COMPONENTIZE_PY)' || $(VENV)/bin/pip install --quiet componentize-py==$(COMPONENTIZE_PY)
 	@$(VENV)/bin/python -c 'import line_protocol_parser' 2>/dev/null || $(VENV)/bin/pip install --quiet line-protocol-parser==2.0.1
 
-## test: unit and integration tests, with external validators
-test: plugins test-plugins examples test-deps
+## test: unit and integration tests, with external validators. The fixture components are
+## built by the test-components crate (host/tests/components/); every external tool must be
+## present here (METRICS_TEST_REQUIRE_TOOLS), where a plain `cargo test` skips what is missing.
+test: examples test-deps
 	$(CARGO) build --release -p metrics-host --examples
-	METRICS_TEST_PYTHON=$(CURDIR)/$(VENV)/bin/python $(CARGO) test --release
+	METRICS_TEST_REQUIRE_TOOLS=1 METRICS_TEST_PYTHON=$(CURDIR)/$(VENV)/bin/python $(CARGO) test --release
 	$(MAKE) example-project
 
 ## example-project: a fresh project outside the workspace depending on the crate as the

@@ -14,6 +14,9 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exporter_serves_the_facade_and_the_native_api_until_shut_down() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let registry = Registry::new();
     registry.gauge("native_level", "set through the registry").unwrap().set(2.5);
     let exporter = Exporter::new()
@@ -97,6 +100,9 @@ fn exporter_settings_come_from_the_servers_toml() {
 
 #[test]
 fn the_embedded_example_serves_valid_metrics_and_stops_on_sigterm() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let example = EmbeddedExample::start();
     let addr = example.addr;
     let runtime = tokio::runtime::Runtime::new().unwrap();

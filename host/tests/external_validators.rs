@@ -24,6 +24,9 @@ async fn scrape(registry: Registry, target: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn promtool_accepts_demo_output_with_and_without_prefix() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let registry = Registry::new();
     let mut demo = Demo::register(&registry, 50).unwrap();
     demo.step();
@@ -36,6 +39,9 @@ async fn promtool_accepts_demo_output_with_and_without_prefix() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn promtool_accepts_tricky_values() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let (registry, _) = tricky_registry();
     assert_promtool_clean(&scrape(registry, "/metrics").await);
 }
@@ -123,6 +129,9 @@ fn assert_client_reads_back(parser: &str, text: &str, expected: &[ExpectedSample
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_client_reads_back_exactly_what_we_put_in() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let (registry, expected) = tricky_registry();
     let text = scrape(registry, "/metrics").await;
     assert_client_reads_back("text", &text, &expected);
@@ -130,6 +139,9 @@ async fn prometheus_client_reads_back_exactly_what_we_put_in() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn strict_openmetrics_parser_reads_back_the_openmetrics_plugin() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let engine = RendererEngine::new().unwrap();
     let openmetrics = engine.load("openmetrics", &component_bytes("plugins", "openmetrics.wasm")).await.unwrap();
     let set = RendererSet::builtin(&engine).await.unwrap().with_plugin(Arc::new(openmetrics));
@@ -204,6 +216,9 @@ fn add_families_spanning_batches(registry: &Registry, expected: &mut Vec<Expecte
 
 #[tokio::test(flavor = "multi_thread")]
 async fn series_spread_over_many_batches_read_back_exactly() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let (registry, mut expected) = tricky_registry();
     add_families_spanning_batches(&registry, &mut expected);
     let text = scrape(registry.clone(), "/metrics").await;
@@ -259,6 +274,9 @@ fn parsed_family_names(text: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn name_filters_select_exact_families_before_the_prefix() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let demo = || {
         let registry = Registry::new();
         Demo::register(&registry, 50).unwrap().step();

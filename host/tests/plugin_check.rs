@@ -15,9 +15,7 @@ fn check(args: &[&str]) -> (i32, String) {
 }
 
 fn fixture(folder: &str, name: &str) -> String {
-    let path = format!("{}/../target/{folder}/{name}", env!("CARGO_MANIFEST_DIR"));
-    assert!(std::path::Path::new(&path).exists(), "{path}: run `make plugins test-plugins`");
-    path
+    common::component_path(folder, name).to_string()
 }
 
 #[test]

@@ -54,6 +54,9 @@ async fn start_server(with_openmetrics: bool) -> RunningServer {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_scrapes_us_and_stores_our_values() {
+    if common::tools::missing(&["prometheus"]) {
+        return;
+    }
     let text_server = start_server(false).await;
     let om_server = start_server(true).await;
     // The `embedded` example: an application embedding the exporter.
@@ -128,6 +131,9 @@ fn delivery_observations() -> Vec<f64> {
 /// series as their values.
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_scrapes_native_histograms_through_protobuf() {
+    if common::tools::missing(&["prometheus"]) {
+        return;
+    }
     let registry = Registry::new();
     let options = NativeHistogramOptions::default();
     let delivery = registry

@@ -67,6 +67,9 @@ async fn wait_for_status(addr: std::net::SocketAddr, done: impl Fn(&Value) -> bo
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_series_reaches_prometheus_through_remote_write() {
+    if common::tools::missing(&["prometheus"]) {
+        return;
+    }
     let prometheus = PrometheusServer::start("global:\n  scrape_interval: 1h\n", &["--web.enable-remote-write-receiver"]);
     prometheus.ready().await;
     let server = start(vec![push_table(&format!("http://{}/api/v1/write", prometheus.web))]).await;
@@ -104,6 +107,9 @@ async fn every_series_reaches_prometheus_through_remote_write() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refusing_receiver_is_not_retried_and_a_down_one_does_not_touch_scrapes() {
+    if common::tools::missing(&["prometheus"]) {
+        return;
+    }
     // Prometheus without the receiver flag answers 404: not retried.
     let prometheus = PrometheusServer::start("global:\n  scrape_interval: 1h\n", &[]);
     prometheus.ready().await;
@@ -201,6 +207,9 @@ impl VictoriaMetrics {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn victoria_metrics_stores_every_pushed_float_series() {
+    if common::tools::missing(&["victoria-metrics"]) {
+        return;
+    }
     let victoria = VictoriaMetrics::start().await;
     let server = start(vec![push_table(&format!("http://{}/api/v1/write", victoria.addr))]).await;
     let expected: std::collections::BTreeMap<String, f64> = [
@@ -232,6 +241,9 @@ async fn victoria_metrics_stores_every_pushed_float_series() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_pushgateway_holds_the_group_of_the_external_labels() {
+    if common::tools::missing(&["prometheus-pushgateway"]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let addr: std::net::SocketAddr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let _gateway = KillOnDrop(
@@ -286,6 +298,9 @@ impl Drop for KillOnDrop {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_sends_one_last_push() {
+    if common::tools::missing(&["prometheus"]) {
+        return;
+    }
     use common::served_process::Server;
     let prometheus = PrometheusServer::start("global:\n  scrape_interval: 1h\n", &["--web.enable-remote-write-receiver"]);
     prometheus.ready().await;
@@ -311,6 +326,9 @@ async fn sigterm_sends_one_last_push() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn native_histograms_reach_prometheus_with_their_counts_and_sums() {
+    if common::tools::missing(&["prometheus"]) {
+        return;
+    }
     use metrics_host::registry::NativeHistogramOptions;
     let prometheus = PrometheusServer::start(
         "global:\n  scrape_interval: 1h\n",
@@ -353,6 +371,9 @@ async fn native_histograms_reach_prometheus_with_their_counts_and_sums() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_a_receiver_keeps_failing_is_dropped_after_bounded_retries() {
+    if common::tools::missing(&["prometheus"]) {
+        return;
+    }
     use metrics_host::registry::NativeHistogramOptions;
     // Without the feature flag Prometheus answers 500 to native histograms,
     // every time: the request is retried a bounded number of times, then

@@ -56,6 +56,9 @@ fn json_replays_to_the_same_data_in_every_format() {
 /// today's renderer, and nothing of the summary it cannot.
 #[test]
 fn a_renderer_built_for_contract_0_2_0_still_renders() {
+    if common::tools::missing(&["promtool"]) {
+        return;
+    }
     let (tricky, _) = tricky_registry();
     let json = native_render(&tricky, "json", "");
     let input = write_temp(&json);

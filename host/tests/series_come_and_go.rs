@@ -32,6 +32,9 @@ fn series_of(registry: &Registry, family: u32) -> Vec<(String, f64)> {
 
 #[test]
 fn removed_series_and_families_leave_the_exposition() {
+    if common::tools::missing(&["promtool"]) {
+        return;
+    }
     let registry = Registry::new();
     let queues = registry.gauge_family("queued", "per queue", &["queue"]).unwrap();
     let kept = queues.with_label_values(&["kept"]).unwrap();
@@ -92,6 +95,9 @@ fn idle_series_expire_at_snapshots_and_updated_ones_stay() {
 
 #[test]
 fn churn_through_compactions_keeps_every_label_with_its_value() {
+    if common::tools::missing(&["python:prometheus_client"]) {
+        return;
+    }
     let registry = Registry::new();
     let other = registry.counter_family("stable_total", "never removed", &["service"]).unwrap();
     other.with_label_values(&["smtp"]).unwrap().inc_by(7);
@@ -157,6 +163,9 @@ fn snapshots_during_churn_are_consistent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scrapes_during_churn_pass_promtool_and_prometheus_client() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let registry = Registry::new();
     let queues = registry.gauge_family("scheduled", "per queue", &["queue"]).unwrap();
     let server = common::start(registry, "127.0.0.1:0", &["127.0.0.1"]).await;

@@ -180,6 +180,9 @@ fn normalise_bounds(samples: &mut [Sample]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn python_exporter_values_read_back_exactly_in_text_json_and_openmetrics() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let (_exporter, addr) = python_exporter();
     let server = sidecar(settings(&format!("http://{addr}/metrics"))).await;
     let upstream_om = get(addr, "/metrics", &[("accept", "application/openmetrics-text;version=1.0.0")]).await.text();
@@ -319,6 +322,9 @@ async fn broken_upstreams_answer_502_with_the_reason() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_real_prometheus_own_metrics_pass_through() {
+    if common::tools::missing(&["prometheus", "promtool", "python:prometheus_client"]) {
+        return;
+    }
     let prometheus = PrometheusServer::start("global:\n  scrape_interval: 60s\nscrape_configs: []\n", &[]);
     prometheus.ready().await;
     let web = prometheus.web;
@@ -351,6 +357,9 @@ async fn a_real_prometheus_own_metrics_pass_through() {
 /// sidecar serves the same families, values and help text.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_metrics_json_upstream_serves_the_same_text() {
+    if common::tools::missing(&["python:prometheus_client"]) {
+        return;
+    }
     let (registry, _) = common::tricky_registry();
     let origin = common::start(registry, "127.0.0.1:0", &["127.0.0.1"]).await;
     let server = sidecar(settings(&format!("http://{}/metrics.json", origin.local_addr))).await;
@@ -394,6 +403,9 @@ async fn scrapes_share_fetches() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sidecar_pushes_what_its_upstream_serves() {
+    if common::tools::missing(&["prometheus"]) {
+        return;
+    }
     let upstream = canned_upstream(
         http_response("text/plain; version=0.0.4", "# TYPE upstream_only_total counter\nupstream_only_total{q=\"a\"} 42\n"),
         Duration::ZERO,

@@ -60,6 +60,9 @@ const TEXT_UTF8: &str = "text/plain;version=1.0.0;escaping=allow-utf-8";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn text_1_0_0_with_allow_utf8_reads_back_every_name_exactly() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let server = start(utf8_registry(), "127.0.0.1:0", &["127.0.0.1"]).await;
     let r = get(server.local_addr, "/metrics", &[("Accept", TEXT_UTF8)]).await;
     assert_eq!(r.status, 200);
@@ -89,6 +92,9 @@ async fn text_1_0_0_with_allow_utf8_reads_back_every_name_exactly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn legacy_clients_get_underscores_that_promtool_accepts() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let server = start(utf8_registry(), "127.0.0.1:0", &["127.0.0.1"]).await;
     for accept in [None, Some("text/plain;version=0.0.4"), Some("text/plain;version=0.0.4;escaping=allow-utf-8"), Some("*/*")] {
         let headers: Vec<(&str, &str)> = accept.iter().map(|a| ("Accept", *a)).collect();
@@ -109,6 +115,9 @@ async fn legacy_clients_get_underscores_that_promtool_accepts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dots_and_values_escaping_follow_prometheus() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let server = start(utf8_registry(), "127.0.0.1:0", &["127.0.0.1"]).await;
     let r = get(server.local_addr, "/metrics", &[("Accept", "text/plain;version=1.0.0;escaping=dots")]).await;
     assert_eq!(r.header("content-type"), Some("text/plain; version=1.0.0; charset=utf-8; escaping=dots"));
@@ -127,6 +136,9 @@ async fn dots_and_values_escaping_follow_prometheus() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn openmetrics_quotes_for_prometheus_3_and_only_when_negotiable() {
+    if common::tools::missing(&["promtool", "python:prometheus_client"]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     install_plugin(dir.path(), "openmetrics.wasm", &component_bytes("plugins", "openmetrics.wasm"));
     let negotiate = NegotiableFormats::new(&["openmetrics".into(), "prometheus".into()]).unwrap();

@@ -7,6 +7,7 @@ pub mod built_components;
 pub mod embedded_example;
 pub mod prometheus_server;
 pub mod served_process;
+pub mod tools;
 pub mod validators;
 
 use metrics_host::app::config::ServeConfig;
@@ -227,11 +228,16 @@ pub fn tricky_registry() -> (Registry, Vec<ExpectedSample>) {
     (registry, expected)
 }
 
-/// A component built by `make plugins` (`target/plugins/NAME`) or
-/// `make test-plugins` (`target/test-plugins/NAME`).
+/// The fixture component `folder/name` (`plugins/prometheus.wasm`,
+/// `test-plugins/hostile.wasm`, ...), built by the `test-components` crate.
+pub fn component_path(folder: &str, name: &str) -> &'static str {
+    test_components::path(folder, name).unwrap_or_else(|| panic!("test-components builds no {folder}/{name}"))
+}
+
+/// The bytes of [`component_path`].
 pub fn component_bytes(folder: &str, name: &str) -> Vec<u8> {
-    let path = format!("{}/../target/{folder}/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}; run `make plugins test-plugins`"))
+    let path = component_path(folder, name);
+    std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// Puts `bytes` at `dir/name` the way operators are told to: write a

@@ -1,0 +1,79 @@
+//! Builds every fixture component of the host's tests with a nested cargo
+//! into this build's `OUT_DIR` and writes their paths to `components.rs`
+//! (`src/lib.rs` includes it). A package built with several feature sets
+//! (the marker's two versions, the hostile plugin's variants) is built once
+//! per set and copied out after each build.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+
+/// (name the tests use, package, features).
+const COMPONENTS: &[(&str, &str, &str)] = &[
+    ("plugins/prometheus.wasm", "prometheus-renderer", ""),
+    ("plugins/openmetrics.wasm", "openmetrics-renderer", ""),
+    ("test-plugins/marker-v1.wasm", "marker-renderer", ""),
+    ("test-plugins/marker-v2.wasm", "marker-renderer", "v2"),
+    ("test-plugins/hostile.wasm", "hostile-renderer", ""),
+    ("test-plugins/formats-many.wasm", "hostile-renderer", "formats-many"),
+    ("test-plugins/formats-huge-name.wasm", "hostile-renderer", "formats-huge-name"),
+    ("test-plugins/formats-bad-name.wasm", "hostile-renderer", "formats-bad-name"),
+    ("test-plugins/formats-spin.wasm", "hostile-renderer", "formats-spin"),
+    ("examples/influx.wasm", "influx-renderer", ""),
+];
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.ancestors().nth(3).expect("host/tests/components is inside the workspace").to_path_buf();
+    for input in ["guest-renderer", "host/tests/plugins", "examples/plugins/influx", "wit", "Cargo.toml", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(input).display());
+    }
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let target_dir = out_dir.join("guest");
+    let built_dir = out_dir.join("components");
+    let mut list = String::from("/// (FOLDER/FILE, absolute path) of every built component.\npub const COMPONENTS: &[(&str, &str)] = &[\n");
+    for (name, package, features) in COMPONENTS {
+        let artifact = build(&root, &target_dir, package, features);
+        let destination = built_dir.join(name);
+        std::fs::create_dir_all(destination.parent().expect("FOLDER/FILE")).expect("components folder");
+        std::fs::copy(&artifact, &destination).unwrap_or_else(|e| panic!("{} -> {}: {e}", artifact.display(), destination.display()));
+        list.push_str(&format!("    ({name:?}, {:?}),\n", destination.display().to_string()));
+    }
+    list.push_str("];\n");
+    std::fs::write(out_dir.join("components.rs"), list).expect("components.rs");
+}
+
+/// Builds `package` with `features` for the wasm target; returns the artifact.
+fn build(root: &Path, target_dir: &Path, package: &str, features: &str) -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "--release", "--target", TARGET, "-p", package, "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir)
+        // This script's stdout is read by cargo as directives.
+        .stdout(std::io::stderr());
+    if !features.is_empty() {
+        command.args(["--features", features]);
+    }
+    // What the outer build sets for itself must not leak into the guest's.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CLIPPY_ARGS",
+        "CARGO_PRIMARY_PACKAGE",
+    ] {
+        command.env_remove(var);
+    }
+    let status = command.status().unwrap_or_else(|e| panic!("running cargo for {package}: {e}"));
+    assert!(
+        status.success(),
+        "building {package} (features {features:?}) for {TARGET} failed; if the target is missing: rustup target add {TARGET}"
+    );
+    target_dir.join(TARGET).join("release").join(format!("{}.wasm", package.replace('-', "_")))
+}
