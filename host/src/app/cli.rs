@@ -54,7 +54,7 @@ pub enum PluginCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct PluginNewArgs {
-    /// The plugin's name, also its format's: [a-z][a-z0-9_]{0,63}.
+    /// The plugin's name, also its format's: `[a-z][a-z0-9_]{0,63}`.
     #[arg(value_name = "NAME")]
     pub name: String,
     /// The language of the project: rust, python or js.

@@ -1,7 +1,7 @@
 //! Push: the same snapshots, rendered by the same sandboxed components,
 //! sent to the engines fleets run. Each `[[push]]` endpoint renders its
 //! push format (`remote-write-1`: delimited `WriteRequest`s written by the
-//! renderer) every interval through the [`RenderService`], and a sender
+//! renderer) every interval through the [`RenderService`](crate::render_service::RenderService), and a sender
 //! compresses, sends and retries the requests from a bounded queue, so a
 //! slow or dead receiver holds no render slot and never touches scrapes.
 //!

@@ -89,7 +89,7 @@ fn base64url(bytes: &[u8]) -> String {
 pub struct PushArgs {
     /// `http://host:port/path` of the receiver (remote write: `/api/v1/write`).
     pub url: String,
-    /// `remote-write-1` [default].
+    /// `remote-write-1` (the default).
     pub protocol: Option<String>,
     /// How often a snapshot is pushed, in ms [default: 15000].
     pub interval_ms: Option<u64>,
