@@ -22,6 +22,7 @@ mod output;
 mod prometheus_text;
 mod proto_wire;
 mod protobuf;
+mod otlp;
 mod remote_write;
 mod sample_line;
 mod series_api;
@@ -85,8 +86,17 @@ pub const REMOTE_WRITE_1: FormatInfo = FormatInfo {
     description: "Prometheus remote write 1.0 requests (delimited WriteRequest), for push",
 };
 
+/// OpenTelemetry's OTLP metrics (`ExportMetricsServiceRequest`), for
+/// pushing: delimited messages, each the body of one request within
+/// `max_samples_per_request` data points (see `otlp.rs`).
+pub const OTLP: FormatInfo = FormatInfo {
+    name: "otlp",
+    content_type: "application/x-protobuf; proto=opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest; encoding=delimited",
+    description: "OpenTelemetry OTLP metrics requests (delimited ExportMetricsServiceRequest), for push",
+};
+
 /// Every format this crate renders.
-pub const FORMATS: [FormatInfo; 5] = [PROMETHEUS, JSON, OPENMETRICS, PROTOBUF, REMOTE_WRITE_1];
+pub const FORMATS: [FormatInfo; 6] = [PROMETHEUS, JSON, OPENMETRICS, PROTOBUF, REMOTE_WRITE_1, OTLP];
 
 /// Options of one render call.
 #[derive(Debug, Clone, Copy, Default)]
@@ -157,6 +167,11 @@ pub fn render(
         "remote-write-1" => {
             let max_samples = if options.max_samples == 0 { remote_write::DEFAULT_MAX_SAMPLES } else { options.max_samples };
             let mut encoder = remote_write::RemoteWrite::new(prefix, options.timestamp_ms, max_samples, options.external_labels);
+            batch_driver::drive(families, source, &mut encoder, &mut out)?
+        }
+        "otlp" => {
+            let max_points = if options.max_samples == 0 { otlp::DEFAULT_MAX_POINTS } else { options.max_samples };
+            let mut encoder = otlp::Otlp::new(prefix, options.timestamp_ms, max_points, options.external_labels);
             batch_driver::drive(families, source, &mut encoder, &mut out)?
         }
         other => return Err(RenderError::UnknownFormat(other.into())),

@@ -1,6 +1,6 @@
 //! Protocol buffers' wire format, written by hand (no_std, no codegen):
 //! varints, zigzag, tags and length-delimited fields, shared by the
-//! protobuf exposition and the remote-write encoder.
+//! protobuf exposition and the remote-write and OTLP encoders.
 use alloc::vec::Vec;
 
 pub(crate) const WIRE_VARINT: u8 = 0;
@@ -37,6 +37,11 @@ pub(crate) fn push_sint(buf: &mut Vec<u8>, field: u8, value: i64) {
 }
 
 pub(crate) fn push_double(buf: &mut Vec<u8>, field: u8, value: f64) {
+    push_tag(buf, field, WIRE_FIXED64);
+    buf.extend_from_slice(&value.to_le_bytes());
+}
+
+pub(crate) fn push_fixed64(buf: &mut Vec<u8>, field: u8, value: u64) {
     push_tag(buf, field, WIRE_FIXED64);
     buf.extend_from_slice(&value.to_le_bytes());
 }

@@ -181,9 +181,8 @@ async fn render_loop(
         }
         let whole = Arc::new(Mutex::new(WholeBody { bytes: Vec::new(), max: settings.queue_max_bytes, over: false }));
         let sink: Box<dyn OutputSink> = match settings.protocol {
-            PushProtocol::RemoteWrite1 => {
-                Box::new(RequestSink { pending: Vec::new(), queue: Arc::clone(&queue), encoder: snap::raw::Encoder::new() })
-            }
+            PushProtocol::RemoteWrite1 => Box::new(RequestSink::new(Arc::clone(&queue), Compression::Snappy(snap::raw::Encoder::new()))),
+            PushProtocol::Otlp => Box::new(RequestSink::new(Arc::clone(&queue), Compression::Gzip)),
             PushProtocol::Pushgateway => Box::new(WholeBodySink(Arc::clone(&whole))),
         };
         let rendered = match service.start(request, sink) {
@@ -218,11 +217,39 @@ async fn render_loop(
 }
 
 /// Cuts a render's output (requests, each preceded by its length as a
-/// varint) into requests, compresses each (snappy block format) and queues it.
+/// varint) into requests, compresses each and queues it.
 struct RequestSink {
     pending: Vec<u8>,
     queue: Arc<RequestQueue>,
-    encoder: snap::raw::Encoder,
+    compression: Compression,
+}
+
+/// How a protocol compresses a request body.
+enum Compression {
+    /// Remote write: snappy's block format (never the framed one).
+    Snappy(snap::raw::Encoder),
+    /// OTLP/HTTP: gzip, at the fastest level (as scrapes are).
+    Gzip,
+}
+
+impl Compression {
+    fn compress(&mut self, body: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            Compression::Snappy(encoder) => encoder.compress_vec(body).ok(),
+            Compression::Gzip => {
+                use std::io::Write;
+                let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+                encoder.write_all(body).ok()?;
+                encoder.finish().ok()
+            }
+        }
+    }
+}
+
+impl RequestSink {
+    fn new(queue: Arc<RequestQueue>, compression: Compression) -> Self {
+        RequestSink { pending: Vec::new(), queue, compression }
+    }
 }
 
 /// The length prefix at the start of `bytes`: (length, prefix bytes),
@@ -261,9 +288,9 @@ impl OutputSink for RequestSink {
             if self.pending.len() < end {
                 break;
             }
-            match self.encoder.compress_vec(&self.pending[start + prefix..end]) {
-                Ok(compressed) => self.queue.push(Bytes::from(compressed)),
-                Err(_) => result = Err(SinkClosed::Gone),
+            match self.compression.compress(&self.pending[start + prefix..end]) {
+                Some(compressed) => self.queue.push(Bytes::from(compressed)),
+                None => result = Err(SinkClosed::Gone),
             }
             start = end;
         }
@@ -407,7 +434,7 @@ mod tests {
     #[test]
     fn output_is_cut_into_requests_at_their_length_prefixes_however_it_arrives() {
         let queue = Arc::new(RequestQueue::new(1 << 20));
-        let mut sink = RequestSink { pending: Vec::new(), queue: Arc::clone(&queue), encoder: snap::raw::Encoder::new() };
+        let mut sink = RequestSink::new(Arc::clone(&queue), Compression::Snappy(snap::raw::Encoder::new()));
         let mut output = Vec::new();
         for body in [vec![7u8; 3], vec![8u8; 300]] {
             let mut len = body.len() as u64;
@@ -432,7 +459,7 @@ mod tests {
         // that never ends (nothing is held waiting for it).
         let huge = [0xff, 0xff, 0xff, 0xff, 0x7f];
         assert!(runtime.block_on(sink.write(Bytes::copy_from_slice(&huge))).is_err());
-        let mut endless = RequestSink { pending: Vec::new(), queue: Arc::clone(&queue), encoder: snap::raw::Encoder::new() };
+        let mut endless = RequestSink::new(Arc::clone(&queue), Compression::Snappy(snap::raw::Encoder::new()));
         assert!(runtime.block_on(endless.write(Bytes::from(vec![0xffu8; 10]))).is_err());
     }
 }

@@ -17,6 +17,9 @@ pub enum PushProtocol {
     /// Prometheus' Pushgateway: the text format, `PUT` to the group of
     /// the external labels (which replaces the whole group).
     Pushgateway,
+    /// OpenTelemetry's OTLP/HTTP (protobuf `ExportMetricsServiceRequest`,
+    /// gzip, to `/v1/metrics`); the external labels are resource attributes.
+    Otlp,
 }
 
 impl PushProtocol {
@@ -25,6 +28,7 @@ impl PushProtocol {
         match self {
             PushProtocol::RemoteWrite1 => "remote-write-1",
             PushProtocol::Pushgateway => "pushgateway",
+            PushProtocol::Otlp => "otlp",
         }
     }
 
@@ -33,6 +37,7 @@ impl PushProtocol {
         match self {
             PushProtocol::RemoteWrite1 => "remote-write-1",
             PushProtocol::Pushgateway => "prometheus",
+            PushProtocol::Otlp => "otlp",
         }
     }
 
@@ -45,6 +50,7 @@ impl PushProtocol {
                 ("x-prometheus-remote-write-version", "0.1.0"),
             ],
             PushProtocol::Pushgateway => vec![("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+            PushProtocol::Otlp => vec![("content-type", "application/x-protobuf"), ("content-encoding", "gzip")],
         }
     }
 }
@@ -87,9 +93,10 @@ fn base64url(bytes: &[u8]) -> String {
 #[derive(Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushArgs {
-    /// `http://host:port/path` of the receiver (remote write: `/api/v1/write`).
+    /// `http://host:port/path` of the receiver (remote write:
+    /// `/api/v1/write`; OTLP: `/v1/metrics`, which a URL without a path gets).
     pub url: String,
-    /// `remote-write-1` (the default).
+    /// `remote-write-1` (the default), `otlp` or `pushgateway`.
     pub protocol: Option<String>,
     /// How often a snapshot is pushed, in ms [default: 15000].
     pub interval_ms: Option<u64>,
@@ -173,9 +180,10 @@ impl PushArgs {
         let protocol = match self.protocol.as_deref().unwrap_or("remote-write-1") {
             "remote-write-1" => PushProtocol::RemoteWrite1,
             "pushgateway" => PushProtocol::Pushgateway,
+            "otlp" => PushProtocol::Otlp,
             other => {
                 return Err(format!(
-                    "{} = {:?}: this host pushes remote-write-1 and pushgateway (remote-write-2 and otlp are not built yet)",
+                    "{} = {:?}: this host pushes remote-write-1, otlp and pushgateway (remote-write-2 is not built yet)",
                     at("protocol"),
                     crate::bounded_text::truncate_text(other, 64)
                 ))
@@ -184,7 +192,12 @@ impl PushArgs {
         let interval = in_range(&at("interval_ms"), self.interval_ms.unwrap_or(15_000), 100, 86_400_000)?;
         let timeout = in_range(&at("timeout_ms"), self.timeout_ms.unwrap_or(10_000), 10, 600_000)?;
         for (name, value) in &self.external_labels {
-            if !metrics_render_core::is_valid_label_name(name) || name.starts_with("__") {
+            if protocol == PushProtocol::Otlp {
+                // Resource attribute keys: `service.name`, `host.name`, ...
+                if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+                    return Err(format!("{} has attribute key {name:?}: 1 to 255 bytes, no control characters", at("external_labels")));
+                }
+            } else if !metrics_render_core::is_valid_label_name(name) || name.starts_with("__") {
                 return Err(format!("{} has label name {name:?}: [a-zA-Z_][a-zA-Z0-9_]*, not starting with __", at("external_labels")));
             }
             if value.is_empty() {
@@ -223,7 +236,9 @@ impl PushArgs {
                 let external: Vec<(String, String)> = self.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 UpstreamUrl { target: format!("{}{}", url.target.trim_end_matches('/'), pushgateway_group_path(&external)), ..url }
             }
-            PushProtocol::RemoteWrite1 => url,
+            // OTLP/HTTP exporters post to `/v1/metrics` under a base URL.
+            PushProtocol::Otlp if url.target == "/" => UpstreamUrl { target: "/v1/metrics".into(), ..url },
+            PushProtocol::RemoteWrite1 | PushProtocol::Otlp => url,
         };
         Ok(PushSettings {
             url,
