@@ -12,7 +12,7 @@ use crate::registry::Registry;
 use crate::render_slots::{RenderSlot, RenderSlots};
 use crate::representation::{representation, Wanted};
 use crate::self_metrics::HostMetrics;
-use crate::snapshot::FamilyFilter;
+use crate::snapshot::{FamilyFilter, Snapshot};
 use bytes::Bytes;
 use metrics_render_core::is_valid_metric_name;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,6 +69,10 @@ pub struct RenderRequest {
     /// Options added to the renderer's settings for this render (a push's
     /// `max_samples_per_request`, `external_label.NAME`).
     pub settings: Vec<(String, String)>,
+    /// Render this snapshot instead of taking one (a push keeps what it
+    /// pushed, to mark the series gone by the next push); `families` is
+    /// then not read.
+    pub snapshot: Option<Arc<Snapshot>>,
 }
 
 impl RenderRequest {
@@ -136,6 +140,11 @@ impl RenderService {
         RenderRefused::Busy { limit: self.slots.limit() }
     }
 
+    /// The registry it renders.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// The current renderers (for negotiation and listings).
     pub fn renderers(&self) -> &Arc<Renderers> {
         &self.renderers
@@ -159,7 +168,7 @@ impl RenderService {
 
     /// [`RenderService::start`] with a slot already taken (checked requests only).
     pub fn start_in(&self, slot: RenderSlot, request: RenderRequest, sink: Box<dyn OutputSink>) -> Result<StartedRender, RenderRefused> {
-        let RenderRequest { format, prefix, wanted, families, deadline, renderer_set, settings } = request;
+        let RenderRequest { format, prefix, wanted, families, deadline, renderer_set, settings, snapshot } = request;
         let format = format.as_str();
         let started = Instant::now();
         let renderers = renderer_set.unwrap_or_else(|| self.renderers.current());
@@ -195,7 +204,7 @@ impl RenderService {
         let task = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let _in_span = span.enter();
-            let snapshot = Arc::new(registry.snapshot_of(&families));
+            let snapshot = snapshot.unwrap_or_else(|| Arc::new(registry.snapshot_of(&families)));
             let result = runtime.block_on(renderer.render(
                 &snapshot,
                 &format,

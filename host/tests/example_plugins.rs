@@ -4,7 +4,7 @@
 mod common;
 
 use common::validators::{python, run_with_stdin};
-use common::{component_bytes, get, install_plugin, post, start_with_plugins};
+use common::{get, install_plugin, post, start_with_plugins};
 use metrics_host::registry::Registry;
 use serde_json::Value;
 use std::process::Command;
@@ -85,7 +85,7 @@ async fn influx_example_reads_back(name: &str) {
     let plugins = tempfile::tempdir().unwrap();
     std::fs::write(plugins.path().join(format!("{name}.toml")), "precision = \"ms\"\n").unwrap();
     let (server, _renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
-    install_plugin(plugins.path(), &format!("{name}.wasm"), &component_bytes("examples", &format!("{name}.wasm")));
+    install_plugin(plugins.path(), &format!("{name}.wasm"), &std::fs::read(&wasm).unwrap());
     wait_until_serving(server.local_addr, &format!("{name}.wasm")).await;
     let before_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as f64;
     let r = get(server.local_addr, &format!("/metrics?format={name}"), &[]).await;

@@ -104,7 +104,7 @@ async fn bad_requests_get_400_with_a_reason() {
     }
     let r = get(server.local_addr, "/metrics?format=yaml", &[]).await;
     assert_eq!(r.status, 400);
-    assert!(r.text().contains("unknown format \"yaml\"") && r.text().contains("json, prometheus"), "{}", r.text());
+    assert!(r.text().contains("unknown format \"yaml\"") && r.text().contains("json, otlp, prometheus"), "{}", r.text());
     let r = get(server.local_addr, "/metrics?prefix=a&prefix=b", &[]).await;
     assert_eq!(r.status, 400, "a repeated prefix is ambiguous: {}", r.text());
     // The server is still fine afterwards.

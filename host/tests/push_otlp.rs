@@ -99,7 +99,9 @@ fn attributes(point: &Value) -> BTreeMap<String, String> {
     point["attributes"]
         .as_array()
         .map(|list| {
-            list.iter().map(|kv| (kv["key"].as_str().unwrap().to_string(), kv["value"]["string_value"].as_str().unwrap().to_string())).collect()
+            list.iter()
+                .map(|kv| (kv["key"].as_str().unwrap().to_string(), kv["value"]["string_value"].as_str().unwrap().to_string()))
+                .collect()
         })
         .unwrap_or_default()
 }
@@ -188,19 +190,19 @@ async fn every_data_point_reaches_an_otlp_receiver_as_the_registry_holds_it() {
     }
     // The host's own metrics ride along; these are the test's.
     points.retain(|name, _| !name.starts_with("metrics_host_"));
-    assert_eq!(points.keys().cloned().collect::<Vec<_>>(), [
-        "otlp_balance",
-        "otlp_latency_seconds",
-        "otlp_queue_depth",
-        "otlp_sent_total",
-        "otlp_size_bytes"
-    ]);
+    assert_eq!(
+        points.keys().cloned().collect::<Vec<_>>(),
+        ["otlp_balance", "otlp_latency_seconds", "otlp_queue_depth", "otlp_sent_total", "otlp_size_bytes"]
+    );
 
     // Counters: monotonic cumulative sums with their creation time.
     let sent = &points["otlp_sent_total"];
     assert_eq!(sent.len(), 2);
     for (data, point) in sent {
-        assert_eq!((data["is_monotonic"].as_bool(), data["aggregation_temporality"].as_str()), (Some(true), Some("AGGREGATION_TEMPORALITY_CUMULATIVE")));
+        assert_eq!(
+            (data["is_monotonic"].as_bool(), data["aggregation_temporality"].as_str()),
+            (Some(true), Some("AGGREGATION_TEMPORALITY_CUMULATIVE"))
+        );
         let start = u64_of(&point["start_time_unix_nano"]);
         match attributes(point)["domain"].as_str() {
             "a.example" => assert_eq!((f64_of(&point["as_double"]), start), (7.0, CREATED_MS as u64 * 1_000_000)),

@@ -472,3 +472,47 @@ async fn a_5xx_is_retried_without_loss_or_duplicates_and_429_waits_for_retry_aft
     let mut decoder = snap::raw::Decoder::new();
     assert!(!decoder.decompress_vec(&seen[0].1).unwrap().is_empty(), "snappy block format");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_series_stops_answering_at_once_after_its_stale_marker() {
+    if common::tools::missing(&["prometheus"]) {
+        return;
+    }
+    let prometheus = PrometheusServer::start("global:\n  scrape_interval: 1h\n", &["--web.enable-remote-write-receiver"]);
+    prometheus.ready().await;
+    let registry = Registry::new();
+    let sent = registry.counter_family("stale_sent_total", "sent", &["domain"]).unwrap();
+    sent.with_label_values(&["a.example"]).unwrap().inc_by(7);
+    sent.with_label_values(&["b.example"]).unwrap().inc_by(2);
+    let latency = registry.histogram("stale_latency_seconds", "latency", &[1.0]).unwrap();
+    latency.observe(0.5);
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        push: vec![push_table(&format!("http://{}/api/v1/write", prometheus.web)).check(0, |_| None).unwrap()],
+        ..ServeConfig::default()
+    };
+    let server = server::start(&config, registry.clone(), renderers().await).await.unwrap();
+    let at = |expr: &str| format!("{expr}{{instance=\"pushed-1\",job=\"push-test\"}}");
+    let gone_b = at("stale_sent_total").replace('}', ",domain=\"b.example\"}");
+    let kept_a = at("stale_sent_total").replace('}', ",domain=\"a.example\"}");
+    let gone_count = at("stale_latency_seconds_count");
+    prometheus.wait_for_values(&[(&kept_a, 7.0), (&gone_b, 2.0), (&gone_count, 1.0)]).await;
+
+    // Without a stale marker both would answer their last value for 5 minutes.
+    assert!(sent.remove(&["b.example"]).unwrap());
+    assert!(registry.remove_family("stale_latency_seconds"));
+    let status = wait_for_status(server.local_addr, |s| s["stale_series"].as_u64() >= Some(2)).await;
+    assert_eq!(status["stale_series"], 2, "b.example and the histogram's one series, once: {status:#}");
+    wait_for_status(server.local_addr, |s| s["queued_bytes"] == 0 && s["backoff_ms"] == 0).await;
+    let started = Instant::now();
+    while !(prometheus.query(&gone_b).await.is_empty() && prometheus.query(&gone_count).await.is_empty()) {
+        assert!(started.elapsed() < Duration::from_secs(20), "still answering: {:?}", prometheus.query(&gone_b).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for bucket in ["1", "+Inf"] {
+        assert!(prometheus.query(&at("stale_latency_seconds_bucket").replace('}', &format!(",le=\"{bucket}\"}}"))).await.is_empty());
+    }
+    assert!(prometheus.query(&at("stale_latency_seconds_sum")).await.is_empty());
+    assert_eq!(common::prometheus_server::value_of(&prometheus.query(&kept_a).await), Some(7.0));
+    server.stop().await.unwrap();
+}

@@ -14,6 +14,12 @@
 //!
 //! A request holds at most `max_samples` samples (a native histogram counts
 //! as one), so the host never sends more than a receiver was told to take.
+//!
+//! Stale markers: a host marks a series that disappeared since its last
+//! push by giving it the value (counters, gauges) or the sum (histograms,
+//! summaries) [`STALE_NAN_BITS`]; every sample of such a series is then
+//! written as that NaN (a native histogram with it as its sum), which tells
+//! a receiver the series ended at once, as a scrape's staleness does.
 use crate::batch_driver::Formatter;
 use crate::number::push_prometheus_f64;
 use crate::output::Out;
@@ -34,6 +40,13 @@ fn metadata_type(kind: MetricKind) -> u64 {
         MetricKind::Histogram => 3,
         MetricKind::Summary => 5,
     }
+}
+
+/// Prometheus' stale marker: a NaN with these exact bits.
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+fn is_stale(value: f64) -> bool {
+    value.to_bits() == STALE_NAN_BITS
 }
 
 /// Label names and values of one series, sorted when written.
@@ -224,6 +237,8 @@ impl Formatter for RemoteWrite<'_> {
                     self.push_series(&names[0], &mut labels, SeriesValue::Float(batch.value(i)));
                 }
                 MetricKind::Histogram => {
+                    let stale = is_stale(batch.sum(i));
+                    let float = |value: f64| SeriesValue::Float(if stale { f64::from_bits(STALE_NAN_BITS) } else { value });
                     let native = batch.native(i);
                     let classic = !family.bounds.is_empty() || native.is_none();
                     let samples = if classic { family.bounds.len() + 3 } else { 0 } + usize::from(native.is_some());
@@ -239,25 +254,27 @@ impl Formatter for RemoteWrite<'_> {
                             own_labels(&mut labels, &family.label_names, batch, i);
                             labels.push((b"le", le));
                             let count = cumulative.get(k).copied().unwrap_or(batch.count(i));
-                            self.push_series(&names[0], &mut labels, SeriesValue::Float(count as f64));
+                            self.push_series(&names[0], &mut labels, float(count as f64));
                         }
                         own_labels(&mut labels, &family.label_names, batch, i);
-                        self.push_series(&names[1], &mut labels, SeriesValue::Float(batch.sum(i)));
+                        self.push_series(&names[1], &mut labels, float(batch.sum(i)));
                         own_labels(&mut labels, &family.label_names, batch, i);
-                        self.push_series(&names[2], &mut labels, SeriesValue::Float(batch.count(i) as f64));
+                        self.push_series(&names[2], &mut labels, float(batch.count(i) as f64));
                     }
                 }
                 MetricKind::Summary => {
+                    let stale = is_stale(batch.sum(i));
+                    let float = |value: f64| SeriesValue::Float(if stale { f64::from_bits(STALE_NAN_BITS) } else { value });
                     self.reserve(family.quantiles.len() + 2, out)?;
                     for (quantile, &value) in points.iter().zip(batch.quantile_values(i)) {
                         own_labels(&mut labels, &family.label_names, batch, i);
                         labels.push((b"quantile", quantile));
-                        self.push_series(&names[0], &mut labels, SeriesValue::Float(value));
+                        self.push_series(&names[0], &mut labels, float(value));
                     }
                     own_labels(&mut labels, &family.label_names, batch, i);
-                    self.push_series(&names[1], &mut labels, SeriesValue::Float(batch.sum(i)));
+                    self.push_series(&names[1], &mut labels, float(batch.sum(i)));
                     own_labels(&mut labels, &family.label_names, batch, i);
-                    self.push_series(&names[2], &mut labels, SeriesValue::Float(batch.count(i) as f64));
+                    self.push_series(&names[2], &mut labels, float(batch.count(i) as f64));
                 }
             }
         }

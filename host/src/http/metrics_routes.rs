@@ -79,6 +79,7 @@ async fn render_response(app: &AppState, choice: RenderChoice, query: &MetricsQu
         deadline,
         renderer_set,
         settings: Vec::new(),
+        snapshot: None,
     };
     let mut output = app.scrapes.subscribe(request).await?;
     let content_type = HeaderValue::from_str(&output.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));

@@ -9,10 +9,12 @@
 //! - [`queue`]: the bounded queue of compressed requests (drop oldest).
 //! - [`pusher`]: the render and send loops of one endpoint, its status.
 //! - [`http_post`]: one bounded POST.
+//! - `stale`: remote write's stale markers for series gone since the last push.
 pub mod http_post;
 pub mod pusher;
 pub mod queue;
 pub mod settings;
+mod stale;
 
 pub use pusher::{PushStatus, Pushers};
 pub use settings::{PushArgs, PushProtocol, PushSettings};

@@ -8,10 +8,12 @@
 use super::http_post::{Answer, Receiver};
 use super::queue::RequestQueue;
 use super::settings::{PushProtocol, PushSettings};
+use super::stale;
 use crate::bounded_text::truncate_text;
 use crate::plugin::{OutputSink, SinkClosed, WriteFuture};
 use crate::render_service::{RenderRequest, RenderService};
 use crate::self_metrics::HostMetrics;
+use crate::snapshot::Snapshot;
 use bytes::Bytes;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -44,6 +46,8 @@ pub struct PushStatus {
     pub last_error: Option<String>,
     /// The wait before the current retry, 0 when none.
     pub backoff_ms: u64,
+    /// Remote write: series marked stale (gone since the push before).
+    pub stale_series: u64,
     pub queued_bytes: usize,
 }
 
@@ -153,57 +157,21 @@ async fn render_loop(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut options = vec![("max_samples_per_request".to_string(), settings.max_samples_per_request.to_string())];
     options.extend(settings.external_labels.iter().map(|(name, value)| (format!("external_label.{name}"), value.clone())));
+    // Remote write: the last pushed snapshot, to mark series gone since.
+    let mut previous: Option<Arc<Snapshot>> = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             () = push_now.notified() => {}
         }
-        let request = RenderRequest {
-            format: settings.protocol.format().to_string(),
-            prefix: settings.prefix.clone(),
-            families: settings.families.clone(),
-            settings: options.clone(),
-            ..RenderRequest::default()
-        };
         // Sidecar mode: the upstream's current data, or no push this time.
         let fetched = match &upstream {
             Some(upstream) => upstream.refresh().await.map_err(|why| format!("upstream: {why}")),
             None => Ok(()),
         };
-        if let Err(why) = fetched {
-            pushes_rendered.send_modify(|count| *count += 1);
-            let mut status = lock(&status);
-            status.renders += 1;
-            status.renders_failed += 1;
-            tracing::warn!(url = %status.url, error = %why, "push skipped");
-            status.last_error = Some(truncate_text(&why, 4096));
-            continue;
-        }
-        let whole = Arc::new(Mutex::new(WholeBody { bytes: Vec::new(), max: settings.queue_max_bytes, over: false }));
-        let sink: Box<dyn OutputSink> = match settings.protocol {
-            PushProtocol::RemoteWrite1 => Box::new(RequestSink::new(Arc::clone(&queue), Compression::Snappy(snap::raw::Encoder::new()))),
-            PushProtocol::Otlp => Box::new(RequestSink::new(Arc::clone(&queue), Compression::Gzip)),
-            PushProtocol::Pushgateway => Box::new(WholeBodySink(Arc::clone(&whole))),
-        };
-        let rendered = match service.start(request, sink) {
-            Ok(started) => match started.task.await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(failure)) => Err(failure.to_string()),
-                Err(join) => Err(join.to_string()),
-            },
-            Err(refused) => Err(refused.to_string()),
-        };
-        // A Pushgateway group goes as one request, once the render is whole.
-        let rendered = {
-            let mut whole = whole.lock().unwrap_or_else(|e| e.into_inner());
-            if whole.over {
-                Err(format!("the output passed queue_max_mb ({} bytes)", whole.max))
-            } else {
-                if rendered.is_ok() && settings.protocol == PushProtocol::Pushgateway {
-                    queue.push(Bytes::from(std::mem::take(&mut whole.bytes)));
-                }
-                rendered
-            }
+        let rendered = match fetched {
+            Ok(()) => push_once(&settings, &service, &options, &queue, &mut previous, &status).await,
+            Err(why) => Err(why),
         };
         pushes_rendered.send_modify(|count| *count += 1);
         let mut status = lock(&status);
@@ -213,6 +181,67 @@ async fn render_loop(
             status.renders_failed += 1;
             status.last_error = Some(truncate_text(&format!("render: {why}"), 4096));
         }
+    }
+}
+
+/// One push: a snapshot rendered in the endpoint's format and queued;
+/// for remote write, then the stale markers of the series gone since
+/// `previous` (which becomes this snapshot).
+async fn push_once(
+    settings: &PushSettings,
+    service: &Arc<RenderService>,
+    options: &[(String, String)],
+    queue: &Arc<RequestQueue>,
+    previous: &mut Option<Arc<Snapshot>>,
+    status: &Mutex<PushStatus>,
+) -> Result<(), String> {
+    let (registry, families) = (service.registry().clone(), settings.families.clone());
+    let snapshot = tokio::task::spawn_blocking(move || Arc::new(registry.snapshot_of(&families))).await.map_err(|e| e.to_string())?;
+    let request = |snapshot: Arc<Snapshot>| RenderRequest {
+        format: settings.protocol.format().to_string(),
+        prefix: settings.prefix.clone(),
+        settings: options.to_vec(),
+        snapshot: Some(snapshot),
+        ..RenderRequest::default()
+    };
+    match settings.protocol {
+        PushProtocol::Pushgateway => {
+            // A Pushgateway group goes as one request, once the render is whole.
+            let whole = Arc::new(Mutex::new(WholeBody { bytes: Vec::new(), max: settings.queue_max_bytes, over: false }));
+            let rendered = render(service, request(snapshot), Box::new(WholeBodySink(Arc::clone(&whole)))).await;
+            let mut whole = whole.lock().unwrap_or_else(|e| e.into_inner());
+            if whole.over {
+                return Err(format!("the output passed queue_max_mb ({} bytes)", whole.max));
+            }
+            rendered?;
+            queue.push(Bytes::from(std::mem::take(&mut whole.bytes)));
+            Ok(())
+        }
+        PushProtocol::Otlp => render(service, request(snapshot), Box::new(RequestSink::new(Arc::clone(queue), Compression::Gzip))).await,
+        PushProtocol::RemoteWrite1 => {
+            let snappy = || Box::new(RequestSink::new(Arc::clone(queue), Compression::Snappy(snap::raw::Encoder::new())));
+            render(service, request(Arc::clone(&snapshot)), snappy()).await?;
+            let Some(before) = previous.replace(Arc::clone(&snapshot)) else { return Ok(()) };
+            let gone = tokio::task::spawn_blocking(move || stale::gone_series(&before, &snapshot)).await.map_err(|e| e.to_string())?;
+            if let Some(gone) = gone {
+                let series: usize = gone.families.iter().map(|f| f.series.len()).sum();
+                render(service, request(Arc::new(gone)), snappy()).await.map_err(|why| format!("stale markers: {why}"))?;
+                lock(status).stale_series += series as u64;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs one render into `sink` to its end.
+async fn render(service: &RenderService, request: RenderRequest, sink: Box<dyn OutputSink>) -> Result<(), String> {
+    match service.start(request, sink) {
+        Ok(started) => match started.task.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(failure)) => Err(failure.to_string()),
+            Err(join) => Err(join.to_string()),
+        },
+        Err(refused) => Err(refused.to_string()),
     }
 }
 

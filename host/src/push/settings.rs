@@ -284,7 +284,8 @@ mod tests {
         assert!(!format!("{literal:?}").contains("s3cret"), "{literal:?}");
         for (text, expected) in [
             ("url = \"https://x/api/v1/write\"", "push[0].url"),
-            ("url = \"http://x/w\"\nprotocol = \"otlp\"", "push[0].protocol"),
+            ("url = \"http://x/w\"\nprotocol = \"remote-write-2\"", "push[0].protocol"),
+            ("url = \"http://x/w\"\nprotocol = \"otlp\"\nexternal_labels = { \"\" = \"1\" }", "push[0].external_labels"),
             ("url = \"http://x/w\"\ninterval_ms = 5", "push[0].interval_ms = 5 is out of range"),
             ("url = \"http://x/w\"\nexternal_labels = { \"__x\" = \"1\" }", "push[0].external_labels"),
             ("url = \"http://x/w\"\nheaders = { Authorization = \"env:MISSING\" }", "env:MISSING, which is not set"),
