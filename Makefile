@@ -46,7 +46,7 @@ examples: wasm-target test-deps js-tools
 run: build
 	target/release/metrics-host serve --demo --listen 127.0.0.1:8000
 
-## test-deps: promtool (Debian's prometheus package), victoria-metrics (a second remote-write receiver), prometheus-pushgateway, and in .venv Python's prometheus-client, componentize-py (Python plugins) and opentelemetry-proto (the OTLP receiver)
+## test-deps: promtool (Debian's prometheus package), victoria-metrics (a second remote-write receiver), prometheus-pushgateway, and in .venv Python's prometheus-client, componentize-py (Python plugins) and opentelemetry-proto (the OTLP receiver) and cramjam (snappy, for the remote write 2.0 receiver)
 COMPONENTIZE_PY := 0.25.0
 test-deps:
 	@command -v promtool >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends prometheus; }
@@ -57,6 +57,7 @@ test-deps:
 	@$(VENV)/bin/componentize-py --version 2>/dev/null | grep -q '$(COMPONENTIZE_PY)' || $(VENV)/bin/pip install --quiet componentize-py==$(COMPONENTIZE_PY)
 	@$(VENV)/bin/python -c 'import line_protocol_parser' 2>/dev/null || $(VENV)/bin/pip install --quiet line-protocol-parser==2.0.1
 	@$(VENV)/bin/python -c 'import opentelemetry.proto' 2>/dev/null || $(VENV)/bin/pip install --quiet opentelemetry-proto==1.45.2
+	@$(VENV)/bin/python -c 'import cramjam' 2>/dev/null || $(VENV)/bin/pip install --quiet cramjam==2.14.0
 
 ## test: unit and integration tests, with external validators. The fixture components are
 ## built by the test-components crate (host/tests/components/); every external tool must be

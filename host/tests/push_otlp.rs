@@ -4,6 +4,7 @@
 //! attribute the receiver decodes equals what the registry holds.
 mod common;
 
+use common::python_receiver::PythonReceiver;
 use common::{get, renderers};
 use metrics_host::app::config::ServeConfig;
 use metrics_host::app::server;
@@ -11,45 +12,7 @@ use metrics_host::push::PushArgs;
 use metrics_host::registry::{NativeHistogramOptions, Registry};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// `tests/otlp_receiver.py`, stopped (stdin closed, then killed) on drop.
-struct OtlpReceiver {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl OtlpReceiver {
-    fn start() -> Self {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otlp_receiver.py");
-        let mut child = Command::new(common::validators::python())
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python with opentelemetry-proto (`make test-deps`)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-        let port: u16 = line.trim().parse().unwrap_or_else(|_| panic!("receiver printed {line:?}, not its port"));
-        OtlpReceiver { child, addr: SocketAddr::from(([127, 0, 0, 1], port)) }
-    }
-
-    /// Every request it decoded, in protobuf's JSON mapping.
-    async fn received(&self) -> Vec<Value> {
-        serde_json::from_slice::<Value>(&get(self.addr, "/received", &[]).await.body).unwrap().as_array().unwrap().clone()
-    }
-}
-
-impl Drop for OtlpReceiver {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A creation time set by hand on one counter series.
 const CREATED_MS: i64 = 1_700_000_000_123;
@@ -125,7 +88,7 @@ async fn every_data_point_reaches_an_otlp_receiver_as_the_registry_holds_it() {
     if common::tools::missing(&["python:opentelemetry.proto"]) {
         return;
     }
-    let receiver = OtlpReceiver::start();
+    let receiver = PythonReceiver::start("otlp_receiver.py", &[]);
     // A URL without a path: OTLP/HTTP's `/v1/metrics` is added.
     let table: PushArgs = toml::from_str(&format!(
         "url = \"http://{}\"\nprotocol = \"otlp\"\ninterval_ms = 200\nmax_samples_per_request = 3\n\
@@ -142,7 +105,7 @@ async fn every_data_point_reaches_an_otlp_receiver_as_the_registry_holds_it() {
     let started = Instant::now();
     let requests = loop {
         let status: Value = serde_json::from_slice(&get(server.local_addr, "/-/push", &[]).await.body).unwrap();
-        let received = receiver.received().await;
+        let received = receiver.received().await.as_array().unwrap().clone();
         if status[0]["renders"].as_u64().unwrap_or(0) >= 2 && received.len() >= 2 {
             assert_eq!(status[0]["protocol"], "otlp", "{status:#}");
             assert!(status[0]["last_error"].is_null(), "{status:#}");

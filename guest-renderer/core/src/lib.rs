@@ -87,6 +87,15 @@ pub const REMOTE_WRITE_1: FormatInfo = FormatInfo {
     description: "Prometheus remote write 1.0 requests (delimited WriteRequest), for push",
 };
 
+/// Prometheus remote write 2.0 (`io.prometheus.write.v2.Request`), for
+/// pushing: like [`REMOTE_WRITE_1`], with a symbols table, per-series
+/// metadata and creation times.
+pub const REMOTE_WRITE_2: FormatInfo = FormatInfo {
+    name: "remote-write-2",
+    content_type: "application/x-protobuf; proto=io.prometheus.write.v2.Request; encoding=delimited",
+    description: "Prometheus remote write 2.0 requests (delimited io.prometheus.write.v2.Request), for push",
+};
+
 /// OpenTelemetry's OTLP metrics (`ExportMetricsServiceRequest`), for
 /// pushing: delimited messages, each the body of one request within
 /// `max_samples_per_request` data points (see `otlp.rs`).
@@ -97,7 +106,7 @@ pub const OTLP: FormatInfo = FormatInfo {
 };
 
 /// Every format this crate renders.
-pub const FORMATS: [FormatInfo; 6] = [PROMETHEUS, JSON, OPENMETRICS, PROTOBUF, REMOTE_WRITE_1, OTLP];
+pub const FORMATS: [FormatInfo; 7] = [PROMETHEUS, JSON, OPENMETRICS, PROTOBUF, REMOTE_WRITE_1, REMOTE_WRITE_2, OTLP];
 
 /// Options of one render call.
 #[derive(Debug, Clone, Copy, Default)]
@@ -165,9 +174,10 @@ pub fn render(
         "json" => batch_driver::drive(families, source, &mut metrics_json::MetricsJson::new(prefix), &mut out)?,
         "openmetrics" => batch_driver::drive(families, source, &mut openmetrics_text::OpenMetricsText::new(prefix), &mut out)?,
         "protobuf" => batch_driver::drive(families, source, &mut protobuf::ProtobufDelimited::new(prefix), &mut out)?,
-        "remote-write-1" => {
+        "remote-write-1" | "remote-write-2" => {
+            let version = if format == "remote-write-1" { remote_write::Version::V1 } else { remote_write::Version::V2 };
             let max_samples = if options.max_samples == 0 { remote_write::DEFAULT_MAX_SAMPLES } else { options.max_samples };
-            let mut encoder = remote_write::RemoteWrite::new(prefix, options.timestamp_ms, max_samples, options.external_labels);
+            let mut encoder = remote_write::RemoteWrite::new(version, prefix, options.timestamp_ms, max_samples, options.external_labels);
             batch_driver::drive(families, source, &mut encoder, &mut out)?
         }
         "otlp" => {

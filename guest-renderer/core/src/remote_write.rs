@@ -1,6 +1,13 @@
-//! Prometheus remote write 1.0: `prometheus.WriteRequest` messages, each
-//! preceded by its length as a varint, each the body of one request (the
-//! host snappy-compresses and sends them one by one).
+//! Prometheus remote write 1.0 (`prometheus.WriteRequest`) and 2.0
+//! (`io.prometheus.write.v2.Request`) messages, each preceded by its length
+//! as a varint, each the body of one request (the host snappy-compresses
+//! and sends them one by one).
+//!
+//! 2.0 writes the same series and samples with its own layout: every
+//! string goes once into the request's `symbols` table (`""` first), a
+//! series names its labels by `labels_refs` into it, and each series
+//! carries its family's metadata (type, `help_ref`) and, when the snapshot
+//! has it, its `created_timestamp`.
 //!
 //! Every series becomes `TimeSeries` with one sample at the snapshot's
 //! time, labels sorted by name with `__name__` among them, empty values
@@ -26,7 +33,46 @@ use crate::output::Out;
 use crate::proto_wire::{push_bytes, push_double, push_message, push_sint, push_uint, push_varint};
 use crate::snapshot::{Batch, BucketSpan, Family, MetricKind, NativeBuckets};
 use crate::RenderError;
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+
+/// Which remote write message to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// 1.0: `prometheus.WriteRequest`.
+    V1,
+    /// 2.0: `io.prometheus.write.v2.Request`.
+    V2,
+}
+
+/// The string table of one 2.0 request.
+#[derive(Default)]
+struct Symbols {
+    /// `symbols` fields, `""` first.
+    encoded: Vec<u8>,
+    index: BTreeMap<Vec<u8>, u32>,
+}
+
+impl Symbols {
+    fn reference(&mut self, text: &[u8]) -> u32 {
+        if self.index.is_empty() {
+            push_bytes(&mut self.encoded, 4, b"");
+            self.index.insert(Vec::new(), 0);
+        }
+        if let Some(&at) = self.index.get(text) {
+            return at;
+        }
+        let at = self.index.len() as u32;
+        push_bytes(&mut self.encoded, 4, text);
+        self.index.insert(text.to_vec(), at);
+        at
+    }
+
+    fn clear(&mut self) {
+        self.encoded.clear();
+        self.index.clear();
+    }
+}
 
 /// Samples per request unless the options say otherwise (Prometheus' own
 /// `max_samples_per_send`).
@@ -53,6 +99,12 @@ fn is_stale(value: f64) -> bool {
 type Labels<'a> = Vec<(&'a [u8], &'a [u8])>;
 
 pub(crate) struct RemoteWrite<'p> {
+    version: Version,
+    /// 2.0: the request's string table.
+    symbols: Symbols,
+    /// 2.0: the open family's type and help, written with each series.
+    kind: MetricKind,
+    help: Vec<u8>,
     prefix: &'p str,
     timestamp_ms: i64,
     max_samples: usize,
@@ -72,8 +124,18 @@ pub(crate) struct RemoteWrite<'p> {
 
 impl<'p> RemoteWrite<'p> {
     /// `external` must be sorted by name.
-    pub(crate) fn new(prefix: &'p str, timestamp_ms: i64, max_samples: usize, external: &'p [(&'p str, &'p str)]) -> Self {
+    pub(crate) fn new(
+        version: Version,
+        prefix: &'p str,
+        timestamp_ms: i64,
+        max_samples: usize,
+        external: &'p [(&'p str, &'p str)],
+    ) -> Self {
         RemoteWrite {
+            version,
+            symbols: Symbols::default(),
+            kind: MetricKind::Gauge,
+            help: Vec::new(),
             prefix,
             timestamp_ms,
             max_samples: max_samples.max(1),
@@ -90,12 +152,14 @@ impl<'p> RemoteWrite<'p> {
         if self.request.is_empty() {
             return Ok(());
         }
-        push_varint(&mut out.buf, self.request.len() as u64);
-        for piece in self.request.chunks(crate::DEFAULT_CHUNK_BYTES) {
+        let symbols: &[u8] = if self.version == Version::V2 { &self.symbols.encoded } else { &[] };
+        push_varint(&mut out.buf, (symbols.len() + self.request.len()) as u64);
+        for piece in symbols.chunks(crate::DEFAULT_CHUNK_BYTES).chain(self.request.chunks(crate::DEFAULT_CHUNK_BYTES)) {
             out.push(piece);
             out.flush_if_full()?;
         }
         self.request.clear();
+        self.symbols.clear();
         self.samples = 0;
         Ok(())
     }
@@ -106,7 +170,7 @@ impl<'p> RemoteWrite<'p> {
         if self.samples > 0 && self.samples + samples > self.max_samples {
             self.flush_request(out)?;
         }
-        if let Some(metadata) = self.metadata.take() {
+        if let Some(metadata) = self.metadata.take().filter(|_| self.version == Version::V1) {
             self.request.extend_from_slice(&metadata);
         }
         self.samples += samples;
@@ -115,8 +179,8 @@ impl<'p> RemoteWrite<'p> {
 
     /// One `TimeSeries` with `labels` (plus `__name__` = `name` and the
     /// external labels it lacks) and either a float sample or a native
-    /// histogram.
-    fn push_series<'l>(&mut self, name: &'l [u8], labels: &mut Labels<'l>, value: SeriesValue<'_>)
+    /// histogram; 2.0 adds the family's metadata and `created_ms`.
+    fn push_series<'l>(&mut self, name: &'l [u8], labels: &mut Labels<'l>, value: SeriesValue<'_>, created_ms: Option<i64>)
     where
         'p: 'l,
     {
@@ -133,6 +197,35 @@ impl<'p> RemoteWrite<'p> {
             labels.sort_unstable_by(|a, b| a.0.cmp(b.0));
         }
         let timestamp_ms = self.timestamp_ms;
+        if self.version == Version::V2 {
+            let mut refs = Vec::with_capacity(labels.len() * 2);
+            for (label, value) in labels.iter() {
+                refs.push(self.symbols.reference(label));
+                refs.push(self.symbols.reference(value));
+            }
+            let help_ref = self.symbols.reference(&self.help);
+            let kind = self.kind;
+            push_message(&mut self.request, 5, |series| {
+                push_message(series, 1, |packed| refs.iter().for_each(|&r| push_varint(packed, u64::from(r))));
+                match value {
+                    SeriesValue::Float(value) => push_message(series, 2, |sample| {
+                        push_double(sample, 1, value);
+                        push_uint(sample, 2, timestamp_ms as u64);
+                    }),
+                    SeriesValue::Native { native, count, sum } => {
+                        push_message(series, 3, |h| push_native_histogram(h, native, count, sum, timestamp_ms));
+                    }
+                }
+                push_message(series, 5, |metadata| {
+                    push_uint(metadata, 1, metadata_type(kind));
+                    push_uint(metadata, 3, u64::from(help_ref));
+                });
+                if let Some(created) = created_ms.filter(|ms| *ms > 0) {
+                    push_uint(series, 6, created as u64);
+                }
+            });
+            return;
+        }
         push_message(&mut self.request, 1, |series| {
             for (label, value) in labels.iter() {
                 push_message(series, 1, |pair| {
@@ -206,6 +299,9 @@ impl Formatter for RemoteWrite<'_> {
             }
         });
         self.metadata = Some(metadata);
+        self.kind = family.kind;
+        self.help.clear();
+        self.help.extend_from_slice(family.help.unwrap_or("").as_bytes());
         let suffixed = |suffix: &[u8]| [&name[..], suffix].concat();
         self.names = match family.kind {
             MetricKind::Histogram => [suffixed(b"_bucket"), suffixed(b"_sum"), suffixed(b"_count"), name],
@@ -234,7 +330,7 @@ impl Formatter for RemoteWrite<'_> {
                 MetricKind::Counter | MetricKind::Gauge => {
                     self.reserve(1, out)?;
                     own_labels(&mut labels, &family.label_names, batch, i);
-                    self.push_series(&names[0], &mut labels, SeriesValue::Float(batch.value(i)));
+                    self.push_series(&names[0], &mut labels, SeriesValue::Float(batch.value(i)), batch.created_ms(i));
                 }
                 MetricKind::Histogram => {
                     let stale = is_stale(batch.sum(i));
@@ -246,7 +342,7 @@ impl Formatter for RemoteWrite<'_> {
                     if let Some(native) = native {
                         own_labels(&mut labels, &family.label_names, batch, i);
                         let value = SeriesValue::Native { native, count: batch.count(i), sum: batch.sum(i) };
-                        self.push_series(&names[3], &mut labels, value);
+                        self.push_series(&names[3], &mut labels, value, batch.created_ms(i));
                     }
                     if classic {
                         let cumulative = batch.buckets(i);
@@ -254,12 +350,12 @@ impl Formatter for RemoteWrite<'_> {
                             own_labels(&mut labels, &family.label_names, batch, i);
                             labels.push((b"le", le));
                             let count = cumulative.get(k).copied().unwrap_or(batch.count(i));
-                            self.push_series(&names[0], &mut labels, float(count as f64));
+                            self.push_series(&names[0], &mut labels, float(count as f64), batch.created_ms(i));
                         }
                         own_labels(&mut labels, &family.label_names, batch, i);
-                        self.push_series(&names[1], &mut labels, float(batch.sum(i)));
+                        self.push_series(&names[1], &mut labels, float(batch.sum(i)), batch.created_ms(i));
                         own_labels(&mut labels, &family.label_names, batch, i);
-                        self.push_series(&names[2], &mut labels, float(batch.count(i) as f64));
+                        self.push_series(&names[2], &mut labels, float(batch.count(i) as f64), batch.created_ms(i));
                     }
                 }
                 MetricKind::Summary => {
@@ -269,12 +365,12 @@ impl Formatter for RemoteWrite<'_> {
                     for (quantile, &value) in points.iter().zip(batch.quantile_values(i)) {
                         own_labels(&mut labels, &family.label_names, batch, i);
                         labels.push((b"quantile", quantile));
-                        self.push_series(&names[0], &mut labels, float(value));
+                        self.push_series(&names[0], &mut labels, float(value), batch.created_ms(i));
                     }
                     own_labels(&mut labels, &family.label_names, batch, i);
-                    self.push_series(&names[1], &mut labels, float(batch.sum(i)));
+                    self.push_series(&names[1], &mut labels, float(batch.sum(i)), batch.created_ms(i));
                     own_labels(&mut labels, &family.label_names, batch, i);
-                    self.push_series(&names[2], &mut labels, float(batch.count(i) as f64));
+                    self.push_series(&names[2], &mut labels, float(batch.count(i) as f64), batch.created_ms(i));
                 }
             }
         }

@@ -26,7 +26,17 @@ pub struct Answer {
     pub retry_after: Option<Duration>,
     /// The start of the body, for the log and `/-/push`.
     pub reason: String,
+    /// Remote write 2.0: the answer says what was written
+    /// (`X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written`).
+    pub written: bool,
 }
+
+/// The headers by which a remote write 2.0 receiver says what it wrote.
+pub const WRITTEN_HEADERS: [&str; 3] = [
+    "x-prometheus-remote-write-samples-written",
+    "x-prometheus-remote-write-histograms-written",
+    "x-prometheus-remote-write-exemplars-written",
+];
 
 /// Why no answer came.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +114,7 @@ impl Receiver {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        let written = WRITTEN_HEADERS.iter().any(|name| response.headers().contains_key(*name));
         // The reason: the first bytes of the body. A body longer than that
         // is not read to its end, so the connection is not reused.
         let mut body = response.into_body();
@@ -127,6 +138,6 @@ impl Receiver {
             self.connection = None;
         }
         let reason = truncate_text(String::from_utf8_lossy(&reason).trim(), MAX_ANSWER_BYTES);
-        Ok(Answer { status, retry_after, reason })
+        Ok(Answer { status, retry_after, reason, written })
     }
 }

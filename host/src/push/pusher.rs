@@ -6,7 +6,7 @@
 //! capped exponential backoff and jitter, at most [`MAX_ATTEMPTS`] times,
 //! and dropping other 4xx at once, each with its reason in the status.
 use super::http_post::{Answer, Receiver};
-use super::queue::RequestQueue;
+use super::queue::{PushRequest, RequestQueue};
 use super::settings::{PushProtocol, PushSettings};
 use super::stale;
 use crate::bounded_text::truncate_text;
@@ -48,6 +48,9 @@ pub struct PushStatus {
     pub backoff_ms: u64,
     /// Remote write: series marked stale (gone since the push before).
     pub stale_series: u64,
+    /// Remote write 2.0: why this endpoint fell back to 1.0 (the receiver
+    /// answered 415, or a 2xx without saying what it wrote), if it did.
+    pub fallback: Option<String>,
     pub queued_bytes: usize,
 }
 
@@ -110,7 +113,8 @@ impl Pushers {
                 Arc::clone(&status),
                 (Arc::clone(&push_now), rendered_tx),
             ));
-            let send = tokio::spawn(send_loop(settings.clone(), Arc::clone(&queue), Arc::clone(&status), metrics.clone()));
+            let send =
+                tokio::spawn(send_loop(settings.clone(), Arc::clone(&queue), Arc::clone(&status), metrics.clone(), Arc::clone(&push_now)));
             pushers.tasks.extend([render.abort_handle(), send.abort_handle()]);
             pushers.endpoints.push(Endpoint { status, queue, push_now, rendered });
         }
@@ -169,8 +173,13 @@ async fn render_loop(
             Some(upstream) => upstream.refresh().await.map_err(|why| format!("upstream: {why}")),
             None => Ok(()),
         };
+        // A 2.0 endpoint whose receiver turned out to speak only 1.0.
+        let protocol = match settings.protocol {
+            PushProtocol::RemoteWrite2 if lock(&status).fallback.is_some() => PushProtocol::RemoteWrite1,
+            protocol => protocol,
+        };
         let rendered = match fetched {
-            Ok(()) => push_once(&settings, &service, &options, &queue, &mut previous, &status).await,
+            Ok(()) => push_once(&settings, protocol, &service, &options, &queue, &mut previous, &status).await,
             Err(why) => Err(why),
         };
         pushes_rendered.send_modify(|count| *count += 1);
@@ -189,6 +198,7 @@ async fn render_loop(
 /// `previous` (which becomes this snapshot).
 async fn push_once(
     settings: &PushSettings,
+    protocol: PushProtocol,
     service: &Arc<RenderService>,
     options: &[(String, String)],
     queue: &Arc<RequestQueue>,
@@ -198,13 +208,13 @@ async fn push_once(
     let (registry, families) = (service.registry().clone(), settings.families.clone());
     let snapshot = tokio::task::spawn_blocking(move || Arc::new(registry.snapshot_of(&families))).await.map_err(|e| e.to_string())?;
     let request = |snapshot: Arc<Snapshot>| RenderRequest {
-        format: settings.protocol.format().to_string(),
+        format: protocol.format().to_string(),
         prefix: settings.prefix.clone(),
         settings: options.to_vec(),
         snapshot: Some(snapshot),
         ..RenderRequest::default()
     };
-    match settings.protocol {
+    match protocol {
         PushProtocol::Pushgateway => {
             // A Pushgateway group goes as one request, once the render is whole.
             let whole = Arc::new(Mutex::new(WholeBody { bytes: Vec::new(), max: settings.queue_max_bytes, over: false }));
@@ -214,12 +224,14 @@ async fn push_once(
                 return Err(format!("the output passed queue_max_mb ({} bytes)", whole.max));
             }
             rendered?;
-            queue.push(Bytes::from(std::mem::take(&mut whole.bytes)));
+            queue.push(PushRequest { body: Bytes::from(std::mem::take(&mut whole.bytes)), protocol });
             Ok(())
         }
-        PushProtocol::Otlp => render(service, request(snapshot), Box::new(RequestSink::new(Arc::clone(queue), Compression::Gzip))).await,
-        PushProtocol::RemoteWrite1 => {
-            let snappy = || Box::new(RequestSink::new(Arc::clone(queue), Compression::Snappy(snap::raw::Encoder::new())));
+        PushProtocol::Otlp => {
+            render(service, request(snapshot), Box::new(RequestSink::new(Arc::clone(queue), protocol, Compression::Gzip))).await
+        }
+        PushProtocol::RemoteWrite1 | PushProtocol::RemoteWrite2 => {
+            let snappy = || Box::new(RequestSink::new(Arc::clone(queue), protocol, Compression::Snappy(snap::raw::Encoder::new())));
             render(service, request(Arc::clone(&snapshot)), snappy()).await?;
             let Some(before) = previous.replace(Arc::clone(&snapshot)) else { return Ok(()) };
             let gone = tokio::task::spawn_blocking(move || stale::gone_series(&before, &snapshot)).await.map_err(|e| e.to_string())?;
@@ -250,6 +262,8 @@ async fn render(service: &RenderService, request: RenderRequest, sink: Box<dyn O
 struct RequestSink {
     pending: Vec<u8>,
     queue: Arc<RequestQueue>,
+    /// What the requests are encoded for.
+    protocol: PushProtocol,
     compression: Compression,
 }
 
@@ -276,8 +290,8 @@ impl Compression {
 }
 
 impl RequestSink {
-    fn new(queue: Arc<RequestQueue>, compression: Compression) -> Self {
-        RequestSink { pending: Vec::new(), queue, compression }
+    fn new(queue: Arc<RequestQueue>, protocol: PushProtocol, compression: Compression) -> Self {
+        RequestSink { pending: Vec::new(), queue, protocol, compression }
     }
 }
 
@@ -318,7 +332,7 @@ impl OutputSink for RequestSink {
                 break;
             }
             match self.compression.compress(&self.pending[start + prefix..end]) {
-                Some(compressed) => self.queue.push(Bytes::from(compressed)),
+                Some(compressed) => self.queue.push(PushRequest { body: Bytes::from(compressed), protocol: self.protocol }),
                 None => result = Err(SinkClosed::Gone),
             }
             start = end;
@@ -363,7 +377,13 @@ fn jitter() -> f64 {
     (x % 1000) as f64 / 1000.0
 }
 
-async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc<Mutex<PushStatus>>, metrics: Option<Arc<HostMetrics>>) {
+async fn send_loop(
+    settings: PushSettings,
+    queue: Arc<RequestQueue>,
+    status: Arc<Mutex<PushStatus>>,
+    metrics: Option<Arc<HostMetrics>>,
+    push_now: Arc<tokio::sync::Notify>,
+) {
     // The endpoint label: scheme, host and path (a query may carry a key).
     let endpoint = format!("http://{}{}", settings.url.authority, settings.url.target.split('?').next().unwrap_or("/"));
     let count = |outcome: &str| {
@@ -376,83 +396,115 @@ async fn send_loop(settings: PushSettings, queue: Arc<RequestQueue>, status: Arc
             metrics.set_push_levels(&endpoint, queue.levels().0, status.last_success_ms);
         }
     };
-    let mut headers: Vec<(String, String)> = settings.protocol.headers().iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-    headers.extend(settings.headers.iter().cloned());
+    let headers = |protocol: PushProtocol| {
+        let mut headers: Vec<(String, String)> = protocol.headers().iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        headers.extend(settings.headers.iter().cloned());
+        headers
+    };
     let mut receiver = Receiver::new(settings.url.clone());
     // A Pushgateway PUT replaces the group (series gone from the registry
     // leave it too).
     let method = if settings.protocol == PushProtocol::Pushgateway { hyper::Method::PUT } else { hyper::Method::POST };
     loop {
         let request = queue.next().await;
-        send_with_retries(&mut receiver, &method, &headers, request, &settings, &status, &count, &levels).await;
+        // 2.0 requests rendered before a fallback: the 1.0 render replaces them.
+        let superseded = request.protocol == PushProtocol::RemoteWrite2 && lock(&status).fallback.is_some();
+        if !superseded {
+            let headers = headers(request.protocol);
+            let fell_back = send_with_retries(&mut receiver, &method, &headers, &request, &settings, &status, &count, &levels).await;
+            if fell_back {
+                push_now.notify_one();
+            }
+        }
         queue.done();
     }
 }
 
+/// Whether a remote write 2.0 answer shows a receiver that does not speak
+/// 2.0: a 415, or a 2xx that does not say what it wrote.
+fn speaks_only_1_0(request: &PushRequest, answer: &Answer) -> Option<String> {
+    if request.protocol != PushProtocol::RemoteWrite2 {
+        return None;
+    }
+    match answer.status {
+        415 => Some(format!("the receiver answered 415 to remote write 2.0: {}", answer.reason)),
+        code if (200..300).contains(&code) && !answer.written => {
+            Some(format!("the receiver answered {code} to remote write 2.0 without X-Prometheus-Remote-Write-*-Written headers"))
+        }
+        _ => None,
+    }
+}
+
 /// Sends one request, retrying as the module says; its outcome goes to
-/// `status` and the self-metrics.
+/// `status` and the self-metrics. Returns whether the endpoint fell back
+/// from remote write 2.0 to 1.0 on its answer.
 #[allow(clippy::too_many_arguments)]
 async fn send_with_retries(
     receiver: &mut Receiver,
     method: &hyper::Method,
     headers: &[(String, String)],
-    request: Bytes,
+    request: &PushRequest,
     settings: &PushSettings,
     status: &Mutex<PushStatus>,
     count: &(dyn Fn(&str) + Sync),
     levels: &(dyn Fn(&PushStatus) + Sync),
-) {
-    {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let answer = receiver.send(method.clone(), headers, request.clone(), settings.timeout).await;
-            let (retry_after, why) = match answer {
-                Ok(Answer { status: code, .. }) if (200..300).contains(&code) => {
-                    let mut status = lock(status);
-                    status.requests_sent += 1;
-                    status.last_success_ms = Some(now_ms());
-                    status.backoff_ms = 0;
-                    count("sent");
-                    levels(&status);
-                    break;
-                }
-                Ok(Answer { status: code, retry_after, reason }) if code == 429 || code >= 500 => {
-                    (retry_after, format!("{code}: {reason}"))
-                }
-                Ok(Answer { status: code, reason, .. }) => {
-                    let mut status = lock(status);
-                    status.requests_dropped += 1;
-                    status.last_error = Some(format!("{code} (not retried): {reason}"));
-                    count("dropped");
-                    levels(&status);
-                    tracing::warn!(url = %status.url, status = code, reason = %reason, "push request refused; dropped");
-                    break;
-                }
-                Err(error) => (None, error.to_string()),
-            };
-            let wait = {
-                let mut status = lock(status);
-                if attempt >= MAX_ATTEMPTS {
-                    status.requests_dropped += 1;
-                    status.backoff_ms = 0;
-                    status.last_error = Some(format!("{why} (dropped after {attempt} attempts)"));
-                    count("dropped");
-                    levels(&status);
-                    tracing::warn!(url = %status.url, error = %why, "push request dropped after {attempt} attempts");
-                    break;
-                }
-                let backoff = (MIN_BACKOFF * 2u32.pow(attempt - 1)).min(MAX_BACKOFF);
-                let wait = retry_after.unwrap_or(backoff.mul_f64(1.0 + jitter() / 4.0));
-                status.retries += 1;
-                status.backoff_ms = wait.as_millis() as u64;
-                count("retried");
-                levels(&status);
-                status.last_error = Some(why);
-                wait
-            };
-            tokio::time::sleep(wait).await;
+) -> bool {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let answer = receiver.send(method.clone(), headers, request.body.clone(), settings.timeout).await;
+        if let Some(why) = answer.as_ref().ok().and_then(|answer| speaks_only_1_0(request, answer)) {
+            let mut status = lock(status);
+            tracing::warn!(url = %status.url, reason = %why, "remote write 2.0 not spoken here; this endpoint falls back to 1.0");
+            status.fallback = Some(truncate_text(&why, 4096));
+            status.backoff_ms = 0;
+            return true;
         }
+        let (retry_after, why) = match answer {
+            Ok(Answer { status: code, .. }) if (200..300).contains(&code) => {
+                let mut status = lock(status);
+                status.requests_sent += 1;
+                status.last_success_ms = Some(now_ms());
+                status.backoff_ms = 0;
+                count("sent");
+                levels(&status);
+                return false;
+            }
+            Ok(Answer { status: code, retry_after, reason, .. }) if code == 429 || code >= 500 => {
+                (retry_after, format!("{code}: {reason}"))
+            }
+            Ok(Answer { status: code, reason, .. }) => {
+                let mut status = lock(status);
+                status.requests_dropped += 1;
+                status.last_error = Some(format!("{code} (not retried): {reason}"));
+                count("dropped");
+                levels(&status);
+                tracing::warn!(url = %status.url, status = code, reason = %reason, "push request refused; dropped");
+                return false;
+            }
+            Err(error) => (None, error.to_string()),
+        };
+        let wait = {
+            let mut status = lock(status);
+            if attempt >= MAX_ATTEMPTS {
+                status.requests_dropped += 1;
+                status.backoff_ms = 0;
+                status.last_error = Some(format!("{why} (dropped after {attempt} attempts)"));
+                count("dropped");
+                levels(&status);
+                tracing::warn!(url = %status.url, error = %why, "push request dropped after {attempt} attempts");
+                return false;
+            }
+            let backoff = (MIN_BACKOFF * 2u32.pow(attempt - 1)).min(MAX_BACKOFF);
+            let wait = retry_after.unwrap_or(backoff.mul_f64(1.0 + jitter() / 4.0));
+            status.retries += 1;
+            status.backoff_ms = wait.as_millis() as u64;
+            count("retried");
+            levels(&status);
+            status.last_error = Some(why);
+            wait
+        };
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -463,7 +515,7 @@ mod tests {
     #[test]
     fn output_is_cut_into_requests_at_their_length_prefixes_however_it_arrives() {
         let queue = Arc::new(RequestQueue::new(1 << 20));
-        let mut sink = RequestSink::new(Arc::clone(&queue), Compression::Snappy(snap::raw::Encoder::new()));
+        let mut sink = RequestSink::new(Arc::clone(&queue), PushProtocol::RemoteWrite1, Compression::Snappy(snap::raw::Encoder::new()));
         let mut output = Vec::new();
         for body in [vec![7u8; 3], vec![8u8; 300]] {
             let mut len = body.len() as u64;
@@ -479,8 +531,8 @@ mod tests {
             runtime.block_on(sink.write(Bytes::copy_from_slice(piece))).unwrap();
         }
         let mut decoder = snap::raw::Decoder::new();
-        let first = runtime.block_on(queue.next());
-        let second = runtime.block_on(queue.next());
+        let first = runtime.block_on(queue.next()).body;
+        let second = runtime.block_on(queue.next()).body;
         assert_eq!(decoder.decompress_vec(&first).unwrap(), vec![7u8; 3]);
         assert_eq!(decoder.decompress_vec(&second).unwrap(), vec![8u8; 300]);
         assert!(sink.pending.is_empty());
@@ -488,7 +540,7 @@ mod tests {
         // that never ends (nothing is held waiting for it).
         let huge = [0xff, 0xff, 0xff, 0xff, 0x7f];
         assert!(runtime.block_on(sink.write(Bytes::copy_from_slice(&huge))).is_err());
-        let mut endless = RequestSink::new(Arc::clone(&queue), Compression::Snappy(snap::raw::Encoder::new()));
+        let mut endless = RequestSink::new(Arc::clone(&queue), PushProtocol::RemoteWrite1, Compression::Snappy(snap::raw::Encoder::new()));
         assert!(runtime.block_on(endless.write(Bytes::from(vec![0xffu8; 10]))).is_err());
     }
 }

@@ -2,14 +2,24 @@
 //! at most a byte budget; a request that would exceed it drops the oldest
 //! (counted), so a receiver that is slow or down costs bounded memory and
 //! the newest data goes out first when it is back.
+use super::settings::PushProtocol;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use tokio::sync::Notify;
 
+/// One compressed request body and the protocol it was encoded for (a
+/// remote write 2.0 endpoint that falls back to 1.0 may still hold 2.0
+/// requests).
+#[derive(Debug, Clone)]
+pub struct PushRequest {
+    pub body: Bytes,
+    pub protocol: PushProtocol,
+}
+
 #[derive(Default)]
 struct Queued {
-    requests: VecDeque<Bytes>,
+    requests: VecDeque<PushRequest>,
     bytes: usize,
     dropped: u64,
     /// A request taken by the sender and not yet [`RequestQueue::done`].
@@ -36,25 +46,25 @@ impl RequestQueue {
 
     /// Adds a request, dropping the oldest while over the budget (a request
     /// larger than the whole budget is dropped itself).
-    pub fn push(&self, request: Bytes) {
+    pub fn push(&self, request: PushRequest) {
         let mut queued = self.lock();
-        if request.len() > self.max_bytes {
+        if request.body.len() > self.max_bytes {
             queued.dropped += 1;
             return;
         }
-        while queued.bytes + request.len() > self.max_bytes {
+        while queued.bytes + request.body.len() > self.max_bytes {
             let Some(oldest) = queued.requests.pop_front() else { break };
-            queued.bytes -= oldest.len();
+            queued.bytes -= oldest.body.len();
             queued.dropped += 1;
         }
-        queued.bytes += request.len();
+        queued.bytes += request.body.len();
         queued.requests.push_back(request);
         drop(queued);
         self.arrived.notify_one();
     }
 
     /// The oldest request, waiting for one.
-    pub async fn next(&self) -> Bytes {
+    pub async fn next(&self) -> PushRequest {
         loop {
             let arrived = self.arrived.notified();
             if let Some(request) = self.pop() {
@@ -64,10 +74,10 @@ impl RequestQueue {
         }
     }
 
-    fn pop(&self) -> Option<Bytes> {
+    fn pop(&self) -> Option<PushRequest> {
         let mut queued = self.lock();
         let request = queued.requests.pop_front()?;
-        queued.bytes -= request.len();
+        queued.bytes -= request.body.len();
         queued.in_flight = true;
         Some(request)
     }
@@ -108,18 +118,22 @@ impl RequestQueue {
 mod tests {
     use super::*;
 
+    fn request(bytes: Vec<u8>) -> PushRequest {
+        PushRequest { body: Bytes::from(bytes), protocol: PushProtocol::RemoteWrite1 }
+    }
+
     #[test]
     fn over_the_budget_the_oldest_requests_go_first() {
         let queue = RequestQueue::new(10);
         for byte in [1u8, 2, 3] {
-            queue.push(Bytes::from(vec![byte; 4]));
+            queue.push(request(vec![byte; 4]));
         }
         // 12 bytes would not fit: the first went.
         assert_eq!(queue.levels(), (8, 1));
-        queue.push(Bytes::from(vec![9u8; 11]));
+        queue.push(request(vec![9u8; 11]));
         assert_eq!(queue.levels(), (8, 2), "larger than the whole budget: dropped itself");
-        assert_eq!(queue.pop().unwrap()[0], 2);
-        assert_eq!(queue.pop().unwrap()[0], 3);
+        assert_eq!(queue.pop().unwrap().body[0], 2);
+        assert_eq!(queue.pop().unwrap().body[0], 3);
         assert!(queue.pop().is_none());
     }
 }

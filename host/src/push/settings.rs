@@ -14,6 +14,9 @@ use std::time::Duration;
 pub enum PushProtocol {
     /// Prometheus remote write 1.0 (protobuf `WriteRequest`, snappy).
     RemoteWrite1,
+    /// Prometheus remote write 2.0 (protobuf `io.prometheus.write.v2.Request`,
+    /// snappy); falls back to 1.0 for a receiver that does not speak it.
+    RemoteWrite2,
     /// Prometheus' Pushgateway: the text format, `PUT` to the group of
     /// the external labels (which replaces the whole group).
     Pushgateway,
@@ -27,6 +30,7 @@ impl PushProtocol {
     pub fn name(self) -> &'static str {
         match self {
             PushProtocol::RemoteWrite1 => "remote-write-1",
+            PushProtocol::RemoteWrite2 => "remote-write-2",
             PushProtocol::Pushgateway => "pushgateway",
             PushProtocol::Otlp => "otlp",
         }
@@ -36,6 +40,7 @@ impl PushProtocol {
     pub fn format(self) -> &'static str {
         match self {
             PushProtocol::RemoteWrite1 => "remote-write-1",
+            PushProtocol::RemoteWrite2 => "remote-write-2",
             PushProtocol::Pushgateway => "prometheus",
             PushProtocol::Otlp => "otlp",
         }
@@ -48,6 +53,11 @@ impl PushProtocol {
                 ("content-type", "application/x-protobuf"),
                 ("content-encoding", "snappy"),
                 ("x-prometheus-remote-write-version", "0.1.0"),
+            ],
+            PushProtocol::RemoteWrite2 => vec![
+                ("content-type", "application/x-protobuf;proto=io.prometheus.write.v2.Request"),
+                ("content-encoding", "snappy"),
+                ("x-prometheus-remote-write-version", "2.0.0"),
             ],
             PushProtocol::Pushgateway => vec![("content-type", "text/plain; version=0.0.4; charset=utf-8")],
             PushProtocol::Otlp => vec![("content-type", "application/x-protobuf"), ("content-encoding", "gzip")],
@@ -96,7 +106,7 @@ pub struct PushArgs {
     /// `http://host:port/path` of the receiver (remote write:
     /// `/api/v1/write`; OTLP: `/v1/metrics`, which a URL without a path gets).
     pub url: String,
-    /// `remote-write-1` (the default), `otlp` or `pushgateway`.
+    /// `remote-write-1` (the default), `remote-write-2`, `otlp` or `pushgateway`.
     pub protocol: Option<String>,
     /// How often a snapshot is pushed, in ms [default: 15000].
     pub interval_ms: Option<u64>,
@@ -179,11 +189,12 @@ impl PushArgs {
         let url = UpstreamUrl::parse(&self.url).map_err(|why| format!("{} = {why}", at("url")))?;
         let protocol = match self.protocol.as_deref().unwrap_or("remote-write-1") {
             "remote-write-1" => PushProtocol::RemoteWrite1,
+            "remote-write-2" => PushProtocol::RemoteWrite2,
             "pushgateway" => PushProtocol::Pushgateway,
             "otlp" => PushProtocol::Otlp,
             other => {
                 return Err(format!(
-                    "{} = {:?}: this host pushes remote-write-1, otlp and pushgateway (remote-write-2 is not built yet)",
+                    "{} = {:?}: expected remote-write-1, remote-write-2, otlp or pushgateway",
                     at("protocol"),
                     crate::bounded_text::truncate_text(other, 64)
                 ))
@@ -238,7 +249,7 @@ impl PushArgs {
             }
             // OTLP/HTTP exporters post to `/v1/metrics` under a base URL.
             PushProtocol::Otlp if url.target == "/" => UpstreamUrl { target: "/v1/metrics".into(), ..url },
-            PushProtocol::RemoteWrite1 | PushProtocol::Otlp => url,
+            PushProtocol::RemoteWrite1 | PushProtocol::RemoteWrite2 | PushProtocol::Otlp => url,
         };
         Ok(PushSettings {
             url,
@@ -284,7 +295,7 @@ mod tests {
         assert!(!format!("{literal:?}").contains("s3cret"), "{literal:?}");
         for (text, expected) in [
             ("url = \"https://x/api/v1/write\"", "push[0].url"),
-            ("url = \"http://x/w\"\nprotocol = \"remote-write-2\"", "push[0].protocol"),
+            ("url = \"http://x/w\"\nprotocol = \"remote-write-3\"", "push[0].protocol"),
             ("url = \"http://x/w\"\nprotocol = \"otlp\"\nexternal_labels = { \"\" = \"1\" }", "push[0].external_labels"),
             ("url = \"http://x/w\"\ninterval_ms = 5", "push[0].interval_ms = 5 is out of range"),
             ("url = \"http://x/w\"\nexternal_labels = { \"__x\" = \"1\" }", "push[0].external_labels"),

@@ -6,6 +6,7 @@
 pub mod built_components;
 pub mod embedded_example;
 pub mod prometheus_server;
+pub mod python_receiver;
 pub mod served_process;
 pub mod tools;
 pub mod validators;
