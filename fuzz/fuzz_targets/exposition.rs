@@ -5,7 +5,7 @@
 //! readers.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use metrics_host::app::output_stream_check::OutputStreamCheck;
+use metrics_host::plugin::output_stream_check::OutputStreamCheck;
 use metrics_host::upstream::exposition_parser::{parse, Syntax};
 use metrics_host::upstream::read_exposition;
 

@@ -78,7 +78,8 @@ async fn requests_joining_a_render_share_its_failure() {
     install_plugin(dir.path(), "hostile.wasm", &component_bytes("test-plugins", "hostile.wasm"));
     // `spin` never writes: the render runs, joinable, until its deadline.
     let render_limits = RenderLimits { deadline: Duration::from_secs(3), ..RenderLimits::default() };
-    let config = ServeConfig { render_limits, ..ServeConfig::default() };
+    // The hostile plugin would not pass its preflight: this is about runtime.
+    let config = ServeConfig { render_limits, plugin_preflight: false, ..ServeConfig::default() };
     let (server, _renderers, _watcher) = start_with_plugins_and(config, Registry::new(), dir.path(), None).await;
     let addr = server.local_addr;
     const CLIENTS: usize = 6;

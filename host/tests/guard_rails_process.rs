@@ -242,8 +242,17 @@ async fn a_folder_of_hostile_plugins_cannot_stall_bloat_or_keep_the_server_from_
     }
     std::fs::File::create(dir.path().join("sparse.wasm")).unwrap().set_len(3 << 29).unwrap();
     common::mkfifo(&dir.path().join("fifo.wasm"));
-    let mut server =
-        dir.serve(&["--render-timeout-ms", "1000", "--render-memory-mb", "64", "--render-output-mb", "8", "--client-timeout-ms", "1000"]);
+    let mut server = dir.serve(&[
+        "--no-plugin-preflight",
+        "--render-timeout-ms",
+        "1000",
+        "--render-memory-mb",
+        "64",
+        "--render-output-mb",
+        "8",
+        "--client-timeout-ms",
+        "1000",
+    ]);
     let addr = server.socket_addr();
     let (loaded, _) = wait_until_loaded(&server, Duration::from_secs(120)).await;
     assert!(serde_json::to_vec(&loaded).unwrap().len() < 64 << 10, "the listing stays small: {loaded}");

@@ -153,6 +153,58 @@ async fn a_broken_replacement_keeps_the_good_version_serving() {
     server.stop().await.unwrap();
 }
 
+/// The bugs a plugin author makes (found by trying it): each new version
+/// with one is refused by its preflight, with the reason, while v1 keeps
+/// serving; scrapes during each swap never fail or see the bad version; a
+/// new file with a bug serves nothing; the good v2 then goes live.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_version_that_fails_its_preflight_never_goes_live() {
+    let dir = tempfile::tempdir().unwrap();
+    install_plugin(dir.path(), "marker.wasm", &component_bytes("test-plugins", "marker-v1.wasm"));
+    let render_limits = metrics_host::plugin::RenderLimits { deadline: Duration::from_secs(2), ..Default::default() };
+    let config = ServeConfig { render_limits, ..ServeConfig::default() };
+    assert!(config.plugin_preflight, "preflight is on by default");
+    let (server, _renderers, _watcher) = start_with_plugins_and(config, registry(), dir.path(), None).await;
+    let addr = server.local_addr;
+    assert_eq!(plugin(&listing(addr).await, "marker.wasm").unwrap()["state"], "serving");
+
+    for (fixture, says) in [
+        ("marker-v2-nondeterministic.wasm", "(deterministic): a second render of the same snapshot wrote different bytes"),
+        ("marker-v2-spin-on-empty-family.wasm", "(edge cases): timed out after"),
+        ("marker-v2-writes-after-refusal.wasm", "(output refused part-way): it kept writing after its output was refused"),
+    ] {
+        install_plugin(dir.path(), "marker.wasm", &component_bytes("test-plugins", fixture));
+        let reload = tokio::spawn(post(addr, "/-/reload"));
+        let mut scrapes = 0;
+        while !reload.is_finished() && scrapes < 500 {
+            let r = get(addr, "/metrics?format=marker", &[]).await;
+            assert_eq!(r.status, 200, "{fixture}: a scrape during the swap failed: {}", r.text());
+            assert_eq!(check_marker_output(&r.text()), "v1", "{fixture} went live");
+            scrapes += 1;
+        }
+        let report: Value = serde_json::from_slice(&reload.await.unwrap().body).unwrap();
+        assert_eq!(report["failed"], serde_json::json!(["marker.wasm"]), "{fixture}: {report}");
+        let l = listing(addr).await;
+        let entry = plugin(&l, "marker.wasm").unwrap();
+        assert_eq!(entry["state"], "serving previous version", "{fixture}");
+        let error = entry["last_error"].as_str().unwrap();
+        assert!(error.contains("failed its preflight") && error.contains(says) && error.contains("does not go live"), "{fixture}: {error}");
+        assert_eq!(check_marker_output(&get(addr, "/metrics?format=marker", &[]).await.text()), "v1");
+    }
+
+    install_plugin(dir.path(), "fresh.wasm", &component_bytes("test-plugins", "marker-v2-nondeterministic.wasm"));
+    post(addr, "/-/reload").await;
+    let l = listing(addr).await;
+    assert_eq!(plugin(&l, "fresh.wasm").unwrap()["state"], "failed");
+    assert_eq!(check_marker_output(&get(addr, "/metrics?format=marker", &[]).await.text()), "v1");
+
+    install_plugin(dir.path(), "marker.wasm", &component_bytes("test-plugins", "marker-v2.wasm"));
+    post(addr, "/-/reload").await;
+    assert_eq!(plugin(&listing(addr).await, "marker.wasm").unwrap()["state"], "serving");
+    assert_eq!(check_marker_output(&get(addr, "/metrics?format=marker", &[]).await.text()), "v2");
+    server.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn compiled_plugins_are_cached_and_bad_cache_entries_recompiled() {
     let dir = tempfile::tempdir().unwrap();

@@ -101,6 +101,11 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(default)]
     pub no_self_metrics: bool,
+    /// Let a new plugin version serve without its preflight (the sample
+    /// renders it must pass first; README "Plugins").
+    #[arg(long)]
+    #[serde(default)]
+    pub no_plugin_preflight: bool,
     /// `[[push]]` tables (file only): endpoints the snapshots are pushed to.
     #[arg(skip)]
     #[serde(default)]
@@ -134,6 +139,7 @@ impl ServeArgs {
             upstream_max_mb: self.upstream_max_mb.or(file.upstream_max_mb),
             self_metrics_prefix: self.self_metrics_prefix.or(file.self_metrics_prefix),
             no_self_metrics: self.no_self_metrics || file.no_self_metrics,
+            no_plugin_preflight: self.no_plugin_preflight || file.no_plugin_preflight,
             push: if self.push.is_empty() { file.push } else { self.push },
         }
     }
@@ -161,6 +167,8 @@ pub struct ServeConfig {
     pub negotiate: NegotiableFormats,
     /// Largest plugin file loaded.
     pub plugin_max_bytes: u64,
+    /// A new plugin version serves only after passing its preflight.
+    pub plugin_preflight: bool,
     /// Time allowed to compile one plugin.
     pub plugin_compile_timeout: Duration,
     /// Address space of the process compiling a plugin.
@@ -188,6 +196,7 @@ impl Default for ServeConfig {
             scrape_timeout_offset: crate::http::DEFAULT_SCRAPE_TIMEOUT_OFFSET,
             negotiate: NegotiableFormats::default(),
             plugin_max_bytes: 64 << 20,
+            plugin_preflight: true,
             plugin_compile_timeout: Duration::from_secs(60),
             plugin_compile_memory_bytes: 4 << 30,
             upstream: None,
@@ -316,6 +325,7 @@ impl ServeConfig {
             scrape_timeout_offset: Duration::from_millis(offset_ms),
             negotiate,
             plugin_max_bytes: plugin_max_mb << 20,
+            plugin_preflight: !args.no_plugin_preflight,
             plugin_compile_timeout: Duration::from_millis(compile_ms),
             plugin_compile_memory_bytes: compile_mb << 20,
             upstream,

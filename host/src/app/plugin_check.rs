@@ -10,9 +10,9 @@
 //! JSON) with the strict readers as it is written (`output_stream_check`:
 //! never held whole); and reports time, output size and guest
 //! memory. Any failure makes the exit status 1.
-use super::output_stream_check::{OutputStreamCheck, OutputSummary};
-use super::sample_snapshots;
 use crate::plugin::folder::read_plugin;
+use crate::plugin::output_stream_check::{OutputStreamCheck, OutputSummary};
+use crate::plugin::sample_snapshots;
 use crate::plugin::series_batches::RenderNames;
 use crate::plugin::settings::read_settings_file;
 use crate::plugin::sink::{OutputSink, SinkClosed, WriteFuture};

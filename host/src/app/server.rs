@@ -74,7 +74,8 @@ pub async fn renderers_for(config: &ServeConfig, compile_limits: CompileLimits) 
                     .inspect_err(|e| tracing::warn!(dir = %d.display(), error = %e, "no compiled-plugin cache"))
                     .ok()
             });
-            Renderers::for_plugin_dir(engine, builtins, dir.clone(), cache, config.plugin_max_bytes)
+            let preflight = config.plugin_preflight.then(|| config.render_limits.clone());
+            Renderers::for_plugin_dir(engine, builtins, dir.clone(), cache, config.plugin_max_bytes, preflight)
                 .with_context(|| format!("plugins folder {}", dir.display()))?
         }
     })

@@ -13,7 +13,7 @@
 //! shutdown needs is held while a file is read or a plugin compiled.
 use crate::plugin::folder::{read_plugin, scan, FolderEntry};
 use crate::plugin::renderer_set::{RendererSet, BUILTIN_NAME};
-use crate::plugin::{ArtifactCache, BreakerStatus, RendererComponent, RendererEngine, DEFAULT_RENDERER_WASM};
+use crate::plugin::{ArtifactCache, BreakerStatus, RenderLimits, RendererComponent, RendererEngine, DEFAULT_RENDERER_WASM};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -112,6 +112,8 @@ pub struct Renderers {
     cache: Option<ArtifactCache>,
     /// Largest plugin file read.
     plugin_max_bytes: u64,
+    /// The render limits of the preflight a new version must pass; `None`: no preflight.
+    preflight: Option<RenderLimits>,
     /// Per-file state. Held only for short bookkeeping, never across a
     /// read, a compile or an await.
     entries: Mutex<BTreeMap<String, PluginEntry>>,
@@ -150,6 +152,7 @@ impl Renderers {
             dir: None,
             cache: None,
             plugin_max_bytes: DEFAULT_PLUGIN_MAX_BYTES,
+            preflight: None,
             entries: Mutex::new(BTreeMap::new()),
             reload_lock: tokio::sync::Mutex::new(()),
             queued: Mutex::new(None),
@@ -163,27 +166,31 @@ impl Renderers {
     /// readable). The folder is listed now (names and file types only, so
     /// the listing shows every file as `loading` or `skipped` from the
     /// start); nothing is read or loaded until [`Renderers::request_reload`].
+    /// With `preflight` (the server's render limits), a new version serves
+    /// only once its formats pass [`preflight`](super::preflight) within them.
     pub fn for_plugin_dir(
         engine: Arc<RendererEngine>,
         builtins: RendererSet,
         dir: PathBuf,
         cache: Option<ArtifactCache>,
         plugin_max_bytes: u64,
+        preflight: Option<RenderLimits>,
     ) -> Result<Arc<Self>, std::io::Error> {
         let found = scan(&dir, plugin_max_bytes)?;
-        let renderers = Renderers { dir: Some(dir), cache, plugin_max_bytes, ..Renderers::fixed(engine, builtins) };
+        let renderers = Renderers { dir: Some(dir), cache, plugin_max_bytes, preflight, ..Renderers::fixed(engine, builtins) };
         renderers.note_listing(&found.entries, &mut ReloadReport::default());
         Ok(Arc::new(renderers))
     }
 
-    /// The built-ins plus every plugin in `dir`, loaded before this returns.
+    /// The built-ins plus every plugin in `dir`, loaded before this returns
+    /// (without preflight: every version that loads serves).
     pub async fn with_plugin_dir(
         engine: Arc<RendererEngine>,
         builtins: RendererSet,
         dir: PathBuf,
         cache: Option<ArtifactCache>,
     ) -> Result<(Arc<Self>, ReloadReport), std::io::Error> {
-        let renderers = Self::for_plugin_dir(engine, builtins, dir, cache, DEFAULT_PLUGIN_MAX_BYTES)?;
+        let renderers = Self::for_plugin_dir(engine, builtins, dir, cache, DEFAULT_PLUGIN_MAX_BYTES, None)?;
         let report = renderers.reload().await;
         Ok((renderers, report))
     }
@@ -367,6 +374,15 @@ impl Renderers {
         let load = async {
             let mut component = self.engine.load_cached(&name, bytes, &hash, self.cache.as_ref()).await?;
             component.configure(settings).await?;
+            if let Some(limits) = &self.preflight {
+                let started = std::time::Instant::now();
+                super::preflight::preflight(&component, limits).await.map_err(|failure| super::LoadError::Preflight {
+                    plugin: name.clone(),
+                    version: component.wit_version.clone(),
+                    failure,
+                })?;
+                tracing::info!(plugin = ?file, elapsed_ms = started.elapsed().as_millis() as u64, "preflight passed");
+            }
             Ok::<_, super::LoadError>(component)
         };
         let loaded = tracing::Instrument::instrument(load, span).await;

@@ -45,6 +45,8 @@ pub enum LoadError {
     FormatRules { plugin: String, version: String, detail: String },
     #[error("plugin {plugin:?} {version}: refused its settings: {detail}")]
     Settings { plugin: String, version: String, detail: String },
+    #[error("plugin {plugin:?} {version}: {failure}; it does not go live")]
+    Preflight { plugin: String, version: String, failure: super::preflight::PreflightFailure },
 }
 
 pub use super::format_rules::FormatInfo;

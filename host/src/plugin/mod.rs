@@ -14,6 +14,8 @@
 //! - [`compiler`]: compiling in a limited child process, one at a time.
 //! - [`limits`]: the bounds of one render and the memory limiter.
 //! - [`format_rules`]: what a plugin's `formats()` answer must look like.
+//! - [`preflight`]: what a new version must render before it serves,
+//!   against [`sample_snapshots`], its output read by [`output_stream_check`].
 //! - [`stdio_capture`], [`bounded_text`]: plugin text, kept bounded.
 pub mod artifact_cache;
 pub use crate::bounded_text;
@@ -27,7 +29,10 @@ pub mod engine;
 pub mod folder;
 pub mod format_rules;
 pub mod limits;
+pub mod output_stream_check;
+pub mod preflight;
 pub mod renderer_set;
+pub mod sample_snapshots;
 pub mod series_batches;
 pub mod settings;
 pub mod sink;

@@ -231,7 +231,8 @@ async fn push_once(
             render(service, request(snapshot), Box::new(RequestSink::new(Arc::clone(queue), protocol, Compression::Gzip))).await
         }
         PushProtocol::RemoteWrite1 | PushProtocol::RemoteWrite2 => {
-            let snappy = || Box::new(RequestSink::new(Arc::clone(queue), protocol, Compression::Snappy(snap::raw::Encoder::new())));
+            let snappy =
+                || Box::new(RequestSink::new(Arc::clone(queue), protocol, Compression::Snappy(Box::new(snap::raw::Encoder::new()))));
             render(service, request(Arc::clone(&snapshot)), snappy()).await?;
             let Some(before) = previous.replace(Arc::clone(&snapshot)) else { return Ok(()) };
             let gone = tokio::task::spawn_blocking(move || stale::gone_series(&before, &snapshot)).await.map_err(|e| e.to_string())?;
@@ -270,7 +271,7 @@ struct RequestSink {
 /// How a protocol compresses a request body.
 enum Compression {
     /// Remote write: snappy's block format (never the framed one).
-    Snappy(snap::raw::Encoder),
+    Snappy(Box<snap::raw::Encoder>),
     /// OTLP/HTTP: gzip, at the fastest level (as scrapes are).
     Gzip,
 }
@@ -515,7 +516,8 @@ mod tests {
     #[test]
     fn output_is_cut_into_requests_at_their_length_prefixes_however_it_arrives() {
         let queue = Arc::new(RequestQueue::new(1 << 20));
-        let mut sink = RequestSink::new(Arc::clone(&queue), PushProtocol::RemoteWrite1, Compression::Snappy(snap::raw::Encoder::new()));
+        let mut sink =
+            RequestSink::new(Arc::clone(&queue), PushProtocol::RemoteWrite1, Compression::Snappy(Box::new(snap::raw::Encoder::new())));
         let mut output = Vec::new();
         for body in [vec![7u8; 3], vec![8u8; 300]] {
             let mut len = body.len() as u64;
@@ -540,7 +542,8 @@ mod tests {
         // that never ends (nothing is held waiting for it).
         let huge = [0xff, 0xff, 0xff, 0xff, 0x7f];
         assert!(runtime.block_on(sink.write(Bytes::copy_from_slice(&huge))).is_err());
-        let mut endless = RequestSink::new(Arc::clone(&queue), PushProtocol::RemoteWrite1, Compression::Snappy(snap::raw::Encoder::new()));
+        let mut endless =
+            RequestSink::new(Arc::clone(&queue), PushProtocol::RemoteWrite1, Compression::Snappy(Box::new(snap::raw::Encoder::new())));
         assert!(runtime.block_on(endless.write(Bytes::from(vec![0xffu8; 10]))).is_err());
     }
 }

@@ -268,7 +268,9 @@ pub async fn start_with_plugins(
     start_with_plugins_and(ServeConfig::default(), registry, dir, cache).await
 }
 
-/// Like [`start_with_plugins`], with `config`'s settings (its listen address aside).
+/// Like [`start_with_plugins`], with `config`'s settings (its listen
+/// address aside); a new plugin version passes its preflight first unless
+/// `config.plugin_preflight` is off, as in `serve`.
 pub async fn start_with_plugins_and(
     config: ServeConfig,
     registry: Registry,
@@ -277,7 +279,10 @@ pub async fn start_with_plugins_and(
 ) -> (RunningServer, Arc<Renderers>, metrics_host::plugin::watcher::PluginWatcher) {
     let engine = RendererEngine::new().expect("engine");
     let builtins = RendererSet::builtin(&engine).await.expect("built-in renderer");
-    let (renderers, _report) = Renderers::with_plugin_dir(engine, builtins, dir.to_path_buf(), cache).await.expect("plugins folder");
+    let preflight = config.plugin_preflight.then(|| config.render_limits.clone());
+    let renderers =
+        Renderers::for_plugin_dir(engine, builtins, dir.to_path_buf(), cache, config.plugin_max_bytes, preflight).expect("plugins folder");
+    renderers.reload().await;
     let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..config };
     let server = server::start(&config, registry, Arc::clone(&renderers)).await.expect("server starts");
     let watcher = metrics_host::plugin::watcher::watch(Arc::clone(&renderers), dir).expect("watch");

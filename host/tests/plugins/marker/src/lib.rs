@@ -2,6 +2,13 @@
 //! override the built-in), whose whole output names the version it was
 //! built as, so a scrape that mixed two versions shows.
 //! Built with std (it imports WASI) and prints to stderr, which the host logs.
+//!
+//! Features `bug-*` build a version with one bug a plugin author could
+//! make (the host's preflight must keep each from going live):
+//! `bug-nondeterministic` (family names in a `HashMap`'s order and the time
+//! in the output), `bug-spin-on-empty-family` (loops forever on a family
+//! without series), `bug-writes-after-refusal` (ignores `output.write`
+//! returning false).
 wit_bindgen::generate!({
     path: "../../../../wit/v0.2.0",
     world: "renderer-plugin",
@@ -32,11 +39,23 @@ impl Guest for Marker {
             return Err(RenderError::UnknownFormat(format));
         }
         eprintln!("marker {VERSION} rendering {} families", snapshot.families.len());
+        if cfg!(feature = "bug-spin-on-empty-family") && snapshot.families.iter().any(|f| f.series == 0) {
+            let mut spins = 0u64;
+            loop {
+                spins = std::hint::black_box(spins.wrapping_add(1));
+            }
+        }
         let mut chunk = String::new();
+        if cfg!(feature = "bug-nondeterministic") {
+            let names: std::collections::HashMap<&str, usize> =
+                snapshot.families.iter().enumerate().map(|(i, f)| (f.name.as_str(), i)).collect();
+            let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            chunk.push_str(&format!("families {:?} at {at}\n", names.keys().collect::<Vec<_>>()));
+        }
         for i in 0..LINES {
             chunk.push_str(&format!("marker {VERSION} line {i}\n"));
             if chunk.len() > 16 * 1024 {
-                if !metrics::renderer::output::write(chunk.as_bytes()) {
+                if !metrics::renderer::output::write(chunk.as_bytes()) && !cfg!(feature = "bug-writes-after-refusal") {
                     return Err(RenderError::OutputClosed);
                 }
                 chunk.clear();

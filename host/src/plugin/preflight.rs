@@ -1,0 +1,144 @@
+//! Preflight: what a new plugin file, or a new version of one, must do
+//! before it serves. After it loads (and is configured), each of its
+//! formats renders the check's sample snapshots under the server's render
+//! limits, on the reload task (never on a request's path): the edge cases
+//! (every kind, escapes, multi-byte and empty label values, NaN and the
+//! infinities, an empty family, classic and native histograms, a summary)
+//! and a registry with no families at all. A format fails when a render
+//! fails (traps, times out, runs out of memory, returns an error), when its
+//! output for a content type the host can read (Prometheus text 0.0.4,
+//! OpenMetrics, JSON) is refused by the strict readers, when a second render
+//! of the same snapshot differs, or when it keeps writing after the host
+//! refused its output. A version that fails does not go live: a new file is
+//! `failed`, a new version leaves the previous one serving; either way with
+//! the reason.
+use super::output_stream_check::{OutputStreamCheck, OutputSummary};
+use super::sample_snapshots;
+use super::series_batches::RenderNames;
+use super::sink::{OutputSink, SinkClosed, WriteFuture};
+use super::{GuestConduct, GuestReturn, RenderLimits, RendererComponent};
+use crate::registry::Registry;
+use crate::snapshot::Snapshot;
+use bytes::Bytes;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Why a format failed its preflight.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("format {format:?} failed its preflight ({sample}): {reason}")]
+pub struct PreflightFailure {
+    pub format: String,
+    /// Which sample or check.
+    pub sample: &'static str,
+    pub reason: String,
+}
+
+/// The samples, built once per process.
+fn samples() -> &'static (Arc<Snapshot>, Arc<Snapshot>) {
+    static SAMPLES: OnceLock<(Arc<Snapshot>, Arc<Snapshot>)> = OnceLock::new();
+    SAMPLES.get_or_init(|| {
+        let edge = sample_snapshots::edge_cases().expect("the edge-case sample registers").snapshot();
+        (Arc::new(edge), Arc::new(Registry::new().snapshot()))
+    })
+}
+
+/// What a render wrote, read as it is written (never kept).
+struct Reading {
+    check: Option<OutputStreamCheck>,
+    written: u64,
+    problem: Option<String>,
+    refused: bool,
+}
+
+/// A sink that reads (and hashes) the output, refusing everything after
+/// `accept` bytes or after the output's first problem.
+#[derive(Clone)]
+struct ReadingSink {
+    reading: Arc<Mutex<Reading>>,
+    accept: u64,
+}
+
+impl OutputSink for ReadingSink {
+    fn write(&mut self, chunk: Bytes) -> WriteFuture<'_> {
+        let mut reading = self.reading.lock().unwrap_or_else(|e| e.into_inner());
+        let result = if reading.written >= self.accept || reading.problem.is_some() {
+            reading.refused = true;
+            Err(SinkClosed::Gone)
+        } else {
+            reading.written += chunk.len() as u64;
+            match reading.check.as_mut().map_or(Ok(()), |check| check.feed(&chunk)) {
+                Ok(()) => Ok(()),
+                Err(problem) => {
+                    reading.problem = Some(problem);
+                    Err(SinkClosed::Gone)
+                }
+            }
+        };
+        Box::pin(std::future::ready(result))
+    }
+}
+
+/// What one render did.
+struct Rendered {
+    /// The output's summary (size and hash), `None` when the content type
+    /// is not one the host reads; or why the render or its output failed.
+    outcome: Result<Option<OutputSummary>, String>,
+    conduct: GuestConduct,
+    written: u64,
+    /// Whether the host refused some of the output.
+    refused: bool,
+}
+
+/// One render of `snapshot`: its output's summary (size and hash), or why
+/// it failed; with `accept`, output is refused after that many bytes and
+/// what the guest did then is returned instead.
+async fn render_once(
+    component: &RendererComponent,
+    format: &str,
+    content_type: &str,
+    snapshot: &Arc<Snapshot>,
+    limits: &RenderLimits,
+    accept: u64,
+) -> Rendered {
+    let reading = Reading { check: Some(OutputStreamCheck::new(content_type).hashing()), written: 0, problem: None, refused: false };
+    let sink = ReadingSink { reading: Arc::new(Mutex::new(reading)), accept };
+    let (result, conduct) = component.render_reporting(snapshot, format, RenderNames::default(), limits, Box::new(sink.clone())).await;
+    let mut reading = sink.reading.lock().unwrap_or_else(|e| e.into_inner());
+    let written = reading.written;
+    let outcome = match (reading.problem.take(), result) {
+        (Some(problem), _) => Err(format!("its output is refused by the strict reader: {problem}")),
+        (None, Err(failure)) => Err(failure.cause.to_string()),
+        (None, Ok(())) => match reading.check.take().map(OutputStreamCheck::finish) {
+            Some(Err(problem)) => Err(format!("its output is refused by the strict reader: {problem}")),
+            Some(Ok(summary)) => Ok(Some(summary)),
+            None => Ok(None),
+        },
+    };
+    Rendered { outcome, conduct, written, refused: reading.refused }
+}
+
+/// Runs every format of `component` through the preflight within `limits`.
+pub async fn preflight(component: &RendererComponent, limits: &RenderLimits) -> Result<(), PreflightFailure> {
+    let (edge, empty) = samples();
+    for format in &component.formats {
+        let fail = |sample: &'static str, reason: String| PreflightFailure { format: format.name.clone(), sample, reason };
+        let render = |snapshot, accept| render_once(component, &format.name, &format.content_type, snapshot, limits, accept);
+        let first = render(edge, u64::MAX).await;
+        let written = first.written;
+        let first = first.outcome.map_err(|why| fail("edge cases", why))?;
+        render(empty, u64::MAX).await.outcome.map_err(|why| fail("no families at all", why))?;
+        let second = render(edge, u64::MAX).await.outcome.map_err(|why| fail("edge cases, a second time", why))?;
+        if first != second {
+            return Err(fail("deterministic", "a second render of the same snapshot wrote different bytes".into()));
+        }
+        // Refuse the output half-way: the guest must stop writing.
+        let refused = render(edge, written / 2).await;
+        if refused.conduct.writes_after_refusal > 0 {
+            let reason = format!("it kept writing after its output was refused ({} writes)", refused.conduct.writes_after_refusal);
+            return Err(fail("output refused part-way", reason));
+        }
+        if let Some(returned) = refused.conduct.returned.filter(|r| refused.refused && *r != GuestReturn::OutputClosed) {
+            return Err(fail("output refused part-way", format!("it returned {returned:?} instead of output-closed")));
+        }
+    }
+    Ok(())
+}
