@@ -54,12 +54,21 @@ async fn error_bodies_quote_at_most_4_kib_of_what_the_client_sent() {
 }
 
 /// Sends a GET for `target` on a socket with a tiny receive buffer and
-/// returns it unread (the client that never reads).
+/// returns it once the status line came, the rest unread (the client that
+/// never reads).
 async fn request_and_never_read(addr: SocketAddr, target: &str) -> TcpStream {
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stream = socket.connect(addr).await.unwrap();
     stream.write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    // The status line: the server has taken the request up (a render that
+    // got a slot has written its first chunk), so the next request cannot
+    // overtake it. Nothing more is read.
+    let mut status_line = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(60), stream.read_exact(&mut status_line))
+        .await
+        .expect("the server answers within 60 s")
+        .expect("a status line");
     stream
 }
 
@@ -114,7 +123,9 @@ async fn clients_that_never_read_do_not_keep_render_slots_from_others() {
     let metrics = scrape_text(addr, "/metrics?name[]=metrics_host_clients_cut_off_total").await;
     let cut: f64 =
         metrics.lines().find(|l| l.starts_with("metrics_host_clients_cut_off_total ")).unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    assert!(cut >= 1.0, "{metrics}");
+    let renders = scrape_text(addr, "/metrics?name[]=metrics_host_renders_total").await;
+    let log: Vec<String> = server.log.try_iter().collect();
+    assert!(cut >= 1.0, "{metrics}\n{renders}\nserver log:\n{}", log.join("\n"));
     drop(hostile);
 }
 
