@@ -74,6 +74,19 @@ async fn folder_plugins_override_builtins_and_removal_restores_them() {
     let builtin = plugin(&l, "builtin").unwrap();
     let prometheus = builtin["formats"].as_array().unwrap().iter().find(|f| f["name"] == "prometheus").unwrap();
     assert_eq!(prometheus["active"], false, "the plugin serves prometheus now");
+    assert_eq!(prometheus["served_by"], "marker");
+
+    // Two plugin files offering one format: the name sorting last serves it.
+    install_plugin(dir.path(), "markers.wasm", &component_bytes("test-plugins", "marker-v2.wasm"));
+    post(addr, "/-/reload").await;
+    let l = listing(addr).await;
+    for file in ["marker.wasm", "markers.wasm"] {
+        let format = plugin(&l, file).unwrap()["formats"].as_array().unwrap().iter().find(|f| f["name"] == "marker").unwrap().clone();
+        assert_eq!((format["active"].as_bool(), format["served_by"].as_str()), (Some(file == "markers.wasm"), Some("markers")), "{file}");
+    }
+    assert_eq!(check_marker_output(&get(addr, "/metrics?format=marker", &[]).await.text()), "v2");
+    std::fs::remove_file(dir.path().join("markers.wasm")).unwrap();
+    post(addr, "/-/reload").await;
 
     std::fs::remove_file(dir.path().join("marker.wasm")).unwrap();
     let report: Value = serde_json::from_slice(&post(addr, "/-/reload").await.body).unwrap();

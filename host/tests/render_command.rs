@@ -114,3 +114,43 @@ fn malformed_input_names_where_it_is_wrong() {
     let (ok, _, stderr) = render_cli(&["--input", file.path().to_str().unwrap(), "--format", "yaml"]);
     assert!(!ok && stderr.contains("unknown format \"yaml\""), "{stderr}");
 }
+
+/// `render --plugin ... --settings FILE` configures the plugin as a
+/// `NAME.toml` beside it would: the Rust influx example writes its
+/// timestamps in the precision asked for, and refuses a bad one with the
+/// reason.
+#[test]
+fn render_hands_settings_to_the_plugin() {
+    let registry = Registry::new();
+    registry.gauge("queue_depth", "depth").unwrap().set(3.0);
+    let input = write_temp(&native_render(&registry, "json", ""));
+    let plugin = common::component_path("examples", "influx.wasm");
+    let timestamp_digits = |settings: Option<&str>| {
+        let file = settings.map(write_temp);
+        let mut args = vec!["--input", input.path().to_str().unwrap(), "--plugin", plugin, "--format", "influx"];
+        if let Some(file) = &file {
+            args.extend(["--settings", file.path().to_str().unwrap()]);
+        }
+        let (ok, out, err) = render_cli(&args);
+        assert!(ok, "{err}");
+        let line = out.lines().find(|l| l.starts_with("queue_depth")).unwrap_or_else(|| panic!("{out}"));
+        line.rsplit(' ').next().unwrap().len()
+    };
+    assert_eq!(timestamp_digits(Some("precision = \"s\"\n")), 10);
+    assert_eq!(timestamp_digits(Some("precision = \"ms\"\n")), 13);
+    assert_eq!(timestamp_digits(None), 19, "nanoseconds unless told");
+    let bad = write_temp("precision = \"weeks\"\n");
+    let (ok, _, err) = render_cli(&[
+        "--input",
+        input.path().to_str().unwrap(),
+        "--plugin",
+        plugin,
+        "--format",
+        "influx",
+        "--settings",
+        bad.path().to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("precision \"weeks\": use ns, us, ms or s"), "{err}");
+    let (ok, _, err) = render_cli(&["--input", input.path().to_str().unwrap(), "--settings", bad.path().to_str().unwrap()]);
+    assert!(!ok && err.contains("--plugin"), "--settings needs --plugin: {err}");
+}

@@ -60,7 +60,7 @@ pub struct PluginNewArgs {
     /// The language of the project: rust, python or js.
     #[arg(long, default_value = "rust", value_name = "LANG")]
     pub lang: String,
-    /// Where the project folder NAME is created [default: the current folder].
+    /// Where the project folder NAME is created (the current folder unless given).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
 }
@@ -115,6 +115,10 @@ pub struct RenderArgs {
     /// A renderer component to use besides the built-in one; its formats win.
     #[arg(long, value_name = "COMPONENT")]
     pub plugin: Option<PathBuf>,
+    /// Settings for --plugin (a flat TOML table), handed to its `configure`
+    /// as `NAME.toml` beside it in a plugins folder would be.
+    #[arg(long, value_name = "FILE", requires = "plugin")]
+    pub settings: Option<PathBuf>,
 }
 
 fn parse_escaping(value: &str) -> Result<NameEscaping, String> {
@@ -135,11 +139,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Render(args) => tokio::runtime::Runtime::new()?.block_on(render(&args)),
         Command::Plugin(PluginCommand::New(args)) => {
             let dir = crate::app::plugin_template::write_project(&args.name, &args.lang, &args.dir)?;
-            println!(
-                "wrote {}; next: cd {} && cargo build --release --target wasm32-wasip2 (see its README.md)",
-                dir.display(),
-                dir.display()
-            );
+            let next = match args.lang.as_str() {
+                "python" => format!(
+                    "python3 -m venv .venv && .venv/bin/pip install componentize-py=={} && \
+                     .venv/bin/componentize-py -d wit -w renderer-plugin componentize app -o {}.wasm",
+                    crate::app::plugin_template::COMPONENTIZE_PY,
+                    args.name
+                ),
+                "js" => format!(
+                    "npm install @bytecodealliance/componentize-js@{} && \
+                     npx componentize-js app.js --wit wit -n renderer-plugin -d http fetch-event -o {}.wasm",
+                    crate::app::plugin_template::COMPONENTIZE_JS,
+                    args.name
+                ),
+                _ => "cargo build --release --target wasm32-wasip2".to_string(),
+            };
+            println!("wrote {}; next: cd {} && {next} (see its README.md)", dir.display(), dir.display());
             Ok(())
         }
         Command::Plugin(PluginCommand::Check(args)) => {
@@ -265,7 +280,12 @@ async fn render(args: &RenderArgs) -> anyhow::Result<()> {
     let mut renderers = RendererSet::builtin(&engine).await.context("loading the built-in renderer")?;
     if let Some(path) = &args.plugin {
         // Through the compile cache: a large plugin compiles once.
-        renderers = renderers.with_plugin(Arc::new(plugin_check::load_plugin_file(&engine, path, server.plugin_max_bytes).await?));
+        let mut plugin = plugin_check::load_plugin_file(&engine, path, server.plugin_max_bytes).await?;
+        if let Some(file) = &args.settings {
+            let settings = crate::plugin::settings::read_settings_file(file).map_err(anyhow::Error::msg)?;
+            plugin.configure(settings).await?;
+        }
+        renderers = renderers.with_plugin(Arc::new(plugin));
     }
     let service = RenderService::new(registry, Arc::new(Renderers::fixed(engine, renderers)), RenderLimits::default(), 1, None);
     let stdout = std::io::BufWriter::new(std::io::stdout());

@@ -65,9 +65,9 @@ buffers output; `wit/` is the contract (`metrics:renderer@0.3.0`). See the
 host's PLUGINS.md for the contract's semantics and limits.
 
 ```sh
-pip install componentize-py=={COMPONENTIZE_PY}                 # once
+python3 -m venv .venv && .venv/bin/pip install componentize-py=={COMPONENTIZE_PY}   # once
 python3 -m unittest test_helpers                           # the helpers, natively
-componentize-py -d wit -w renderer-plugin componentize app -o {name}.wasm
+.venv/bin/componentize-py -d wit -w renderer-plugin componentize app -o {name}.wasm
 metrics-host plugin check {name}.wasm
 cp {name}.wasm PLUGINS_DIR/.{name}.tmp && mv PLUGINS_DIR/.{name}.tmp PLUGINS_DIR/{name}.wasm
 curl 'localhost:8000/metrics?format={name}'

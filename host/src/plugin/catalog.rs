@@ -52,8 +52,13 @@ pub struct PluginStatus {
 pub struct FormatStatus {
     pub name: String,
     pub content_type: String,
-    /// False when another renderer (a later plugin) serves this name.
+    /// False when another renderer serves this name: a plugin over a
+    /// built-in, or of two plugin files offering it the one whose file name
+    /// sorts last (byte order).
     pub active: bool,
+    /// The renderer serving this name now (`builtin`, or a plugin's file
+    /// name without `.wasm`).
+    pub served_by: Option<String>,
 }
 
 /// Outcome of one reload.
@@ -439,6 +444,7 @@ impl Renderers {
                     name: f.name.clone(),
                     content_type: f.content_type.clone(),
                     active: set.find(&f.name).is_some_and(|(r, _)| std::ptr::eq(Arc::as_ptr(&r), component)),
+                    served_by: set.find(&f.name).map(|(r, _)| r.name.clone()),
                 })
                 .collect()
         };

@@ -26,7 +26,7 @@ export const renderer = {
     try {
       for (const batch of batches(nextBatch)) {
         const family = snapshot.families[batch.family];
-        const name = options.prefix + family.name;
+        const name = family.name; // final: the host already put any ?prefix= in front
         for (const series of seriesOf(batch, family)) {
           const labels = series.labels.map(([k, v]) => `${k}=${escape(v)}`).join(',');
           out.write(labels ? `${name} ${labels} ${goFloat(series.value)}\n` : `${name} ${goFloat(series.value)}\n`);

@@ -31,7 +31,7 @@ class Renderer(exports.Renderer):
         try:
             for batch in helpers.batches(input.next_batch):
                 family = snapshot.families[batch.family]
-                name = options.prefix + family.name
+                name = family.name  # final: the host already put any ?prefix= in front
                 for series in helpers.series(batch, family):
                     labels = ",".join(f"{k}={escape(v)}" for k, v in series.labels)
                     out.write(f"{name} {labels} {helpers.go_float(series.value)}\n" if labels else f"{name} {helpers.go_float(series.value)}\n")
