@@ -252,9 +252,14 @@ fn scrape(addr: &str, gzip: bool) -> (f64, usize) {
 }
 
 fn scrape_target(addr: &str, target: &str, gzip: bool) -> (f64, usize) {
+    scrape_encoded(addr, target, if gzip { "gzip" } else { "" })
+}
+
+/// A scrape asking for `encoding` (`""`: none): (seconds, bytes on the wire).
+fn scrape_encoded(addr: &str, target: &str, encoding: &str) -> (f64, usize) {
     let started = Instant::now();
     let mut stream = TcpStream::connect(addr).unwrap();
-    let encoding = if gzip { "Accept-Encoding: gzip\r\n" } else { "" };
+    let encoding = if encoding.is_empty() { String::new() } else { format!("Accept-Encoding: {encoding}\r\n") };
     write!(stream, "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{encoding}\r\n").unwrap();
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0;
@@ -273,6 +278,9 @@ struct ScrapeFigures {
     gzip_s: f64,
     plain_bytes: usize,
     gzip_bytes: usize,
+    /// deflate and zstd: (seconds, bytes), medians of three.
+    deflate: (f64, usize),
+    zstd: (f64, usize),
     peak_over_idle_mb: f64,
     idle_mb: f64,
     /// Peak over the resident memory before the first scrape: includes what
@@ -392,6 +400,12 @@ fn http_scrape_1m() -> ScrapeFigures {
     let mut plain: Vec<(f64, usize)> = (0..5).map(|_| scrape(&addr, false)).collect();
     let mut gzip: Vec<(f64, usize)> = (0..5).map(|_| scrape(&addr, true)).collect();
     let peak = sampler.finish();
+    let median_of_3 = |encoding: &str| {
+        let mut runs: Vec<(f64, usize)> = (0..3).map(|_| scrape_encoded(&addr, "/metrics", encoding)).collect();
+        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        runs[1]
+    };
+    let (deflate, zstd) = (median_of_3("deflate"), median_of_3("zstd"));
     let mut filtered: Vec<f64> = (0..5).map(|_| scrape_target(&addr, "/metrics?name[]=connection_count", false).0).collect();
     filtered.sort_by(f64::total_cmp);
     let concurrent = concurrent_scrapes(&addr, pid, idle);
@@ -405,6 +419,8 @@ fn http_scrape_1m() -> ScrapeFigures {
         gzip_s: gzip[2].0,
         plain_bytes: plain[2].1,
         gzip_bytes: gzip[2].1,
+        deflate,
+        zstd,
         peak_over_idle_mb: peak.saturating_sub(idle) as f64 / 1024.0,
         idle_mb: idle as f64 / 1024.0,
         peak_over_cold_mb: peak.saturating_sub(cold) as f64 / 1024.0,
@@ -501,6 +517,13 @@ fn main() {
         scrape.peak_over_cold_mb,
         scrape.filtered_s
     );
+    println!(
+        "HTTP scrape, 1M queues, other encodings (fastest level): deflate {:.3} s ({:.1} MB), zstd {:.3} s ({:.1} MB)",
+        scrape.deflate.0,
+        scrape.deflate.1 as f64 / 1e6,
+        scrape.zstd.0,
+        scrape.zstd.1 as f64 / 1e6
+    );
     let c = &scrape.concurrent;
     println!(
         "64 concurrent 1M-series scrapes: {:.3} s, {} renders, {} of 64 complete, server RSS peak over idle {:.1} MB",
@@ -545,11 +568,13 @@ fn main() {
         costs.idle_expiry_mb.0, costs.idle_expiry_mb.1
     );
     println!(
-        "summary: wasm_vs_native={:.2} wasm_vs_prometheus_client={:.2} scrape_1m_s={:.3} scrape_1m_gzip_s={:.3} peak_rss_over_idle_mb={:.1} filtered_scrape_ratio={:.4} coalesced_renders_64={} facade_vs_mep={:.2} bytes_per_series={:.0} memory_vs_best_peer={:.2} churn_rss_ratio={:.2} burst_retained_mb={:.1} idle_expiry_registry_mb={:.1} idle_expiry_facade_mb={:.1} populate_1m_vs_prometheus_client={:.2} push_1m_s={:.3} push_vs_scrape={:.2} push_rss_over_idle_mb={:.1} remote_write_bytes_per_sample={:.1}",
+        "summary: wasm_vs_native={:.2} wasm_vs_prometheus_client={:.2} scrape_1m_s={:.3} scrape_1m_gzip_s={:.3} scrape_1m_deflate_s={:.3} scrape_1m_zstd_s={:.3} peak_rss_over_idle_mb={:.1} filtered_scrape_ratio={:.4} coalesced_renders_64={} facade_vs_mep={:.2} bytes_per_series={:.0} memory_vs_best_peer={:.2} churn_rss_ratio={:.2} burst_retained_mb={:.1} idle_expiry_registry_mb={:.1} idle_expiry_facade_mb={:.1} populate_1m_vs_prometheus_client={:.2} push_1m_s={:.3} push_vs_scrape={:.2} push_rss_over_idle_mb={:.1} remote_write_bytes_per_sample={:.1}",
         t.wasm_vs_native,
         t.wasm.as_secs_f64() / t.prometheus_client.as_secs_f64(),
         scrape.plain_s,
         scrape.gzip_s,
+        scrape.deflate.0,
+        scrape.zstd.0,
         scrape.peak_over_idle_mb,
         scrape.filtered_s / scrape.plain_s,
         scrape.concurrent.renders,

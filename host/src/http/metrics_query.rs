@@ -1,7 +1,8 @@
 //! The query string of the metrics endpoints: `prefix` and `format` at most
 //! once each, `name[]` as often as wanted (exact family names, matched
 //! before the prefix is applied, as in client_golang and Python's
-//! restricted registry). Other keys are ignored.
+//! restricted registry). An empty `name[]` (a form's empty field; no family
+//! has an empty name) is ignored. Other keys are ignored.
 use crate::snapshot::FamilyFilter;
 
 /// A parsed query string.
@@ -33,6 +34,7 @@ impl MetricsQuery {
             match key.as_ref() {
                 "prefix" => once(&mut parsed.prefix)?,
                 "format" => once(&mut parsed.format)?,
+                "name[]" if value.is_empty() => {}
                 "name[]" => {
                     if parsed.names.len() == MAX_NAMES {
                         return Err(format!("more than {MAX_NAMES} name[] values"));
@@ -69,6 +71,7 @@ mod tests {
         assert!(MetricsQuery::parse(Some("format=a&format=b")).is_err());
         assert_eq!(MetricsQuery::parse(None).unwrap(), MetricsQuery::default());
         assert!(matches!(MetricsQuery::parse(Some("")).unwrap().families(), FamilyFilter::All));
+        assert!(matches!(MetricsQuery::parse(Some("name[]=&prefix=")).unwrap().families(), FamilyFilter::All), "an empty form field");
         let many: String = (0..=MAX_NAMES).map(|i| format!("name[]=f{i}&")).collect();
         assert!(MetricsQuery::parse(Some(&many)).is_err());
     }

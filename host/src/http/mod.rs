@@ -1,8 +1,10 @@
 //! The HTTP surface: routes, trusted-IP enforcement ([`trusted_hosts`]),
-//! content negotiation, compression, request spans.
+//! content negotiation, compression (gzip, deflate, zstd), the landing page
+//! at `/`, request spans.
 mod access;
 mod admin_routes;
 mod error;
+mod landing_page;
 mod log_limiter;
 pub mod metrics_query;
 mod metrics_routes;
@@ -93,6 +95,7 @@ pub fn app(state: AppState) -> Router {
         log: Arc::new(log_limiter::LogLimiter::new(std::time::Duration::from_secs(1))),
     };
     Router::new()
+        .route("/", get(landing_page::landing_page))
         .route("/metrics", get(metrics_routes::metrics))
         .route("/metrics.json", get(metrics_routes::metrics_json))
         .route("/-/plugins", get(admin_routes::list_plugins))
