@@ -6,10 +6,11 @@
 //! a component built elsewhere instead. It also lists the guest SDK and
 //! core sources that `plugin new` vendors (`vendored_sources.rs`).
 use std::path::PathBuf;
-use std::process::Command;
+
+#[path = "build/guest_build.rs"]
+mod guest_build;
 
 const GUEST_PACKAGE: &str = "prometheus-renderer";
-const GUEST_TARGET: &str = "wasm32-wasip2";
 
 fn main() {
     println!("cargo:rerun-if-env-changed=METRICS_DEFAULT_RENDERER_WASM");
@@ -61,34 +62,5 @@ fn build_guest() -> PathBuf {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
     let target_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("guest");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args(["build", "--release", "--target", GUEST_TARGET, "-p", GUEST_PACKAGE, "--manifest-path"])
-        .arg(root.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir)
-        // This script's stdout is read by cargo as directives.
-        .stdout(std::io::stderr());
-    // What the outer build sets for itself must not leak into the guest's.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CLIPPY_ARGS",
-        "CARGO_PRIMARY_PACKAGE",
-    ] {
-        command.env_remove(var);
-    }
-    let status = command.status().expect("running cargo for the guest component");
-    if !status.success() {
-        panic!(
-            "building the default renderer component ({GUEST_PACKAGE}, target {GUEST_TARGET}) failed; \
-             if the target is missing: rustup target add {GUEST_TARGET}"
-        );
-    }
-    target_dir.join(GUEST_TARGET).join("release").join(format!("{}.wasm", GUEST_PACKAGE.replace('-', "_")))
+    guest_build::build_guest(&root, &target_dir, GUEST_PACKAGE, "")
 }

@@ -3,10 +3,10 @@
 //! (`src/lib.rs` includes it). A package built with several feature sets
 //! (the marker's two versions, the hostile plugin's variants) is built once
 //! per set and copied out after each build.
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-const TARGET: &str = "wasm32-wasip2";
+#[path = "../../build/guest_build.rs"]
+mod guest_build;
 
 /// (name the tests use, package, features).
 const COMPONENTS: &[(&str, &str, &str)] = &[
@@ -36,7 +36,7 @@ fn main() {
     let built_dir = out_dir.join("components");
     let mut list = String::from("/// (FOLDER/FILE, absolute path) of every built component.\npub const COMPONENTS: &[(&str, &str)] = &[\n");
     for (name, package, features) in COMPONENTS {
-        let artifact = build(&root, &target_dir, package, features);
+        let artifact = guest_build::build_guest(&root, &target_dir, package, features);
         let destination = built_dir.join(name);
         std::fs::create_dir_all(destination.parent().expect("FOLDER/FILE")).expect("components folder");
         std::fs::copy(&artifact, &destination).unwrap_or_else(|e| panic!("{} -> {}: {e}", artifact.display(), destination.display()));
@@ -44,39 +44,4 @@ fn main() {
     }
     list.push_str("];\n");
     std::fs::write(out_dir.join("components.rs"), list).expect("components.rs");
-}
-
-/// Builds `package` with `features` for the wasm target; returns the artifact.
-fn build(root: &Path, target_dir: &Path, package: &str, features: &str) -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args(["build", "--release", "--target", TARGET, "-p", package, "--manifest-path"])
-        .arg(root.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir)
-        // This script's stdout is read by cargo as directives.
-        .stdout(std::io::stderr());
-    if !features.is_empty() {
-        command.args(["--features", features]);
-    }
-    // What the outer build sets for itself must not leak into the guest's.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CLIPPY_ARGS",
-        "CARGO_PRIMARY_PACKAGE",
-    ] {
-        command.env_remove(var);
-    }
-    let status = command.status().unwrap_or_else(|e| panic!("running cargo for {package}: {e}"));
-    assert!(
-        status.success(),
-        "building {package} (features {features:?}) for {TARGET} failed; if the target is missing: rustup target add {TARGET}"
-    );
-    target_dir.join(TARGET).join("release").join(format!("{}.wasm", package.replace('-', "_")))
 }
