@@ -398,7 +398,7 @@ mod tests {
                 "trusted_hosts" => "trusted_hosts = [\"127.0.0.1\"]".to_string(),
                 "negotiate" => "negotiate = [\"openmetrics\", \"prometheus\"]".to_string(),
                 "listen" => "listen = \"127.0.0.1:1\"".to_string(),
-                "demo" | "no_self_metrics" => format!("{key} = true"),
+                "demo" | "no_self_metrics" | "no_plugin_preflight" => format!("{key} = true"),
                 "self_metrics_prefix" => "self_metrics_prefix = \"app_\"".to_string(),
                 "plugins" | "plugin_cache" => format!("{key} = \"/tmp\""),
                 "upstream" => "upstream = \"http://127.0.0.1:9/metrics\"".to_string(),
