@@ -103,6 +103,26 @@ fn hostile_fixtures_fail_with_a_reason() {
     assert!(report.contains("cannot read"), "{report}");
 }
 
+/// The bugs a plugin author makes, each named where it is: a
+/// nondeterministic render by the first differing line and byte, a spin by
+/// the sample that timed out, writing after refusal by the write count.
+#[test]
+fn a_buggy_version_fails_with_where_it_went_wrong() {
+    let cases = [
+        (
+            "marker-v2-nondeterministic.wasm",
+            "FAIL deterministic: a second render of the same snapshot differs (first difference at line 1, byte ",
+        ),
+        ("marker-v2-spin-on-empty-family.wasm", "FAIL edge cases: timed out"),
+        ("marker-v2-writes-after-refusal.wasm", "FAIL output refused part-way: kept writing"),
+    ];
+    for (file, says) in cases {
+        let (code, report) = check(&[&fixture("test-plugins", file), "--format", "marker", "--render-timeout-ms", "2000"]);
+        assert_eq!(code, 1, "{file}: {report}");
+        assert!(report.contains(says), "{file}: expected {says:?} in\n{report}");
+    }
+}
+
 #[test]
 fn settings_a_plugin_does_not_take_refuse_it_with_the_reason() {
     let settings = tempfile::NamedTempFile::new().unwrap();

@@ -182,7 +182,10 @@ async fn a_new_version_that_fails_its_preflight_never_goes_live() {
     assert_eq!(plugin(&listing(addr).await, "marker.wasm").unwrap()["state"], "serving");
 
     for (fixture, says) in [
-        ("marker-v2-nondeterministic.wasm", "(deterministic): a second render of the same snapshot wrote different bytes"),
+        (
+            "marker-v2-nondeterministic.wasm",
+            "(deterministic): a second render of the same snapshot wrote different bytes (first difference at line 1, byte ",
+        ),
         ("marker-v2-spin-on-empty-family.wasm", "(edge cases): timed out after"),
         ("marker-v2-writes-after-refusal.wasm", "(output refused part-way): it kept writing after its output was refused"),
     ] {

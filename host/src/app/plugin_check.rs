@@ -11,7 +11,7 @@
 //! never held whole); and reports time, output size and guest
 //! memory. Any failure makes the exit status 1.
 use crate::plugin::folder::read_plugin;
-use crate::plugin::output_stream_check::{OutputStreamCheck, OutputSummary};
+use crate::plugin::output_stream_check::{first_difference, OutputStreamCheck, OutputSummary};
 use crate::plugin::sample_snapshots;
 use crate::plugin::series_batches::RenderNames;
 use crate::plugin::settings::read_settings_file;
@@ -24,6 +24,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Output kept of a render whose bytes are compared, to show where two differ.
+const KEPT_BYTES: usize = 4 << 20;
 
 /// What `plugin check` loads and renders within: the server's bounds.
 pub struct CheckBounds {
@@ -90,7 +93,7 @@ struct Job<'a> {
 /// for the output's hash (for the determinism check).
 async fn render(job: &Job<'_>, snapshot: &Arc<Snapshot>, prefix: &str, accept: u64, hash: bool) -> Rendered {
     let check = OutputStreamCheck::new(job.content_type);
-    let state = SinkState { check: Some(if hash { check.hashing() } else { check }), written: 0, problem: None };
+    let state = SinkState { check: Some(if hash { check.hashing().keeping(KEPT_BYTES) } else { check }), written: 0, problem: None };
     let sink = CheckSink { state: Arc::new(Mutex::new(state)), accept };
     let started = Instant::now();
     let names = RenderNames { prefix, ..RenderNames::default() };
@@ -204,11 +207,16 @@ async fn check_format(job: &Job<'_>, [edge, large, empty]: [&Arc<Snapshot>; 3], 
         }
         if let Some(first) = first_edge {
             let again = render(job, edge, "", u64::MAX, true).await;
-            let same = again.result.is_ok() && again.output.and_then(Result::ok).is_some_and(|o| o == first);
-            if line(
-                same,
-                format!("deterministic: {}", if same { "the same bytes twice" } else { "a second render of the same snapshot differs" }),
-            ) {
+            let second = if again.result.is_ok() { again.output.and_then(Result::ok) } else { None };
+            let verdict = match &second {
+                Some(second) if *second == first => "the same bytes twice".to_string(),
+                Some(second) => format!(
+                    "a second render of the same snapshot differs ({})",
+                    first_difference(first.kept.as_deref().unwrap_or_default(), second.kept.as_deref().unwrap_or_default())
+                ),
+                None => format!("a second render of the same snapshot failed: {}", again.result.err().unwrap_or_default()),
+            };
+            if line(second.is_some_and(|second| second == first), format!("deterministic: {verdict}")) {
                 return false;
             }
         }

@@ -19,6 +19,25 @@ pub struct OutputSummary {
     pub bytes: u64,
     /// When asked for with [`OutputStreamCheck::hashing`].
     pub sha256: Option<[u8; 32]>,
+    /// The output's first bytes, when asked for with
+    /// [`OutputStreamCheck::keeping`] (at most that many).
+    pub kept: Option<Vec<u8>>,
+}
+
+/// Where two outputs first differ: the line (from 1) and byte offset (from
+/// 0), with the two lines there (each cut to 120 bytes). `a` and `b` may be
+/// the first bytes of longer outputs: equal as far as both go, they are
+/// said to differ after that.
+pub fn first_difference(a: &[u8], b: &[u8]) -> String {
+    let at = a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    let line = a[..at].iter().filter(|&&c| c == b'\n').count() + 1;
+    let line_of = |text: &[u8]| -> String {
+        let start = text[..at.min(text.len())].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+        let end = text[start..].iter().position(|&c| c == b'\n').map_or(text.len(), |i| start + i);
+        let shown = &text[start..end.min(start + 120)];
+        format!("{:?}", String::from_utf8_lossy(shown))
+    };
+    format!("first difference at line {line}, byte {at}: {} vs {}", line_of(a), line_of(b))
 }
 
 /// Validates output in the format `content_type` names as it arrives.
@@ -27,6 +46,8 @@ pub struct OutputStreamCheck {
     bytes: u64,
     hash: Option<Sha256>,
     problem: Option<String>,
+    /// The first bytes kept, and how many at most.
+    kept: Option<(Vec<u8>, usize)>,
 }
 
 enum Reader {
@@ -49,7 +70,14 @@ impl OutputStreamCheck {
             "application/json" => Reader::Json(JsonReader::start()),
             _ => Reader::Unread,
         };
-        OutputStreamCheck { reader, bytes: 0, hash: None, problem: None }
+        OutputStreamCheck { reader, bytes: 0, hash: None, problem: None, kept: None }
+    }
+
+    /// Keeps the output's first `max` bytes too, to show where two renders
+    /// differ.
+    pub fn keeping(mut self, max: usize) -> Self {
+        self.kept = Some((Vec::new(), max));
+        self
     }
 
     /// Hashes the output too (SHA-256), to compare renders.
@@ -67,6 +95,10 @@ impl OutputStreamCheck {
         self.bytes += chunk.len() as u64;
         if let Some(hash) = &mut self.hash {
             hash.update(chunk);
+        }
+        if let Some((kept, max)) = &mut self.kept {
+            let room = max.saturating_sub(kept.len());
+            kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
         }
         let read = match &mut self.reader {
             Reader::Unread => Ok(()),
@@ -92,7 +124,7 @@ impl OutputStreamCheck {
             }
             Reader::Json(json) => json.finish()?,
         }
-        Ok(OutputSummary { bytes: self.bytes, sha256: self.hash.map(|hash| hash.finalize().into()) })
+        Ok(OutputSummary { bytes: self.bytes, sha256: self.hash.map(|hash| hash.finalize().into()), kept: self.kept.map(|(kept, _)| kept) })
     }
 }
 
@@ -247,6 +279,18 @@ mod tests {
             check.feed(chunk)?;
         }
         check.finish()
+    }
+
+    #[test]
+    fn a_difference_is_named_by_line_and_byte_with_both_lines() {
+        let a = b"same line\nvalue 1 at 17\nend\n";
+        let b = b"same line\nvalue 1 at 18\nend\n";
+        assert_eq!(first_difference(a, b), "first difference at line 2, byte 22: \"value 1 at 17\" vs \"value 1 at 18\"");
+        assert_eq!(first_difference(b"ab", b"abc"), "first difference at line 1, byte 2: \"ab\" vs \"abc\"");
+        let mut check = OutputStreamCheck::new("text/csv").keeping(4);
+        check.feed(b"abc").unwrap();
+        check.feed(b"defg").unwrap();
+        assert_eq!(check.finish().unwrap().kept.as_deref(), Some(&b"abcd"[..]));
     }
 
     #[test]

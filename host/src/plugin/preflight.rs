@@ -12,7 +12,7 @@
 //! refused its output. A version that fails does not go live: a new file is
 //! `failed`, a new version leaves the previous one serving; either way with
 //! the reason.
-use super::output_stream_check::{OutputStreamCheck, OutputSummary};
+use super::output_stream_check::{first_difference, OutputStreamCheck, OutputSummary};
 use super::sample_snapshots;
 use super::series_batches::RenderNames;
 use super::sink::{OutputSink, SinkClosed, WriteFuture};
@@ -21,6 +21,9 @@ use crate::registry::Registry;
 use crate::snapshot::Snapshot;
 use bytes::Bytes;
 use std::sync::{Arc, Mutex, OnceLock};
+
+/// Output kept of each sample render, to show where two renders differ.
+const KEPT_BYTES: usize = 4 << 20;
 
 /// Why a format failed its preflight.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,7 +102,8 @@ async fn render_once(
     limits: &RenderLimits,
     accept: u64,
 ) -> Rendered {
-    let reading = Reading { check: Some(OutputStreamCheck::new(content_type).hashing()), written: 0, problem: None, refused: false };
+    let check = OutputStreamCheck::new(content_type).hashing().keeping(KEPT_BYTES);
+    let reading = Reading { check: Some(check), written: 0, problem: None, refused: false };
     let sink = ReadingSink { reading: Arc::new(Mutex::new(reading)), accept };
     let (result, conduct) = component.render_reporting(snapshot, format, RenderNames::default(), limits, Box::new(sink.clone())).await;
     let mut reading = sink.reading.lock().unwrap_or_else(|e| e.into_inner());
@@ -128,7 +132,9 @@ pub async fn preflight(component: &RendererComponent, limits: &RenderLimits) -> 
         render(empty, u64::MAX).await.outcome.map_err(|why| fail("no families at all", why))?;
         let second = render(edge, u64::MAX).await.outcome.map_err(|why| fail("edge cases, a second time", why))?;
         if first != second {
-            return Err(fail("deterministic", "a second render of the same snapshot wrote different bytes".into()));
+            let kept = |summary: &Option<OutputSummary>| summary.as_ref().and_then(|s| s.kept.clone()).unwrap_or_default();
+            let at = first_difference(&kept(&first), &kept(&second));
+            return Err(fail("deterministic", format!("a second render of the same snapshot wrote different bytes ({at})")));
         }
         // Refuse the output half-way: the guest must stop writing.
         let refused = render(edge, written / 2).await;
