@@ -207,15 +207,7 @@ impl<'p> RemoteWrite<'p> {
             let kind = self.kind;
             push_message(&mut self.request, 5, |series| {
                 push_message(series, 1, |packed| refs.iter().for_each(|&r| push_varint(packed, u64::from(r))));
-                match value {
-                    SeriesValue::Float(value) => push_message(series, 2, |sample| {
-                        push_double(sample, 1, value);
-                        push_uint(sample, 2, timestamp_ms as u64);
-                    }),
-                    SeriesValue::Native { native, count, sum } => {
-                        push_message(series, 3, |h| push_native_histogram(h, native, count, sum, timestamp_ms));
-                    }
-                }
+                push_value(series, 3, value, timestamp_ms);
                 push_message(series, 5, |metadata| {
                     push_uint(metadata, 1, metadata_type(kind));
                     push_uint(metadata, 3, u64::from(help_ref));
@@ -233,15 +225,7 @@ impl<'p> RemoteWrite<'p> {
                     push_bytes(pair, 2, value);
                 });
             }
-            match value {
-                SeriesValue::Float(value) => push_message(series, 2, |sample| {
-                    push_double(sample, 1, value);
-                    push_uint(sample, 2, timestamp_ms as u64);
-                }),
-                SeriesValue::Native { native, count, sum } => {
-                    push_message(series, 4, |h| push_native_histogram(h, native, count, sum, timestamp_ms));
-                }
-            }
+            push_value(series, 4, value, timestamp_ms);
         });
     }
 }
@@ -255,6 +239,20 @@ fn own_labels<'l>(labels: &mut Labels<'l>, names: &[&'l str], batch: &Batch<'l>,
 enum SeriesValue<'a> {
     Float(f64),
     Native { native: &'a NativeBuckets, count: u64, sum: f64 },
+}
+
+/// A series' one sample (`samples`, field 2 in both versions) or native
+/// histogram (`histograms`: field 4 in 1.0, 3 in 2.0) at `timestamp_ms`.
+fn push_value(series: &mut Vec<u8>, histogram_field: u8, value: SeriesValue<'_>, timestamp_ms: i64) {
+    match value {
+        SeriesValue::Float(value) => push_message(series, 2, |sample| {
+            push_double(sample, 1, value);
+            push_uint(sample, 2, timestamp_ms as u64);
+        }),
+        SeriesValue::Native { native, count, sum } => {
+            push_message(series, histogram_field, |h| push_native_histogram(h, native, count, sum, timestamp_ms));
+        }
+    }
 }
 
 fn push_spans(buf: &mut Vec<u8>, field: u8, spans: &[BucketSpan]) {
