@@ -81,7 +81,7 @@ bench: build
 ## libFuzzer on the stable toolchain (cargo fuzz run -s none); seeds in fuzz/seeds/, the corpus
 ## grows in target/fuzz-corpus/, crashes land in fuzz/artifacts/ and fail the run.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := accept accept_encoding query scrape_timeout metrics_json exposition upstream_response settings format_descriptors escaping
+FUZZ_TARGETS := accept accept_encoding query scrape_timeout metrics_json exposition upstream_response settings format_descriptors escaping push_answer
 fuzz-tools:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 fuzz: plugins fuzz-tools

@@ -2,27 +2,35 @@
 //! ([`Receiver`]): plain `http://` only, to the configured host and port
 //! (redirects are not followed), each within a deadline for the whole
 //! exchange (connecting included); of the answer only the status,
-//! `Retry-After` and at most [`MAX_ANSWER_BYTES`] of body (the receiver's
-//! reason) are kept. A failed exchange drops the connection; the next
-//! request connects again.
+//! `Retry-After` (seconds or an HTTP-date, at most [`MAX_RETRY_AFTER`]),
+//! the remote write 2.0 `*-Written` headers and at most
+//! [`MAX_ANSWER_BYTES`] of body (the receiver's reason) are kept, and the
+//! head is read within [`MAX_HEAD_BYTES`]. A failed exchange drops the
+//! connection; the next request connects again.
 use crate::bounded_text::truncate_text;
 use crate::upstream::http_fetch::{AbortOnDrop, UpstreamUrl};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Body as _;
-use hyper::{header, Request};
+use hyper::{header, HeaderMap, Request};
 use hyper_util::rt::TokioIo;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::net::TcpStream;
 
 /// Bytes of a receiver's answer kept as the reason of a failure.
 pub const MAX_ANSWER_BYTES: usize = 4096;
+/// The answer's status line and headers are read within this buffer.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// The longest wait a receiver's `Retry-After` can ask for; a longer one
+/// is cut to it (a receiver cannot park an endpoint's queue for hours).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// What the receiver answered.
 #[derive(Debug, Clone)]
 pub struct Answer {
+    /// The HTTP status code.
     pub status: u16,
-    /// `Retry-After` in seconds, when given as seconds.
+    /// `Retry-After`, at most [`MAX_RETRY_AFTER`].
     pub retry_after: Option<Duration>,
     /// The start of the body, for the log and `/-/push`.
     pub reason: String,
@@ -41,36 +49,58 @@ pub const WRITTEN_HEADERS: [&str; 3] = [
 /// Why no answer came.
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {
+    /// No connection to the receiver.
     #[error("connecting to {0}: {1}")]
     Connect(String, std::io::Error),
+    /// The exchange passed its deadline.
     #[error("{0} did not answer within {1:?}")]
     TimedOut(String, Duration),
+    /// The connection failed or the answer was not HTTP.
     #[error("{0}: {1}")]
     Exchange(String, String),
 }
 
+/// `Retry-After` as a wait: delta-seconds or an HTTP-date (RFC 9110
+/// §10.2.3), at most [`MAX_RETRY_AFTER`]; `None` when absent or neither.
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits beyond u64 are a wait longer than any cap.
+        value.parse::<u64>().map_or(MAX_RETRY_AFTER, Duration::from_secs)
+    } else {
+        httpdate::parse_http_date(value).ok()?.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+type Connection = (hyper::client::conn::http1::SendRequest<Full<Bytes>>, AbortOnDrop);
+
 /// A receiver and the open connection to it, if any.
 pub struct Receiver {
     url: UpstreamUrl,
-    connection: Option<(hyper::client::conn::http1::SendRequest<Full<Bytes>>, AbortOnDrop)>,
+    connection: Option<Connection>,
+}
+
+/// One request to send.
+pub struct Outgoing<'a> {
+    /// `POST` or `PUT`.
+    pub method: hyper::Method,
+    /// Name and value pairs, beside Host and User-Agent.
+    pub headers: &'a [(String, String)],
+    /// The (compressed) body.
+    pub body: Bytes,
 }
 
 impl Receiver {
+    /// A receiver at `url`, not yet connected.
     pub fn new(url: UpstreamUrl) -> Self {
         Receiver { url, connection: None }
     }
 
-    /// Sends `body` with `method` (`POST`, `PUT`) and `headers` (name,
-    /// value) within `timeout`.
-    pub async fn send(
-        &mut self,
-        method: hyper::Method,
-        headers: &[(String, String)],
-        body: Bytes,
-        timeout: Duration,
-    ) -> Result<Answer, PostError> {
+    /// Sends `outgoing` within `timeout`.
+    pub async fn send(&mut self, outgoing: Outgoing<'_>, timeout: Duration) -> Result<Answer, PostError> {
         let who = self.url.authority.clone();
-        let answer = match tokio::time::timeout(timeout, self.send_inner(method, headers, body)).await {
+        let answer = match tokio::time::timeout(timeout, self.send_inner(outgoing)).await {
             Ok(result) => result,
             Err(_) => Err(PostError::TimedOut(who, timeout)),
         };
@@ -80,64 +110,114 @@ impl Receiver {
         answer
     }
 
-    async fn send_inner(&mut self, method: hyper::Method, headers: &[(String, String)], body: Bytes) -> Result<Answer, PostError> {
-        let who = self.url.authority.clone();
-        let failed = |why: String| PostError::Exchange(who.clone(), truncate_text(&why, MAX_ANSWER_BYTES));
+    async fn send_inner(&mut self, outgoing: Outgoing<'_>) -> Result<Answer, PostError> {
+        let who = self.url.authority.as_str();
         if self.connection.as_ref().is_some_and(|(sender, _)| sender.is_closed()) {
             self.connection = None;
         }
-        if self.connection.is_none() {
-            let stream = TcpStream::connect(&who).await.map_err(|e| PostError::Connect(who.clone(), e))?;
-            let (sender, connection) = hyper::client::conn::http1::Builder::new()
-                .max_buf_size(64 * 1024)
-                .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
-                .await
-                .map_err(|e| failed(e.to_string()))?;
-            self.connection = Some((sender, AbortOnDrop(tokio::spawn(connection).abort_handle())));
-        }
-        let (sender, _) = self.connection.as_mut().expect("connected above");
-        sender.ready().await.map_err(|e| failed(e.to_string()))?;
-        let mut request = Request::builder()
-            .method(method)
-            .uri(self.url.target.as_str())
-            .header(header::HOST, self.url.authority.as_str())
-            .header(header::USER_AGENT, concat!("metrics-host/", env!("CARGO_PKG_VERSION")));
-        for (name, value) in headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        let request = request.body(Full::new(body)).map_err(|e| failed(e.to_string()))?;
-        let response = sender.send_request(request).await.map_err(|e| failed(e.to_string()))?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let written = WRITTEN_HEADERS.iter().any(|name| response.headers().contains_key(*name));
-        // The reason: the first bytes of the body. A body longer than that
-        // is not read to its end, so the connection is not reused.
-        let mut body = response.into_body();
-        let mut reason = Vec::new();
-        let mut ended = false;
-        while reason.len() < MAX_ANSWER_BYTES {
-            match body.frame().await {
-                Some(Ok(frame)) => {
-                    if let Some(chunk) = frame.data_ref() {
-                        reason.extend_from_slice(&chunk[..chunk.len().min(MAX_ANSWER_BYTES - reason.len())]);
-                    }
-                }
-                Some(Err(_)) => break,
-                None => {
-                    ended = true;
-                    break;
+        let connection = match self.connection.take() {
+            Some(connection) => connection,
+            None => {
+                let stream = TcpStream::connect(who).await.map_err(|e| PostError::Connect(who.to_string(), e))?;
+                handshake(stream, who).await?
+            }
+        };
+        let (connection, answer) = exchange(connection, &self.url, outgoing).await?;
+        self.connection = connection;
+        Ok(answer)
+    }
+}
+
+fn failed(who: &str, why: impl std::fmt::Display) -> PostError {
+    PostError::Exchange(who.to_string(), truncate_text(&why.to_string(), MAX_ANSWER_BYTES))
+}
+
+async fn handshake<IO>(io: IO, who: &str) -> Result<Connection, PostError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::Builder::new()
+        .max_buf_size(MAX_HEAD_BYTES)
+        .handshake::<_, Full<Bytes>>(TokioIo::new(io))
+        .await
+        .map_err(|e| failed(who, e))?;
+    Ok((sender, AbortOnDrop(tokio::spawn(connection).abort_handle())))
+}
+
+/// One request on a new connection over `io` and its answer. Public for
+/// the fuzz target, which answers with arbitrary bytes.
+pub async fn post_over<IO>(io: IO, url: &UpstreamUrl, outgoing: Outgoing<'_>) -> Result<Answer, PostError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let connection = handshake(io, &url.authority).await?;
+    Ok(exchange(connection, url, outgoing).await?.1)
+}
+
+/// Sends on `connection` and reads the answer; hands the connection back
+/// when it can carry the next request (the answer was read to its end).
+async fn exchange(connection: Connection, url: &UpstreamUrl, outgoing: Outgoing<'_>) -> Result<(Option<Connection>, Answer), PostError> {
+    let who = url.authority.as_str();
+    let (mut sender, task) = connection;
+    sender.ready().await.map_err(|e| failed(who, e))?;
+    let mut request = Request::builder()
+        .method(outgoing.method)
+        .uri(url.target.as_str())
+        .header(header::HOST, who)
+        .header(header::USER_AGENT, concat!("metrics-host/", env!("CARGO_PKG_VERSION")));
+    for (name, value) in outgoing.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let request = request.body(Full::new(outgoing.body)).map_err(|e| failed(who, e))?;
+    let response = sender.send_request(request).await.map_err(|e| failed(who, e))?;
+    let status = response.status().as_u16();
+    let retry_after = retry_after(response.headers(), SystemTime::now());
+    let written = WRITTEN_HEADERS.iter().any(|name| response.headers().contains_key(*name));
+    // The reason: the first bytes of the body. A body longer than that
+    // is not read to its end, so the connection is not reused.
+    let mut body = response.into_body();
+    let mut reason = Vec::new();
+    let mut ended = false;
+    while reason.len() < MAX_ANSWER_BYTES {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Some(chunk) = frame.data_ref() {
+                    reason.extend_from_slice(&chunk[..chunk.len().min(MAX_ANSWER_BYTES - reason.len())]);
                 }
             }
+            Some(Err(_)) => break,
+            None => {
+                ended = true;
+                break;
+            }
         }
-        if !ended && !body.is_end_stream() {
-            self.connection = None;
-        }
-        let reason = truncate_text(String::from_utf8_lossy(&reason).trim(), MAX_ANSWER_BYTES);
-        Ok(Answer { status, retry_after, reason, written })
+    }
+    let reusable = ended || body.is_end_stream();
+    let reason = truncate_text(String::from_utf8_lossy(&reason).trim(), MAX_ANSWER_BYTES);
+    Ok((reusable.then_some((sender, task)), Answer { status, retry_after, reason, written }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_never_longer_than_the_cap() {
+        let now = httpdate::parse_http_date("Sun, 06 Dec 2026 10:00:00 GMT").unwrap();
+        let wait = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::RETRY_AFTER, value.parse().unwrap());
+            retry_after(&headers, now)
+        };
+        assert_eq!(wait("3"), Some(Duration::from_secs(3)));
+        assert_eq!(wait(" 0 "), Some(Duration::ZERO));
+        assert_eq!(wait("86400"), Some(MAX_RETRY_AFTER));
+        assert_eq!(wait("99999999999999999999999"), Some(MAX_RETRY_AFTER));
+        assert_eq!(wait("Sun, 06 Dec 2026 10:00:20 GMT"), Some(Duration::from_secs(20)));
+        assert_eq!(wait("Sun, 06 Dec 2026 09:00:00 GMT"), Some(Duration::ZERO), "a date in the past: at once");
+        assert_eq!(wait("Fri, 31 Dec 9999 23:59:59 GMT"), Some(MAX_RETRY_AFTER));
+        assert_eq!(wait("-5"), None);
+        assert_eq!(wait("soon"), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
 }

@@ -5,7 +5,7 @@
 //! retrying 5xx, 429 (honouring `Retry-After`) and connection failures with
 //! capped exponential backoff and jitter, at most [`MAX_ATTEMPTS`] times,
 //! and dropping other 4xx at once, each with its reason in the status.
-use super::http_post::{Answer, Receiver};
+use super::http_post::{Answer, Outgoing, Receiver};
 use super::queue::{PushRequest, RequestQueue};
 use super::settings::{PushProtocol, PushSettings};
 use super::stale;
@@ -453,7 +453,8 @@ async fn send_with_retries(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let answer = receiver.send(method.clone(), headers, request.body.clone(), settings.timeout).await;
+        let outgoing = Outgoing { method: method.clone(), headers, body: request.body.clone() };
+        let answer = receiver.send(outgoing, settings.timeout).await;
         if let Some(why) = answer.as_ref().ok().and_then(|answer| speaks_only_1_0(request, answer)) {
             let mut status = lock(status);
             tracing::warn!(url = %status.url, reason = %why, "remote write 2.0 not spoken here; this endpoint falls back to 1.0");
