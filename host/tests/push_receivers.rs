@@ -4,7 +4,8 @@
 //! labels) with the value the registry holds, and Debian's Pushgateway,
 //! which must hold them in the group of the external labels; then a
 //! receiver that refuses (not retried, dropped with the reason) and one
-//! that is down (retried with backoff, scrapes served meanwhile), as
+//! that is down (retried with backoff, scrapes served meanwhile) or
+//! slower than the interval (the queue stays within its budget), as
 //! `/-/push` shows them.
 mod common;
 
@@ -411,6 +412,11 @@ struct ScriptedReceiver {
 
 impl ScriptedReceiver {
     fn start(script: Vec<&'static str>) -> Self {
+        Self::start_answering_after(script, Duration::ZERO)
+    }
+
+    /// Like `start`, answering each request only after `delay`.
+    fn start_answering_after(script: Vec<&'static str>, delay: Duration) -> Self {
         use std::io::{BufRead, Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -440,9 +446,12 @@ impl ScriptedReceiver {
                         let mut body = vec![0u8; length];
                         reader.read_exact(&mut body).unwrap();
                         record.lock().unwrap().push((Instant::now(), body));
+                        std::thread::sleep(delay);
                         let answer = script.lock().unwrap().pop_front().unwrap_or("200 OK");
                         let extra = if answer.starts_with("429") { "Retry-After: 1\r\n" } else { "" };
-                        write!(writer, "HTTP/1.1 {answer}\r\n{extra}Content-Length: 2\r\n\r\nno").unwrap();
+                        if write!(writer, "HTTP/1.1 {answer}\r\n{extra}Content-Length: 2\r\n\r\nno").is_err() {
+                            return;
+                        }
                     }
                 });
             }
@@ -514,5 +523,45 @@ async fn a_removed_series_stops_answering_at_once_after_its_stale_marker() {
     }
     assert!(prometheus.query(&at("stale_latency_seconds_sum")).await.is_empty());
     assert_eq!(common::prometheus_server::value_of(&prometheus.query(&kept_a).await), Some(7.0));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_slower_than_the_interval_keeps_the_queue_bounded_and_scrapes_served() {
+    // Each answer takes 3 s while a push of 20,000 series (10 requests)
+    // is rendered every 100 ms: the queue fills to its 1 MiB and drops
+    // its oldest requests, renders go on, and scrapes are answered.
+    let receiver = ScriptedReceiver::start_answering_after(Vec::new(), Duration::from_secs(3));
+    let registry = registry();
+    let wide = registry.gauge_family("push_wide", "many series", &["id"]).unwrap();
+    for id in 0..20_000 {
+        wide.with_label_values(&[&format!("series-{id:05}")]).unwrap().set(f64::from(id));
+    }
+    let mut table = push_table(&format!("http://{}/api/v1/write", receiver.addr));
+    (table.interval_ms, table.timeout_ms, table.queue_max_mb, table.max_samples_per_request) =
+        (Some(100), Some(10_000), Some(1), Some(2000));
+    let config =
+        ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), push: vec![table.check(0, |_| None).unwrap()], ..ServeConfig::default() };
+    let server = server::start(&config, registry, renderers().await).await.unwrap();
+    let started = Instant::now();
+    let mut most_queued = 0;
+    let status = loop {
+        let status = push_status(server.local_addr).await.remove(0);
+        most_queued = most_queued.max(status["queued_bytes"].as_u64().unwrap());
+        if status["requests_dropped"].as_u64() >= Some(10) && status["renders"].as_u64() >= Some(20) {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the queue never overflowed: {status:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(most_queued > 0 && most_queued <= 1 << 20, "queued {most_queued} bytes, budget 1 MiB: {status:#}");
+    assert!(status["requests_sent"].as_u64() <= Some(2), "the receiver answers one request per 3 s: {status:#}");
+    assert_eq!(status["renders_failed"], 0, "{status:#}");
+    // A scrape meanwhile: whole, and long before the receiver's next answer.
+    let asked = Instant::now();
+    let scrape = get(server.local_addr, "/metrics", &[]).await;
+    assert_eq!(scrape.status, 200);
+    assert_eq!(scrape.text().lines().filter(|line| line.starts_with("push_wide{")).count(), 20_000);
+    assert!(asked.elapsed() < Duration::from_millis(2500), "a scrape waited {:?} behind the receiver", asked.elapsed());
     server.stop().await.unwrap();
 }
