@@ -14,6 +14,7 @@ mod error;
 mod escape;
 mod fast_copy;
 mod line;
+mod line_requests;
 mod metrics_json;
 mod names;
 mod number;
@@ -29,6 +30,7 @@ mod series_api;
 mod snapshot;
 
 pub use error::RenderError;
+pub use line_requests::LineRequests;
 pub use names::{is_valid_label_name, is_valid_metric_name};
 pub use output::{Sink, DEFAULT_CHUNK_BYTES};
 pub use remote_write::STALE_NAN_BITS;

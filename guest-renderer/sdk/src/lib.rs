@@ -52,8 +52,8 @@ mod no_std_runtime;
 pub mod glue;
 
 pub use metrics_render_core::{
-    render_series, BatchSource, BucketSpan, Family, MetricKind, NativeBuckets, RenderError, Series, SeriesBatch, SeriesFormatter, Sink,
-    Writer,
+    render_series, BatchSource, BucketSpan, Family, LineRequests, MetricKind, NativeBuckets, RenderError, Series, SeriesBatch,
+    SeriesFormatter, Sink, Writer,
 };
 
 /// The contract's bindings, generated from the WIT this SDK was built with.

@@ -17,4 +17,4 @@ pub mod settings;
 mod stale;
 
 pub use pusher::{PushStatus, Pushers};
-pub use settings::{PushArgs, PushProtocol, PushSettings};
+pub use settings::{BodyEncoding, PushArgs, PushProtocol, PushSettings};

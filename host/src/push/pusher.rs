@@ -7,7 +7,7 @@
 //! and dropping other 4xx at once, each with its reason in the status.
 use super::http_post::{Answer, Outgoing, Receiver};
 use super::queue::{PushRequest, RequestQueue};
-use super::settings::{PushProtocol, PushSettings};
+use super::settings::{BodyEncoding, PushProtocol, PushSettings};
 use super::stale;
 use crate::bounded_text::truncate_text;
 use crate::plugin::{OutputSink, SinkClosed, WriteFuture};
@@ -207,8 +207,10 @@ async fn push_once(
 ) -> Result<(), String> {
     let (registry, families) = (service.registry().clone(), settings.families.clone());
     let snapshot = tokio::task::spawn_blocking(move || Arc::new(registry.snapshot_of(&families))).await.map_err(|e| e.to_string())?;
+    // After a fallback from 2.0 the built-in 1.0 format renders.
+    let format = if protocol == settings.protocol { settings.format.clone() } else { "remote-write-1".to_string() };
     let request = |snapshot: Arc<Snapshot>| RenderRequest {
-        format: protocol.format().to_string(),
+        format: format.clone(),
         prefix: settings.prefix.clone(),
         settings: options.to_vec(),
         snapshot: Some(snapshot),
@@ -224,11 +226,17 @@ async fn push_once(
                 return Err(format!("the output passed queue_max_mb ({} bytes)", whole.max));
             }
             rendered?;
-            queue.push(PushRequest { body: Bytes::from(std::mem::take(&mut whole.bytes)), protocol });
+            queue.push(PushRequest { body: Bytes::from(std::mem::take(&mut whole.bytes)), protocol, content_type: None });
             Ok(())
         }
         PushProtocol::Otlp => {
             render(service, request(snapshot), Box::new(RequestSink::new(Arc::clone(queue), protocol, Compression::Gzip))).await
+        }
+        PushProtocol::Http => {
+            let content_type = request_content_type(service, &format)?;
+            let mut sink = RequestSink::new(Arc::clone(queue), protocol, Compression::from(settings.body_encoding));
+            sink.content_type = Some(content_type);
+            render(service, request(snapshot), Box::new(sink)).await
         }
         PushProtocol::RemoteWrite1 | PushProtocol::RemoteWrite2 => {
             let snappy =
@@ -244,6 +252,26 @@ async fn push_once(
             Ok(())
         }
     }
+}
+
+/// The `Content-Type` of each request a format writes: its declared
+/// content type without the `encoding=delimited` parameter (which
+/// describes the framing the host removes).
+fn request_content_type(service: &RenderService, format: &str) -> Result<Arc<str>, String> {
+    let set = service.renderers().current();
+    let Some((_, info)) = set.find(format) else {
+        return Err(format!("no loaded format {format:?} (loaded: {})", set.format_names().join(", ")));
+    };
+    Ok(without_delimited_encoding(&info.content_type).into())
+}
+
+fn without_delimited_encoding(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .map(str::trim)
+        .filter(|part| !part.replace(' ', "").eq_ignore_ascii_case("encoding=delimited"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Runs one render into `sink` to its end.
@@ -265,20 +293,35 @@ struct RequestSink {
     queue: Arc<RequestQueue>,
     /// What the requests are encoded for.
     protocol: PushProtocol,
+    /// `http`: each request's content type.
+    content_type: Option<Arc<str>>,
     compression: Compression,
 }
 
 /// How a protocol compresses a request body.
 enum Compression {
+    /// `http` with `content_encoding = "identity"`.
+    Identity,
     /// Remote write: snappy's block format (never the framed one).
     Snappy(Box<snap::raw::Encoder>),
     /// OTLP/HTTP: gzip, at the fastest level (as scrapes are).
     Gzip,
 }
 
+impl From<BodyEncoding> for Compression {
+    fn from(encoding: BodyEncoding) -> Self {
+        match encoding {
+            BodyEncoding::Identity => Compression::Identity,
+            BodyEncoding::Gzip => Compression::Gzip,
+            BodyEncoding::Snappy => Compression::Snappy(Box::new(snap::raw::Encoder::new())),
+        }
+    }
+}
+
 impl Compression {
     fn compress(&mut self, body: &[u8]) -> Option<Vec<u8>> {
         match self {
+            Compression::Identity => Some(body.to_vec()),
             Compression::Snappy(encoder) => encoder.compress_vec(body).ok(),
             Compression::Gzip => {
                 use std::io::Write;
@@ -292,7 +335,7 @@ impl Compression {
 
 impl RequestSink {
     fn new(queue: Arc<RequestQueue>, protocol: PushProtocol, compression: Compression) -> Self {
-        RequestSink { pending: Vec::new(), queue, protocol, compression }
+        RequestSink { pending: Vec::new(), queue, protocol, content_type: None, compression }
     }
 }
 
@@ -333,7 +376,11 @@ impl OutputSink for RequestSink {
                 break;
             }
             match self.compression.compress(&self.pending[start + prefix..end]) {
-                Some(compressed) => self.queue.push(PushRequest { body: Bytes::from(compressed), protocol: self.protocol }),
+                Some(compressed) => self.queue.push(PushRequest {
+                    body: Bytes::from(compressed),
+                    protocol: self.protocol,
+                    content_type: self.content_type.clone(),
+                }),
                 None => result = Err(SinkClosed::Gone),
             }
             start = end;
@@ -397,8 +444,13 @@ async fn send_loop(
             metrics.set_push_levels(&endpoint, queue.levels().0, status.last_success_ms);
         }
     };
-    let headers = |protocol: PushProtocol| {
-        let mut headers: Vec<(String, String)> = protocol.headers().iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+    let headers = |request: &PushRequest| {
+        let mut headers: Vec<(String, String)> = request.protocol.headers().iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        if request.protocol == PushProtocol::Http {
+            let content_type = request.content_type.as_deref().unwrap_or("application/octet-stream");
+            headers.push(("content-type".into(), content_type.into()));
+            headers.extend(settings.body_encoding.header().map(|encoding| ("content-encoding".to_string(), encoding.to_string())));
+        }
         headers.extend(settings.headers.iter().cloned());
         headers
     };
@@ -411,7 +463,7 @@ async fn send_loop(
         // 2.0 requests rendered before a fallback: the 1.0 render replaces them.
         let superseded = request.protocol == PushProtocol::RemoteWrite2 && lock(&status).fallback.is_some();
         if !superseded {
-            let headers = headers(request.protocol);
+            let headers = headers(&request);
             let fell_back = send_with_retries(&mut receiver, &method, &headers, &request, &settings, &status, &count, &levels).await;
             if fell_back {
                 push_now.notify_one();
@@ -546,5 +598,15 @@ mod tests {
         let mut endless =
             RequestSink::new(Arc::clone(&queue), PushProtocol::RemoteWrite1, Compression::Snappy(Box::new(snap::raw::Encoder::new())));
         assert!(runtime.block_on(endless.write(Bytes::from(vec![0xffu8; 10]))).is_err());
+    }
+
+    #[test]
+    fn an_http_request_is_sent_with_the_format_content_type_less_the_framing() {
+        assert_eq!(without_delimited_encoding("text/plain; charset=utf-8; encoding=delimited"), "text/plain; charset=utf-8");
+        assert_eq!(
+            without_delimited_encoding("application/x-protobuf;proto=a.B;Encoding = Delimited"),
+            "application/x-protobuf; proto=a.B"
+        );
+        assert_eq!(without_delimited_encoding("text/plain"), "text/plain");
     }
 }

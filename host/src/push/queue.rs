@@ -15,6 +15,9 @@ use tokio::sync::Notify;
 pub struct PushRequest {
     pub body: Bytes,
     pub protocol: PushProtocol,
+    /// `http`: the request's `Content-Type` (the format's, less
+    /// `encoding=delimited`); other protocols send their own.
+    pub content_type: Option<std::sync::Arc<str>>,
 }
 
 #[derive(Default)]
@@ -119,7 +122,7 @@ mod tests {
     use super::*;
 
     fn request(bytes: Vec<u8>) -> PushRequest {
-        PushRequest { body: Bytes::from(bytes), protocol: PushProtocol::RemoteWrite1 }
+        PushRequest { body: Bytes::from(bytes), protocol: PushProtocol::RemoteWrite1, content_type: None }
     }
 
     #[test]

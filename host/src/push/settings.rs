@@ -23,6 +23,32 @@ pub enum PushProtocol {
     /// OpenTelemetry's OTLP/HTTP (protobuf `ExportMetricsServiceRequest`,
     /// gzip, to `/v1/metrics`); the external labels are resource attributes.
     Otlp,
+    /// Any format that writes delimited requests (a plugin's vendor
+    /// protocol): each request `POST`ed with the format's content type
+    /// (less `encoding=delimited`) and the configured `content_encoding`.
+    Http,
+}
+
+/// How a request body is compressed before it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEncoding {
+    /// As rendered.
+    Identity,
+    /// gzip at the fastest level.
+    Gzip,
+    /// snappy's block format (never the framed one).
+    Snappy,
+}
+
+impl BodyEncoding {
+    /// Its `Content-Encoding` value (none for identity).
+    pub fn header(self) -> Option<&'static str> {
+        match self {
+            BodyEncoding::Identity => None,
+            BodyEncoding::Gzip => Some("gzip"),
+            BodyEncoding::Snappy => Some("snappy"),
+        }
+    }
 }
 
 impl PushProtocol {
@@ -33,16 +59,28 @@ impl PushProtocol {
             PushProtocol::RemoteWrite2 => "remote-write-2",
             PushProtocol::Pushgateway => "pushgateway",
             PushProtocol::Otlp => "otlp",
+            PushProtocol::Http => "http",
         }
     }
 
-    /// The format that renders its requests.
-    pub fn format(self) -> &'static str {
+    /// The format that renders its requests unless `format` names another
+    /// (`http` has none of its own).
+    pub fn default_format(self) -> Option<&'static str> {
         match self {
-            PushProtocol::RemoteWrite1 => "remote-write-1",
-            PushProtocol::RemoteWrite2 => "remote-write-2",
-            PushProtocol::Pushgateway => "prometheus",
-            PushProtocol::Otlp => "otlp",
+            PushProtocol::RemoteWrite1 => Some("remote-write-1"),
+            PushProtocol::RemoteWrite2 => Some("remote-write-2"),
+            PushProtocol::Pushgateway => Some("prometheus"),
+            PushProtocol::Otlp => Some("otlp"),
+            PushProtocol::Http => None,
+        }
+    }
+
+    /// How its request bodies are compressed (`http`: as configured).
+    fn body_encoding(self) -> BodyEncoding {
+        match self {
+            PushProtocol::RemoteWrite1 | PushProtocol::RemoteWrite2 => BodyEncoding::Snappy,
+            PushProtocol::Otlp => BodyEncoding::Gzip,
+            PushProtocol::Pushgateway | PushProtocol::Http => BodyEncoding::Identity,
         }
     }
 
@@ -61,6 +99,8 @@ impl PushProtocol {
             ],
             PushProtocol::Pushgateway => vec![("content-type", "text/plain; version=0.0.4; charset=utf-8")],
             PushProtocol::Otlp => vec![("content-type", "application/x-protobuf"), ("content-encoding", "gzip")],
+            // The format's content type and the configured encoding, per endpoint.
+            PushProtocol::Http => Vec::new(),
         }
     }
 }
@@ -106,8 +146,15 @@ pub struct PushArgs {
     /// `http://host:port/path` of the receiver (remote write:
     /// `/api/v1/write`; OTLP: `/v1/metrics`, which a URL without a path gets).
     pub url: String,
-    /// `remote-write-1` (the default), `remote-write-2`, `otlp` or `pushgateway`.
+    /// `remote-write-1` (the default), `remote-write-2`, `otlp`,
+    /// `pushgateway` or `http`.
     pub protocol: Option<String>,
+    /// The format that renders the requests [default: the protocol's own;
+    /// required for `http`]: a loaded format writing delimited requests
+    /// (PLUGINS.md "Push formats").
+    pub format: Option<String>,
+    /// `http` only: `identity` (the default), `gzip` or `snappy`.
+    pub content_encoding: Option<String>,
     /// How often a snapshot is pushed, in ms [default: 15000].
     pub interval_ms: Option<u64>,
     /// Time allowed for one request, in ms [default: 10000].
@@ -135,6 +182,7 @@ impl std::fmt::Debug for PushArgs {
         f.debug_struct("PushArgs")
             .field("url", &self.url)
             .field("protocol", &self.protocol)
+            .field("format", &self.format)
             .field("external_labels", &self.external_labels)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
@@ -146,6 +194,10 @@ impl std::fmt::Debug for PushArgs {
 pub struct PushSettings {
     pub url: UpstreamUrl,
     pub protocol: PushProtocol,
+    /// The format that renders the requests.
+    pub format: String,
+    /// How each request body is compressed.
+    pub body_encoding: BodyEncoding,
     pub interval: Duration,
     pub timeout: Duration,
     /// Sorted by name.
@@ -163,6 +215,7 @@ impl std::fmt::Debug for PushSettings {
         f.debug_struct("PushSettings")
             .field("url", &self.url)
             .field("protocol", &self.protocol)
+            .field("format", &self.format)
             .field("interval", &self.interval)
             .field("external_labels", &self.external_labels)
             .field("headers", &self.headers.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>())
@@ -173,6 +226,14 @@ impl std::fmt::Debug for PushSettings {
 /// Headers the host writes itself.
 const RESERVED_HEADERS: [&str; 7] =
     ["host", "content-length", "content-type", "content-encoding", "connection", "transfer-encoding", "user-agent"];
+
+/// A format name as plugins declare them: `[a-z0-9][a-z0-9_.-]{0,63}`.
+fn is_format_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (1..=64).contains(&bytes.len())
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+        && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+}
 
 fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<u64, String> {
     if (min..=max).contains(&value) {
@@ -192,12 +253,43 @@ impl PushArgs {
             "remote-write-2" => PushProtocol::RemoteWrite2,
             "pushgateway" => PushProtocol::Pushgateway,
             "otlp" => PushProtocol::Otlp,
+            "http" => PushProtocol::Http,
             other => {
                 return Err(format!(
-                    "{} = {:?}: expected remote-write-1, remote-write-2, otlp or pushgateway",
+                    "{} = {:?}: expected remote-write-1, remote-write-2, otlp, pushgateway or http",
                     at("protocol"),
                     crate::bounded_text::truncate_text(other, 64)
                 ))
+            }
+        };
+        let format = match (self.format.as_deref(), protocol.default_format()) {
+            (Some(name), _) if !is_format_name(name) => {
+                return Err(format!(
+                    "{} = {:?} is not a format name ([a-z0-9][a-z0-9_.-]{{0,63}})",
+                    at("format"),
+                    crate::bounded_text::truncate_text(name, 64)
+                ))
+            }
+            (Some(name), _) => name.to_string(),
+            (None, Some(own)) => own.to_string(),
+            (None, None) => {
+                return Err(format!("{} is required with protocol = \"http\" (the format that writes its requests)", at("format")))
+            }
+        };
+        let body_encoding = match (self.content_encoding.as_deref(), protocol) {
+            (None, protocol) => protocol.body_encoding(),
+            (Some("identity"), PushProtocol::Http) => BodyEncoding::Identity,
+            (Some("gzip"), PushProtocol::Http) => BodyEncoding::Gzip,
+            (Some("snappy"), PushProtocol::Http) => BodyEncoding::Snappy,
+            (Some(other), PushProtocol::Http) => {
+                return Err(format!(
+                    "{} = {:?}: expected identity, gzip or snappy",
+                    at("content_encoding"),
+                    crate::bounded_text::truncate_text(other, 64)
+                ))
+            }
+            (Some(_), protocol) => {
+                return Err(format!("{} applies to protocol = \"http\" only ({} has its own)", at("content_encoding"), protocol.name()))
             }
         };
         let interval = in_range(&at("interval_ms"), self.interval_ms.unwrap_or(15_000), 100, 86_400_000)?;
@@ -249,11 +341,13 @@ impl PushArgs {
             }
             // OTLP/HTTP exporters post to `/v1/metrics` under a base URL.
             PushProtocol::Otlp if url.target == "/" => UpstreamUrl { target: "/v1/metrics".into(), ..url },
-            PushProtocol::RemoteWrite1 | PushProtocol::RemoteWrite2 | PushProtocol::Otlp => url,
+            PushProtocol::RemoteWrite1 | PushProtocol::RemoteWrite2 | PushProtocol::Otlp | PushProtocol::Http => url,
         };
         Ok(PushSettings {
             url,
             protocol,
+            format,
+            body_encoding,
             interval: Duration::from_millis(interval),
             timeout: Duration::from_millis(timeout),
             external_labels: self.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
@@ -302,11 +396,23 @@ mod tests {
             ("url = \"http://x/w\"\nheaders = { Authorization = \"env:MISSING\" }", "env:MISSING, which is not set"),
             ("url = \"http://x/w\"\nheaders = { Host = \"a\" }", "header \"Host\""),
             ("url = \"http://x/w\"\nheaders = { Authorization = \"secret\\nvalue\" }", "not a valid header value"),
+            ("url = \"http://x/w\"\nprotocol = \"http\"", "push[0].format is required"),
+            (
+                "url = \"http://x/w\"\nprotocol = \"http\"\nformat = \"Influx Push\"",
+                "push[0].format = \"Influx Push\" is not a format name",
+            ),
+            ("url = \"http://x/w\"\nprotocol = \"http\"\nformat = \"lines\"\ncontent_encoding = \"br\"", "push[0].content_encoding"),
+            ("url = \"http://x/w\"\ncontent_encoding = \"gzip\"", "applies to protocol = \"http\" only"),
         ] {
             let error = args(text).check(0, env).unwrap_err();
             assert!(error.contains(expected), "{text}: {error}");
             assert!(!error.contains("secret"), "{error}");
         }
         assert!(toml::from_str::<PushArgs>("url = \"http://x/w\"\ncolour = 1").is_err());
+        let custom =
+            args("url = \"http://x/w\"\nprotocol = \"http\"\nformat = \"influx-push\"\ncontent_encoding = \"gzip\"").check(0, env).unwrap();
+        assert_eq!((custom.format.as_str(), custom.body_encoding), ("influx-push", BodyEncoding::Gzip));
+        let own = args("url = \"http://x/w\"\nprotocol = \"otlp\"").check(0, env).unwrap();
+        assert_eq!((own.format.as_str(), own.body_encoding), ("otlp", BodyEncoding::Gzip));
     }
 }

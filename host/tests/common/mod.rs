@@ -10,6 +10,7 @@ pub mod python_receiver;
 pub mod served_process;
 pub mod tools;
 pub mod validators;
+pub mod victoria_metrics;
 
 use metrics_host::app::config::ServeConfig;
 use metrics_host::app::server::{self, RunningServer};

@@ -12,6 +12,11 @@
 //! way to write an empty tag value (the tag is left out), a newline in a
 //! tag (written as the two characters `\n`), or a NaN or infinite field
 //! (the field is left out, and a line without fields is not written).
+//!
+//! Format `influx-push` writes the same lines as push requests of at most
+//! `max_samples_per_request` lines each ([`LineRequests`]), for a
+//! `[[push]]` endpoint with `protocol = "http"`: InfluxDB's `/api/v2/write`
+//! and VictoriaMetrics' `/write` take them.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;
@@ -19,7 +24,8 @@ extern crate alloc;
 use alloc::format;
 use alloc::string::String;
 use metrics_renderer_sdk::{
-    export_renderer, render_series, Family, Format, Input, MetricKind, RenderError, Renderer, Series, SeriesFormatter, Sink, Writer,
+    export_renderer, render_series, Family, Format, Input, LineRequests, MetricKind, RenderError, Renderer, Series, SeriesFormatter, Sink,
+    Writer,
 };
 
 const MEASUREMENT_ESCAPES: &[(u8, &str)] = &[(b',', "\\,"), (b' ', "\\ "), (b'\n', "\\n")];
@@ -39,6 +45,9 @@ fn scale(precision: &str) -> Option<(i64, i64)> {
 pub struct Influx {
     /// The snapshot's time in the chosen precision, written on every line.
     timestamp: i64,
+    /// A push's external labels (`external_label.NAME` settings): tags of
+    /// every line whose series lacks them.
+    external_tags: alloc::vec::Vec<(String, String)>,
 }
 
 impl Influx {
@@ -82,6 +91,11 @@ impl SeriesFormatter for Influx {
         for (key, value) in series.labels().filter(|(_, v)| !v.is_empty()) {
             out.byte(b',').escaped(key, KEY_ESCAPES).byte(b'=').escaped(value, KEY_ESCAPES);
         }
+        for (key, value) in &self.external_tags {
+            if !series.labels().any(|(k, _)| k == key) {
+                out.byte(b',').escaped(key, KEY_ESCAPES).byte(b'=').escaped(value, KEY_ESCAPES);
+            }
+        }
         let mut first = true;
         for (key, value) in &fields {
             Self::field(out, &mut first, key, *value);
@@ -92,8 +106,14 @@ impl SeriesFormatter for Influx {
 }
 
 impl Renderer for Influx {
-    const FORMATS: &'static [Format] =
-        &[Format { name: "influx", content_type: "text/plain; charset=utf-8", description: "InfluxDB line protocol" }];
+    const FORMATS: &'static [Format] = &[
+        Format { name: "influx", content_type: "text/plain; charset=utf-8", description: "InfluxDB line protocol" },
+        Format {
+            name: "influx-push",
+            content_type: "text/plain; charset=utf-8; encoding=delimited",
+            description: "InfluxDB line protocol in push requests (protocol = \"http\")",
+        },
+    ];
 
     fn configure(settings: &[(String, String)]) -> Result<(), String> {
         for (key, value) in settings {
@@ -106,11 +126,30 @@ impl Renderer for Influx {
         Ok(())
     }
 
-    fn render(input: Input<'_>, _format: &str, sink: &mut dyn Sink) -> Result<(), RenderError> {
+    fn render(input: Input<'_>, format: &str, sink: &mut dyn Sink) -> Result<(), RenderError> {
         let precision = input.settings.iter().find(|(k, _)| k == "precision").map(|(_, v)| v.as_str()).unwrap_or("ns");
         let (multiply, divide) = scale(precision).unwrap_or((1_000_000, 1));
         let timestamp = input.timestamp_ms.saturating_mul(multiply) / divide;
-        render_series(input.families, input.batches, &mut Influx { timestamp }, sink)
+        if format != "influx-push" {
+            return render_series(input.families, input.batches, &mut Influx { timestamp, external_tags: alloc::vec::Vec::new() }, sink);
+        }
+        // A push: the host's `max_samples_per_request` lines per request,
+        // and its external labels as tags.
+        let max_lines =
+            input.settings.iter().find(|(k, _)| k == "max_samples_per_request").and_then(|(_, v)| v.parse().ok()).unwrap_or(5000);
+        let external_tags = input
+            .settings
+            .iter()
+            .filter_map(|(k, v)| Some((String::from(k.strip_prefix("external_label.")?), v.clone())))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let mut requests = LineRequests::new(sink, max_lines);
+        render_series(input.families, input.batches, &mut Influx { timestamp, external_tags }, &mut requests)?;
+        if requests.finish() {
+            Ok(())
+        } else {
+            Err(RenderError::OutputClosed)
+        }
     }
 }
 
