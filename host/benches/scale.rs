@@ -476,6 +476,21 @@ fn main() {
     // `cargo bench --bench scale -- --quick`: only the 1M-series render
     // comparison, for iterating on the render path.
     let quick = std::env::args().any(|a| a == "--quick");
+    // `-- --push`: only the 1M scrape and push, for iterating on push.
+    if std::env::args().any(|a| a == "--push") {
+        let scrape = http_scrape_1m();
+        let push = push_1m::measure();
+        println!(
+            "push_1m_s={:.3} scrape_1m_s={:.3} push_vs_scrape={:.2} push_rss_over_idle_mb={:.1} remote_write_bytes_per_sample={:.1} requests={}",
+            push.push_s,
+            scrape.plain_s,
+            push.push_s / scrape.plain_s,
+            push.rss_over_idle_mb,
+            push.bytes_per_sample,
+            push.requests
+        );
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let set = runtime.block_on(async {
         let engine = RendererEngine::new().unwrap();

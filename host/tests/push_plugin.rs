@@ -3,7 +3,9 @@
 //! pushed with `protocol = "http"`. A receiver written here checks each
 //! request's headers, size and lines against the same plugin's scrape;
 //! Debian's VictoriaMetrics stores every pushed value through its
-//! InfluxDB `/write` endpoint, with the external labels as tags.
+//! InfluxDB `/write` endpoint, with the external labels as tags. With
+//! `shards`, requests of one push are sent at once and a push's requests
+//! all wait for the push before it.
 mod common;
 
 use common::victoria_metrics::VictoriaMetrics;
@@ -149,4 +151,48 @@ async fn victoria_metrics_stores_what_the_plugin_pushed_over_influx_line_protoco
         assert_eq!(got.get(series), Some(value), "{series} in {got:#?}");
     }
     server.stop().await.unwrap();
+}
+
+/// (arrival, answer, the line timestamp of the body) of every request.
+type Timed = Arc<Mutex<Vec<(Instant, Instant, String)>>>;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_send_one_push_at_once_and_never_overtake_the_push_before() {
+    // Each answer takes 300 ms; one line per request (4 per push), 3 shards.
+    let timed: Timed = Arc::default();
+    let record = Arc::clone(&timed);
+    let app = axum::Router::new().route(
+        "/write",
+        axum::routing::post(move |body: axum::body::Bytes| async move {
+            let arrived = Instant::now();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let text = String::from_utf8(body.to_vec()).unwrap();
+            let timestamp = text.trim_end().rsplit_once(' ').unwrap().1.to_string();
+            record.lock().unwrap().push((arrived, Instant::now(), timestamp));
+            axum::http::StatusCode::NO_CONTENT
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut table = push_table(&format!("http://{addr}/write"), "shards = 3\n");
+    (table.max_samples_per_request, table.interval_ms) = (Some(1), Some(100));
+    let (server, _dir) = start(table).await;
+    let started = Instant::now();
+    while timed.lock().unwrap().len() < 12 {
+        assert!(started.elapsed() < Duration::from_secs(20), "{} requests answered", timed.lock().unwrap().len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await.unwrap();
+    let timed = timed.lock().unwrap().clone();
+    // At once: some request arrived while another was being answered.
+    let overlapping = timed.iter().any(|a| timed.iter().any(|b| !std::ptr::eq(a, b) && a.0 <= b.0 && b.0 < a.1));
+    assert!(overlapping, "the 3 shards never sent two requests at once");
+    // In order: a request of a later push arrived after every request of
+    // an earlier push was answered.
+    for later in &timed {
+        for earlier in timed.iter().filter(|e| e.2.parse::<u128>().unwrap() < later.2.parse::<u128>().unwrap()) {
+            assert!(later.0 >= earlier.1, "push {} overtook push {}", later.2, earlier.2);
+        }
+    }
 }

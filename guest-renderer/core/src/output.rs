@@ -68,6 +68,19 @@ impl<'s> Out<'s> {
         }
     }
 
+    /// Hands the buffer, then `bytes` (a large piece built aside, such as
+    /// a whole push request), to the sink without copying `bytes` into the
+    /// buffer; `bytes` goes in chunks of at most the chunk size.
+    pub(crate) fn write_through(&mut self, bytes: &[u8]) -> Result<(), RenderError> {
+        self.flush()?;
+        for chunk in bytes.chunks(self.chunk_bytes.max(1)) {
+            if !self.sink.write(chunk) {
+                return Err(RenderError::OutputClosed);
+            }
+        }
+        Ok(())
+    }
+
     /// Hands the rest of the buffer to the sink.
     pub(crate) fn finish(mut self) -> Result<(), RenderError> {
         self.flush()

@@ -30,10 +30,11 @@
 use crate::batch_driver::Formatter;
 use crate::number::push_prometheus_f64;
 use crate::output::Out;
-use crate::proto_wire::{push_bytes, push_double, push_message, push_sint, push_uint, push_varint};
+use crate::proto_wire::{
+    push_bytes, push_double, push_message, push_sint, push_uint, push_varint, varint_len, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT,
+};
 use crate::snapshot::{Batch, BucketSpan, Family, MetricKind, NativeBuckets};
 use crate::RenderError;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 /// Which remote write message to write.
@@ -45,32 +46,81 @@ pub(crate) enum Version {
     V2,
 }
 
-/// The string table of one 2.0 request.
+/// The string table of one 2.0 request: the `symbols` fields as written,
+/// and an open-addressing index into them (no allocation per symbol; a
+/// 1M-series push looks up ~6M strings).
 #[derive(Default)]
 struct Symbols {
     /// `symbols` fields, `""` first.
     encoded: Vec<u8>,
-    index: BTreeMap<Vec<u8>, u32>,
+    /// Where each symbol's bytes are in `encoded`: (start, length).
+    spans: Vec<(u32, u32)>,
+    /// Symbol index + 1 per slot, 0 when empty; a power of two long,
+    /// at most half full.
+    slots: Vec<u32>,
+}
+
+/// FxHash over 8-byte words (the string's length mixed in last).
+fn symbol_hash(text: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut hash = 0u64;
+    let mut words = text.chunks_exact(8);
+    for word in &mut words {
+        hash = (hash.rotate_left(5) ^ u64::from_le_bytes(word.try_into().unwrap_or_default())).wrapping_mul(K);
+    }
+    let mut tail = [0u8; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    hash = (hash.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    (hash.rotate_left(5) ^ text.len() as u64).wrapping_mul(K)
 }
 
 impl Symbols {
     fn reference(&mut self, text: &[u8]) -> u32 {
-        if self.index.is_empty() {
-            push_bytes(&mut self.encoded, 4, b"");
-            self.index.insert(Vec::new(), 0);
+        if self.spans.is_empty() && !text.is_empty() {
+            // `""` is symbol 0 of every table.
+            self.reference(b"");
         }
-        if let Some(&at) = self.index.get(text) {
-            return at;
+        if (self.spans.len() + 1) * 2 > self.slots.len() {
+            self.grow();
         }
-        let at = self.index.len() as u32;
+        let mask = self.slots.len() - 1;
+        let mut slot = (symbol_hash(text) >> 7) as usize & mask;
+        loop {
+            match self.slots[slot] {
+                0 => break,
+                taken => {
+                    let (start, len) = self.spans[taken as usize - 1];
+                    if &self.encoded[start as usize..(start + len) as usize] == text {
+                        return taken - 1;
+                    }
+                }
+            }
+            slot = (slot + 1) & mask;
+        }
         push_bytes(&mut self.encoded, 4, text);
-        self.index.insert(text.to_vec(), at);
-        at
+        self.spans.push(((self.encoded.len() - text.len()) as u32, text.len() as u32));
+        self.slots[slot] = self.spans.len() as u32;
+        self.spans.len() as u32 - 1
+    }
+
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(1024);
+        self.slots.clear();
+        self.slots.resize(size, 0);
+        let mask = size - 1;
+        for (index, &(start, len)) in self.spans.iter().enumerate() {
+            let mut slot = (symbol_hash(&self.encoded[start as usize..(start + len) as usize]) >> 7) as usize & mask;
+            while self.slots[slot] != 0 {
+                slot = (slot + 1) & mask;
+            }
+            self.slots[slot] = index as u32 + 1;
+        }
     }
 
     fn clear(&mut self) {
         self.encoded.clear();
-        self.index.clear();
+        self.spans.clear();
+        self.slots.fill(0);
     }
 }
 
@@ -154,10 +204,8 @@ impl<'p> RemoteWrite<'p> {
         }
         let symbols: &[u8] = if self.version == Version::V2 { &self.symbols.encoded } else { &[] };
         push_varint(&mut out.buf, (symbols.len() + self.request.len()) as u64);
-        for piece in symbols.chunks(crate::DEFAULT_CHUNK_BYTES).chain(self.request.chunks(crate::DEFAULT_CHUNK_BYTES)) {
-            out.push(piece);
-            out.flush_if_full()?;
-        }
+        out.push(symbols);
+        out.write_through(&self.request)?;
         self.request.clear();
         self.symbols.clear();
         self.samples = 0;
@@ -218,6 +266,10 @@ impl<'p> RemoteWrite<'p> {
             });
             return;
         }
+        if let SeriesValue::Float(value) = value {
+            push_float_series_v1(&mut self.request, labels, value, timestamp_ms);
+            return;
+        }
         push_message(&mut self.request, 1, |series| {
             for (label, value) in labels.iter() {
                 push_message(series, 1, |pair| {
@@ -227,6 +279,92 @@ impl<'p> RemoteWrite<'p> {
             }
             push_value(series, 4, value, timestamp_ms);
         });
+    }
+}
+
+/// A 1.0 `TimeSeries` (field 1) with `labels` and one float sample, in
+/// one pass: every length is computed first, so nothing is moved behind
+/// its length and short strings are copied without a `memcpy` call (the
+/// hot path of a push: one call per series).
+fn push_float_series_v1(buf: &mut Vec<u8>, labels: &[(&[u8], &[u8])], value: f64, timestamp_ms: i64) {
+    let pair_body =
+        |name: &[u8], value: &[u8]| 2 + varint_len(name.len() as u64) + name.len() + varint_len(value.len() as u64) + value.len();
+    let mut body = 0;
+    for (name, value) in labels {
+        let pair = pair_body(name, value);
+        body += 1 + varint_len(pair as u64) + pair;
+    }
+    let sample = 1 + 8 + 1 + varint_len(timestamp_ms as u64);
+    body += 1 + varint_len(sample as u64) + sample;
+    let total = 1 + varint_len(body as u64) + body;
+    buf.reserve(total);
+    let start = buf.len();
+    // SAFETY: `reserve` made room for `total` bytes after `start`, and the
+    // writes below are exactly the `total` bytes counted above (the field
+    // tags, varint lengths and bytes of the same labels and sample).
+    unsafe {
+        let mut out = RawCursor(buf.as_mut_ptr().add(start));
+        out.byte(1 << 3 | WIRE_LEN);
+        out.varint(body as u64);
+        for (name, value) in labels {
+            out.byte(1 << 3 | WIRE_LEN);
+            out.varint(pair_body(name, value) as u64);
+            out.byte(1 << 3 | WIRE_LEN);
+            out.varint(name.len() as u64);
+            out.bytes(name);
+            out.byte(2 << 3 | WIRE_LEN);
+            out.varint(value.len() as u64);
+            out.bytes(value);
+        }
+        out.byte(2 << 3 | WIRE_LEN);
+        out.varint(sample as u64);
+        out.byte(1 << 3 | WIRE_FIXED64);
+        out.bytes(&value.to_le_bytes());
+        out.byte(2 << 3 | WIRE_VARINT);
+        out.varint(timestamp_ms as u64);
+        debug_assert_eq!(out.0, buf.as_mut_ptr().add(start + total));
+        buf.set_len(start + total);
+    }
+}
+
+/// Writes forward from a pointer into reserved capacity.
+struct RawCursor(*mut u8);
+
+impl RawCursor {
+    /// # Safety
+    /// One byte must be writable at the cursor.
+    #[inline(always)]
+    unsafe fn byte(&mut self, byte: u8) {
+        // SAFETY: as the caller guarantees.
+        unsafe {
+            *self.0 = byte;
+            self.0 = self.0.add(1);
+        }
+    }
+
+    /// # Safety
+    /// `varint_len(value)` bytes must be writable at the cursor.
+    #[inline(always)]
+    unsafe fn varint(&mut self, mut value: u64) {
+        // SAFETY: as the caller guarantees.
+        unsafe {
+            while value >= 0x80 {
+                self.byte(value as u8 | 0x80);
+                value >>= 7;
+            }
+            self.byte(value as u8);
+        }
+    }
+
+    /// # Safety
+    /// `bytes.len()` bytes must be writable at the cursor, not overlapping `bytes`.
+    #[inline(always)]
+    unsafe fn bytes(&mut self, bytes: &[u8]) {
+        // SAFETY: as the caller guarantees.
+        unsafe {
+            crate::fast_copy::copy_to(self.0, bytes);
+            self.0 = self.0.add(bytes.len());
+        }
     }
 }
 
@@ -385,5 +523,75 @@ impl Formatter for RemoteWrite<'_> {
 
     fn end(&mut self, out: &mut Out<'_>) -> Result<(), RenderError> {
         self.flush_request(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The strings of `symbols` fields (tag 4, length-delimited), in order.
+    fn decoded(mut encoded: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while !encoded.is_empty() {
+            assert_eq!(encoded[0], 4 << 3 | 2);
+            let (mut len, mut at, mut shift) = (0usize, 1, 0);
+            loop {
+                len |= usize::from(encoded[at] & 0x7f) << shift;
+                at += 1;
+                shift += 7;
+                if encoded[at - 1] < 0x80 {
+                    break;
+                }
+            }
+            out.push(encoded[at..at + len].to_vec());
+            encoded = &encoded[at + len..];
+        }
+        out
+    }
+
+    #[test]
+    fn the_one_pass_series_is_the_same_bytes_as_the_nested_encoding() {
+        let long = [b'x'; 300];
+        let cases: [&[(&[u8], &[u8])]; 4] = [
+            &[(b"__name__", b"up")],
+            &[(b"__name__", b"queue_size"), (b"queue", b"mx.example.com"), (b"tenant", b"")],
+            &[(b"__name__", &long[..127]), (b"a", &long[..120]), (b"b", &long)],
+            &[(b"__name__", &long[..60]), (b"q", &long[..64]), (b"r", &long[..65])],
+        ];
+        for labels in cases {
+            for (value, timestamp) in [(1.5, 1_700_000_000_000i64), (f64::NAN, 0), (-0.0, 127), (1e300, 128)] {
+                let mut one_pass = alloc::vec![9u8];
+                push_float_series_v1(&mut one_pass, labels, value, timestamp);
+                let mut nested = alloc::vec![9u8];
+                push_message(&mut nested, 1, |series| {
+                    for (label, value) in labels {
+                        push_message(series, 1, |pair| {
+                            push_bytes(pair, 1, label);
+                            push_bytes(pair, 2, value);
+                        });
+                    }
+                    push_value(series, 4, SeriesValue::Float(value), timestamp);
+                });
+                assert_eq!(one_pass, nested);
+            }
+        }
+    }
+
+    #[test]
+    fn symbols_start_with_the_empty_string_and_each_string_is_written_once() {
+        let mut symbols = Symbols::default();
+        let texts: Vec<Vec<u8>> = (0..5000u32).map(|i| alloc::format!("value-{}", i % 3001).into_bytes()).collect();
+        let refs: Vec<u32> = texts.iter().map(|t| symbols.reference(t)).collect();
+        assert_eq!(symbols.reference(b""), 0);
+        let table = decoded(&symbols.encoded);
+        assert_eq!(table[0], b"");
+        assert_eq!(table.len(), 3002, "3001 distinct strings after the empty one");
+        for (text, r) in texts.iter().zip(&refs) {
+            assert_eq!(&table[*r as usize], text);
+        }
+        symbols.clear();
+        assert_eq!(symbols.reference(b"again"), 1);
+        assert_eq!(decoded(&symbols.encoded), [b"".to_vec(), b"again".to_vec()]);
     }
 }

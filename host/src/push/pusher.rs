@@ -113,9 +113,17 @@ impl Pushers {
                 Arc::clone(&status),
                 (Arc::clone(&push_now), rendered_tx),
             ));
-            let send =
-                tokio::spawn(send_loop(settings.clone(), Arc::clone(&queue), Arc::clone(&status), metrics.clone(), Arc::clone(&push_now)));
-            pushers.tasks.extend([render.abort_handle(), send.abort_handle()]);
+            pushers.tasks.push(render.abort_handle());
+            for _ in 0..settings.shards {
+                let send = tokio::spawn(send_loop(
+                    settings.clone(),
+                    Arc::clone(&queue),
+                    Arc::clone(&status),
+                    metrics.clone(),
+                    Arc::clone(&push_now),
+                ));
+                pushers.tasks.push(send.abort_handle());
+            }
             pushers.endpoints.push(Endpoint { status, queue, push_now, rendered });
         }
         pushers
@@ -163,7 +171,9 @@ async fn render_loop(
     options.extend(settings.external_labels.iter().map(|(name, value)| (format!("external_label.{name}"), value.clone())));
     // Remote write: the last pushed snapshot, to mark series gone since.
     let mut previous: Option<Arc<Snapshot>> = None;
+    let mut push = 0u64;
     loop {
+        push += 1;
         tokio::select! {
             _ = ticker.tick() => {}
             () = push_now.notified() => {}
@@ -179,7 +189,7 @@ async fn render_loop(
             protocol => protocol,
         };
         let rendered = match fetched {
-            Ok(()) => push_once(&settings, protocol, &service, &options, &queue, &mut previous, &status).await,
+            Ok(()) => push_once(&settings, (protocol, push), &service, &options, &queue, &mut previous, &status).await,
             Err(why) => Err(why),
         };
         pushes_rendered.send_modify(|count| *count += 1);
@@ -198,7 +208,7 @@ async fn render_loop(
 /// `previous` (which becomes this snapshot).
 async fn push_once(
     settings: &PushSettings,
-    protocol: PushProtocol,
+    (protocol, push): (PushProtocol, u64),
     service: &Arc<RenderService>,
     options: &[(String, String)],
     queue: &Arc<RequestQueue>,
@@ -226,21 +236,22 @@ async fn push_once(
                 return Err(format!("the output passed queue_max_mb ({} bytes)", whole.max));
             }
             rendered?;
-            queue.push(PushRequest { body: Bytes::from(std::mem::take(&mut whole.bytes)), protocol, content_type: None });
+            queue.push(PushRequest { body: Bytes::from(std::mem::take(&mut whole.bytes)), protocol, content_type: None, push });
             Ok(())
         }
         PushProtocol::Otlp => {
-            render(service, request(snapshot), Box::new(RequestSink::new(Arc::clone(queue), protocol, Compression::Gzip))).await
+            render(service, request(snapshot), Box::new(RequestSink::new(Arc::clone(queue), (protocol, push), Compression::Gzip))).await
         }
         PushProtocol::Http => {
             let content_type = request_content_type(service, &format)?;
-            let mut sink = RequestSink::new(Arc::clone(queue), protocol, Compression::from(settings.body_encoding));
+            let mut sink = RequestSink::new(Arc::clone(queue), (protocol, push), Compression::from(settings.body_encoding));
             sink.content_type = Some(content_type);
             render(service, request(snapshot), Box::new(sink)).await
         }
         PushProtocol::RemoteWrite1 | PushProtocol::RemoteWrite2 => {
-            let snappy =
-                || Box::new(RequestSink::new(Arc::clone(queue), protocol, Compression::Snappy(Box::new(snap::raw::Encoder::new()))));
+            let snappy = || {
+                Box::new(RequestSink::new(Arc::clone(queue), (protocol, push), Compression::Snappy(Box::new(snap::raw::Encoder::new()))))
+            };
             render(service, request(Arc::clone(&snapshot)), snappy()).await?;
             let Some(before) = previous.replace(Arc::clone(&snapshot)) else { return Ok(()) };
             let gone = tokio::task::spawn_blocking(move || stale::gone_series(&before, &snapshot)).await.map_err(|e| e.to_string())?;
@@ -295,6 +306,8 @@ struct RequestSink {
     protocol: PushProtocol,
     /// `http`: each request's content type.
     content_type: Option<Arc<str>>,
+    /// The push the requests belong to.
+    push: u64,
     compression: Compression,
 }
 
@@ -334,8 +347,8 @@ impl Compression {
 }
 
 impl RequestSink {
-    fn new(queue: Arc<RequestQueue>, protocol: PushProtocol, compression: Compression) -> Self {
-        RequestSink { pending: Vec::new(), queue, protocol, content_type: None, compression }
+    fn new(queue: Arc<RequestQueue>, (protocol, push): (PushProtocol, u64), compression: Compression) -> Self {
+        RequestSink { pending: Vec::new(), queue, protocol, content_type: None, push, compression }
     }
 }
 
@@ -380,6 +393,7 @@ impl OutputSink for RequestSink {
                     body: Bytes::from(compressed),
                     protocol: self.protocol,
                     content_type: self.content_type.clone(),
+                    push: self.push,
                 }),
                 None => result = Err(SinkClosed::Gone),
             }
@@ -570,7 +584,7 @@ mod tests {
     fn output_is_cut_into_requests_at_their_length_prefixes_however_it_arrives() {
         let queue = Arc::new(RequestQueue::new(1 << 20));
         let mut sink =
-            RequestSink::new(Arc::clone(&queue), PushProtocol::RemoteWrite1, Compression::Snappy(Box::new(snap::raw::Encoder::new())));
+            RequestSink::new(Arc::clone(&queue), (PushProtocol::RemoteWrite1, 1), Compression::Snappy(Box::new(snap::raw::Encoder::new())));
         let mut output = Vec::new();
         for body in [vec![7u8; 3], vec![8u8; 300]] {
             let mut len = body.len() as u64;
@@ -596,7 +610,7 @@ mod tests {
         let huge = [0xff, 0xff, 0xff, 0xff, 0x7f];
         assert!(runtime.block_on(sink.write(Bytes::copy_from_slice(&huge))).is_err());
         let mut endless =
-            RequestSink::new(Arc::clone(&queue), PushProtocol::RemoteWrite1, Compression::Snappy(Box::new(snap::raw::Encoder::new())));
+            RequestSink::new(Arc::clone(&queue), (PushProtocol::RemoteWrite1, 1), Compression::Snappy(Box::new(snap::raw::Encoder::new())));
         assert!(runtime.block_on(endless.write(Bytes::from(vec![0xffu8; 10]))).is_err());
     }
 

@@ -1,7 +1,10 @@
 //! The queue of one push endpoint: compressed requests waiting to be sent,
 //! at most a byte budget; a request that would exceed it drops the oldest
 //! (counted), so a receiver that is slow or down costs bounded memory and
-//! the newest data goes out first when it is back.
+//! the newest data goes out first when it is back. Several senders (an
+//! endpoint's `shards`) take requests at once, but only of one push at a
+//! time: a request of the next push waits until every request of the one
+//! before is done, so a series' samples reach the receiver in order.
 use super::settings::PushProtocol;
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -18,6 +21,8 @@ pub struct PushRequest {
     /// `http`: the request's `Content-Type` (the format's, less
     /// `encoding=delimited`); other protocols send their own.
     pub content_type: Option<std::sync::Arc<str>>,
+    /// Which push (render) it belongs to.
+    pub push: u64,
 }
 
 #[derive(Default)]
@@ -25,8 +30,10 @@ struct Queued {
     requests: VecDeque<PushRequest>,
     bytes: usize,
     dropped: u64,
-    /// A request taken by the sender and not yet [`RequestQueue::done`].
-    in_flight: bool,
+    /// Requests taken by senders and not yet [`RequestQueue::done`].
+    in_flight: usize,
+    /// The push those requests belong to.
+    in_flight_push: u64,
 }
 
 /// Compressed requests in order, within `max_bytes`.
@@ -77,21 +84,32 @@ impl RequestQueue {
         }
     }
 
+    /// The oldest request, unless it belongs to a later push than
+    /// requests still in flight.
     fn pop(&self) -> Option<PushRequest> {
         let mut queued = self.lock();
+        let push = queued.requests.front()?.push;
+        if queued.in_flight > 0 && push != queued.in_flight_push {
+            return None;
+        }
         let request = queued.requests.pop_front()?;
         queued.bytes -= request.body.len();
-        queued.in_flight = true;
+        queued.in_flight += 1;
+        queued.in_flight_push = push;
         Some(request)
     }
 
-    /// The sender is done with the request [`RequestQueue::next`] gave it
+    /// A sender is done with a request [`RequestQueue::next`] gave it
     /// (sent or given up).
     pub fn done(&self) {
         let mut queued = self.lock();
-        queued.in_flight = false;
-        if queued.requests.is_empty() {
-            self.settled.notify_waiters();
+        queued.in_flight = queued.in_flight.saturating_sub(1);
+        if queued.in_flight == 0 {
+            // Senders held back by the push barrier may go on.
+            self.arrived.notify_waiters();
+            if queued.requests.is_empty() {
+                self.settled.notify_waiters();
+            }
         }
     }
 
@@ -102,7 +120,7 @@ impl RequestQueue {
             let settled = self.settled.notified();
             {
                 let queued = self.lock();
-                if queued.requests.is_empty() && !queued.in_flight {
+                if queued.requests.is_empty() && queued.in_flight == 0 {
                     return;
                 }
             }
@@ -122,7 +140,7 @@ mod tests {
     use super::*;
 
     fn request(bytes: Vec<u8>) -> PushRequest {
-        PushRequest { body: Bytes::from(bytes), protocol: PushProtocol::RemoteWrite1, content_type: None }
+        PushRequest { body: Bytes::from(bytes), protocol: PushProtocol::RemoteWrite1, content_type: None, push: 0 }
     }
 
     #[test]
@@ -138,5 +156,20 @@ mod tests {
         assert_eq!(queue.pop().unwrap().body[0], 2);
         assert_eq!(queue.pop().unwrap().body[0], 3);
         assert!(queue.pop().is_none());
+    }
+
+    #[test]
+    fn senders_take_requests_of_one_push_at_a_time() {
+        let queue = RequestQueue::new(1 << 20);
+        for (byte, push) in [(1u8, 7), (2, 7), (3, 8)] {
+            queue.push(PushRequest { push, ..request(vec![byte]) });
+        }
+        let (first, second) = (queue.pop().unwrap(), queue.pop().unwrap());
+        assert_eq!((first.body[0], second.body[0]), (1, 2), "two senders share push 7");
+        assert!(queue.pop().is_none(), "push 8 waits while push 7 is in flight");
+        queue.done();
+        assert!(queue.pop().is_none(), "one request of push 7 is still in flight");
+        queue.done();
+        assert_eq!(queue.pop().unwrap().body[0], 3);
     }
 }

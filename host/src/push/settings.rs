@@ -175,6 +175,9 @@ pub struct PushArgs {
     /// Compressed requests queued while the receiver is slow or down, in
     /// MiB; beyond it the oldest are dropped [default: 64].
     pub queue_max_mb: Option<u64>,
+    /// Concurrent senders, each on its own connection; they take requests
+    /// of one push at a time, so a series' samples stay in order [default: 1].
+    pub shards: Option<u64>,
 }
 
 impl std::fmt::Debug for PushArgs {
@@ -208,6 +211,8 @@ pub struct PushSettings {
     pub families: FamilyFilter,
     pub max_samples_per_request: u64,
     pub queue_max_bytes: usize,
+    /// Concurrent senders.
+    pub shards: usize,
 }
 
 impl std::fmt::Debug for PushSettings {
@@ -333,6 +338,7 @@ impl PushArgs {
         };
         let max_samples_per_request = in_range(&at("max_samples_per_request"), self.max_samples_per_request.unwrap_or(2000), 1, 100_000)?;
         let queue_max_mb = in_range(&at("queue_max_mb"), self.queue_max_mb.unwrap_or(64), 1, 4096)?;
+        let shards = in_range(&at("shards"), self.shards.unwrap_or(1), 1, 16)?;
         // The Pushgateway's group is part of the path: the URL is its base.
         let url = match protocol {
             PushProtocol::Pushgateway => {
@@ -356,6 +362,7 @@ impl PushArgs {
             families,
             max_samples_per_request,
             queue_max_bytes: (queue_max_mb as usize) << 20,
+            shards: shards as usize,
         })
     }
 }
@@ -392,6 +399,7 @@ mod tests {
             ("url = \"http://x/w\"\nprotocol = \"remote-write-3\"", "push[0].protocol"),
             ("url = \"http://x/w\"\nprotocol = \"otlp\"\nexternal_labels = { \"\" = \"1\" }", "push[0].external_labels"),
             ("url = \"http://x/w\"\ninterval_ms = 5", "push[0].interval_ms = 5 is out of range"),
+            ("url = \"http://x/w\"\nshards = 0", "push[0].shards = 0 is out of range"),
             ("url = \"http://x/w\"\nexternal_labels = { \"__x\" = \"1\" }", "push[0].external_labels"),
             ("url = \"http://x/w\"\nheaders = { Authorization = \"env:MISSING\" }", "env:MISSING, which is not set"),
             ("url = \"http://x/w\"\nheaders = { Host = \"a\" }", "header \"Host\""),
