@@ -36,6 +36,7 @@ pub mod representation;
 pub mod self_metrics;
 pub mod shared_render;
 pub mod snapshot;
+pub(crate) mod tls_files;
 pub mod upstream;
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -1,5 +1,6 @@
 //! Bounded HTTP/1.1 POSTs of push requests over one kept-alive connection
-//! ([`Receiver`]): plain `http://` only, to the configured host and port
+//! ([`Receiver`]): `http://`, or `https://` through rustls (the receiver's
+//! certificate checked for its host name), to the configured host and port
 //! (redirects are not followed), each within a deadline for the whole
 //! exchange (connecting included); of the answer only the status,
 //! `Retry-After` (seconds or an HTTP-date, at most [`MAX_RETRY_AFTER`]),
@@ -55,6 +56,9 @@ pub enum PostError {
     /// The exchange passed its deadline.
     #[error("{0} did not answer within {1:?}")]
     TimedOut(String, Duration),
+    /// The TLS handshake failed (certificate, name, protocol).
+    #[error("TLS with {0}: {1}")]
+    Tls(String, String),
     /// The connection failed or the answer was not HTTP.
     #[error("{0}: {1}")]
     Exchange(String, String),
@@ -78,6 +82,8 @@ type Connection = (hyper::client::conn::http1::SendRequest<Full<Bytes>>, AbortOn
 /// A receiver and the open connection to it, if any.
 pub struct Receiver {
     url: UpstreamUrl,
+    /// `https://`: how to connect and the name the certificate must carry.
+    tls: Option<(tokio_rustls::TlsConnector, tokio_rustls::rustls::pki_types::ServerName<'static>)>,
     connection: Option<Connection>,
 }
 
@@ -92,9 +98,13 @@ pub struct Outgoing<'a> {
 }
 
 impl Receiver {
-    /// A receiver at `url`, not yet connected.
-    pub fn new(url: UpstreamUrl) -> Self {
-        Receiver { url, connection: None }
+    /// A receiver at `url`, not yet connected; `tls` for `https://`.
+    pub fn new(url: UpstreamUrl, tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>) -> Self {
+        let tls = tls.and_then(|config| {
+            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(url.host().to_string()).ok()?;
+            Some((tokio_rustls::TlsConnector::from(config), name))
+        });
+        Receiver { url, tls, connection: None }
     }
 
     /// Sends `outgoing` within `timeout`.
@@ -119,7 +129,17 @@ impl Receiver {
             Some(connection) => connection,
             None => {
                 let stream = TcpStream::connect(who).await.map_err(|e| PostError::Connect(who.to_string(), e))?;
-                handshake(stream, who).await?
+                match (&self.tls, self.url.tls) {
+                    (Some((connector, name)), _) => {
+                        let stream = connector
+                            .connect(name.clone(), stream)
+                            .await
+                            .map_err(|e| PostError::Tls(who.to_string(), truncate_text(&e.to_string(), MAX_ANSWER_BYTES)))?;
+                        handshake(stream, who).await?
+                    }
+                    (None, true) => return Err(PostError::Tls(who.to_string(), format!("{:?} is not a TLS server name", self.url.host()))),
+                    (None, false) => handshake(stream, who).await?,
+                }
             }
         };
         let (connection, answer) = exchange(connection, &self.url, outgoing).await?;

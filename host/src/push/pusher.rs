@@ -98,7 +98,7 @@ impl Pushers {
         let mut pushers = Pushers { endpoints: Vec::new(), tasks: Vec::new() };
         for settings in endpoints {
             let status = Arc::new(Mutex::new(PushStatus {
-                url: format!("http://{}{}", settings.url.authority, settings.url.target),
+                url: format!("{}://{}{}", settings.url.scheme(), settings.url.authority, settings.url.target),
                 protocol: settings.protocol.name(),
                 interval_ms: settings.interval.as_millis() as u64,
                 ..PushStatus::default()
@@ -447,7 +447,8 @@ async fn send_loop(
     push_now: Arc<tokio::sync::Notify>,
 ) {
     // The endpoint label: scheme, host and path (a query may carry a key).
-    let endpoint = format!("http://{}{}", settings.url.authority, settings.url.target.split('?').next().unwrap_or("/"));
+    let endpoint =
+        format!("{}://{}{}", settings.url.scheme(), settings.url.authority, settings.url.target.split('?').next().unwrap_or("/"));
     let count = |outcome: &str| {
         if let Some(metrics) = &metrics {
             metrics.record_push(&endpoint, outcome);
@@ -468,7 +469,7 @@ async fn send_loop(
         headers.extend(settings.headers.iter().cloned());
         headers
     };
-    let mut receiver = Receiver::new(settings.url.clone());
+    let mut receiver = Receiver::new(settings.url.clone(), settings.tls.clone());
     // A Pushgateway PUT replaces the group (series gone from the registry
     // leave it too).
     let method = if settings.protocol == PushProtocol::Pushgateway { hyper::Method::PUT } else { hyper::Method::POST };

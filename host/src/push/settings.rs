@@ -143,8 +143,9 @@ fn base64url(bytes: &[u8]) -> String {
 #[derive(Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushArgs {
-    /// `http://host:port/path` of the receiver (remote write:
-    /// `/api/v1/write`; OTLP: `/v1/metrics`, which a URL without a path gets).
+    /// `http://host:port/path` or `https://...` of the receiver (remote
+    /// write: `/api/v1/write`; OTLP: `/v1/metrics`, which a URL without a
+    /// path gets).
     pub url: String,
     /// `remote-write-1` (the default), `remote-write-2`, `otlp`,
     /// `pushgateway` or `http`.
@@ -178,6 +179,14 @@ pub struct PushArgs {
     /// Concurrent senders, each on its own connection; they take requests
     /// of one push at a time, so a series' samples stay in order [default: 1].
     pub shards: Option<u64>,
+    /// `https://`: a PEM file of the CA certificates the receiver's
+    /// certificate must chain to [default: the system's].
+    pub tls_ca_file: Option<std::path::PathBuf>,
+    /// `https://`: a client certificate (PEM) for receivers that ask for
+    /// one, with `tls_key_file`.
+    pub tls_cert_file: Option<std::path::PathBuf>,
+    /// `https://`: the client certificate's private key (PEM).
+    pub tls_key_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for PushArgs {
@@ -213,6 +222,8 @@ pub struct PushSettings {
     pub queue_max_bytes: usize,
     /// Concurrent senders.
     pub shards: usize,
+    /// `https://`: the TLS client configuration (roots, client certificate).
+    pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 impl std::fmt::Debug for PushSettings {
@@ -252,7 +263,8 @@ impl PushArgs {
     /// Checks the table (`index` names it in errors); `env` reads `env:NAME` values.
     pub fn check(&self, index: usize, env: impl Fn(&str) -> Option<String>) -> Result<PushSettings, String> {
         let at = |key: &str| format!("push[{index}].{key}");
-        let url = UpstreamUrl::parse(&self.url).map_err(|why| format!("{} = {why}", at("url")))?;
+        let url = UpstreamUrl::parse_allowing_https(&self.url).map_err(|why| format!("{} = {why}", at("url")))?;
+        let tls = self.tls(&url, &at)?;
         let protocol = match self.protocol.as_deref().unwrap_or("remote-write-1") {
             "remote-write-1" => PushProtocol::RemoteWrite1,
             "remote-write-2" => PushProtocol::RemoteWrite2,
@@ -363,7 +375,31 @@ impl PushArgs {
             max_samples_per_request,
             queue_max_bytes: (queue_max_mb as usize) << 20,
             shards: shards as usize,
+            tls,
         })
+    }
+
+    /// The TLS client configuration of an `https://` URL; the `tls_*`
+    /// keys apply to nothing else.
+    fn tls(
+        &self,
+        url: &UpstreamUrl,
+        at: &dyn Fn(&str) -> String,
+    ) -> Result<Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>, String> {
+        let given = [("tls_ca_file", &self.tls_ca_file), ("tls_cert_file", &self.tls_cert_file), ("tls_key_file", &self.tls_key_file)];
+        if !url.tls {
+            return match given.iter().find(|(_, value)| value.is_some()) {
+                Some((key, _)) => Err(format!("{} applies to https:// URLs only", at(key))),
+                None => Ok(None),
+            };
+        }
+        let client = match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(cert), Some(key)) => Some((cert.as_path(), key.as_path())),
+            (None, None) => None,
+            (Some(_), None) => return Err(format!("{} needs {}", at("tls_cert_file"), at("tls_key_file"))),
+            (None, Some(_)) => return Err(format!("{} needs {}", at("tls_key_file"), at("tls_cert_file"))),
+        };
+        crate::tls_files::client_config(self.tls_ca_file.as_deref(), client).map(Some).map_err(|why| format!("{}: {why}", at("tls")))
     }
 }
 
@@ -395,7 +431,13 @@ mod tests {
         let literal = args("url = \"http://x/w\"\nheaders = { Authorization = \"Bearer s3cret\" }\n");
         assert!(!format!("{literal:?}").contains("s3cret"), "{literal:?}");
         for (text, expected) in [
-            ("url = \"https://x/api/v1/write\"", "push[0].url"),
+            ("url = \"ftp://x/api/v1/write\"", "push[0].url"),
+            (
+                "url = \"http://x/w\"\ntls_ca_file = \"/etc/ssl/certs/ca-certificates.crt\"",
+                "push[0].tls_ca_file applies to https:// URLs only",
+            ),
+            ("url = \"https://x/w\"\ntls_cert_file = \"/c.pem\"", "push[0].tls_cert_file needs push[0].tls_key_file"),
+            ("url = \"https://x/w\"\ntls_ca_file = \"/nonexistent/ca.pem\"", "push[0].tls: /nonexistent/ca.pem"),
             ("url = \"http://x/w\"\nprotocol = \"remote-write-3\"", "push[0].protocol"),
             ("url = \"http://x/w\"\nprotocol = \"otlp\"\nexternal_labels = { \"\" = \"1\" }", "push[0].external_labels"),
             ("url = \"http://x/w\"\ninterval_ms = 5", "push[0].interval_ms = 5 is out of range"),

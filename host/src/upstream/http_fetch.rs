@@ -10,19 +10,34 @@ use hyper_util::rt::TokioIo;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
-/// Where the upstream is, from `http://HOST[:PORT][/PATH][?QUERY]`.
+/// Where the upstream (or a push receiver) is, from
+/// `http://HOST[:PORT][/PATH][?QUERY]` (push receivers also `https://`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamUrl {
     /// `host:port`, what is connected to and sent as `Host`.
     pub authority: String,
     /// Path and query, at least `/`.
     pub target: String,
+    /// `https://`: the connection is TLS.
+    pub tls: bool,
 }
 
 impl UpstreamUrl {
-    /// Checks and splits `url`.
+    /// Checks and splits an `http://` URL.
     pub fn parse(url: &str) -> Result<Self, String> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| format!("{url:?}: only http:// upstreams are supported"))?;
+        if url.starts_with("https://") {
+            return Err(format!("{url:?}: only http:// upstreams are supported"));
+        }
+        Self::parse_allowing_https(url)
+    }
+
+    /// Checks and splits an `http://` or `https://` URL.
+    pub fn parse_allowing_https(url: &str) -> Result<Self, String> {
+        let (rest, tls) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => (rest, false),
+            (None, Some(rest)) => (rest, true),
+            (None, None) => return Err(format!("{url:?}: expected http:// or https://")),
+        };
         let (authority, target) = match rest.find(['/', '?']) {
             Some(at) => (&rest[..at], &rest[at..]),
             None => (rest, "/"),
@@ -37,10 +52,26 @@ impl UpstreamUrl {
             if authority.rsplit_once(':').is_some_and(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()) && !authority.ends_with(']')) {
                 authority.to_string()
             } else {
-                format!("{authority}:80")
+                format!("{authority}:{}", if tls { 443 } else { 80 })
             };
         let target = if target.starts_with('?') { format!("/{target}") } else { target.to_string() };
-        Ok(UpstreamUrl { authority, target })
+        Ok(UpstreamUrl { authority, target, tls })
+    }
+
+    /// The host without the port (and without an IPv6 address' brackets):
+    /// the name a TLS certificate must carry.
+    pub fn host(&self) -> &str {
+        let host = self.authority.rsplit_once(':').map_or(self.authority.as_str(), |(host, _)| host);
+        host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
+        }
     }
 }
 
@@ -155,9 +186,15 @@ mod tests {
     fn only_plain_http_urls_with_a_host_are_accepted() {
         assert_eq!(
             UpstreamUrl::parse("http://127.0.0.1:9100/metrics").unwrap(),
-            UpstreamUrl { authority: "127.0.0.1:9100".into(), target: "/metrics".into() }
+            UpstreamUrl { authority: "127.0.0.1:9100".into(), target: "/metrics".into(), tls: false }
         );
-        assert_eq!(UpstreamUrl::parse("http://localhost").unwrap(), UpstreamUrl { authority: "localhost:80".into(), target: "/".into() });
+        assert_eq!(
+            UpstreamUrl::parse("http://localhost").unwrap(),
+            UpstreamUrl { authority: "localhost:80".into(), target: "/".into(), tls: false }
+        );
+        let secure = UpstreamUrl::parse_allowing_https("https://[::1]/api/v1/write").unwrap();
+        assert_eq!((secure.authority.as_str(), secure.host(), secure.tls), ("[::1]:443", "::1", true));
+        assert!(UpstreamUrl::parse("https://127.0.0.1/metrics").is_err(), "upstreams are http:// only");
         assert_eq!(UpstreamUrl::parse("http://[::1]:8000?x=1").unwrap().target, "/?x=1");
         assert_eq!(UpstreamUrl::parse("http://[::1]/m").unwrap().authority, "[::1]:80");
         for bad in ["https://a/metrics", "ftp://a", "http://", "http://user@host/", "http://a/b c", "localhost:9100"] {

@@ -8,6 +8,7 @@ pub mod embedded_example;
 pub mod prometheus_server;
 pub mod python_receiver;
 pub mod served_process;
+pub mod test_certificates;
 pub mod tools;
 pub mod validators;
 pub mod victoria_metrics;
