@@ -2,8 +2,9 @@
 //! in every exposition: renders by format and outcome, render duration,
 //! output bytes, plugin reloads by outcome, requests refused by the
 //! trusted-IP check, requests served from a shared render, clients cut
-//! off from one, keys the `metrics` facade refused, and push requests by
-//! endpoint and outcome.
+//! off from one, keys the `metrics` facade refused, and per push endpoint
+//! its requests by outcome, answers by status code, drops by reason,
+//! samples sent, queue bytes and last success.
 //!
 //! They live in their own namespace, `metrics_host_` by default, with
 //! Prometheus' naming conventions (`_total` counters, base units), so they
@@ -17,7 +18,7 @@ use std::time::Duration;
 pub const DEFAULT_PREFIX: &str = "metrics_host_";
 
 /// Names of the families registered here, without their prefix.
-pub const FAMILY_NAMES: [&str; 11] = [
+pub const FAMILY_NAMES: [&str; 14] = [
     "renders_total",
     "render_duration_seconds",
     "render_output_bytes_total",
@@ -29,6 +30,9 @@ pub const FAMILY_NAMES: [&str; 11] = [
     "push_requests_total",
     "push_queue_bytes",
     "push_last_success_timestamp_seconds",
+    "push_responses_total",
+    "push_dropped_total",
+    "push_samples_total",
 ];
 
 /// Whether the host's own metrics are served, and under which prefix.
@@ -80,6 +84,9 @@ pub struct HostMetrics {
     push_requests: Family<Counter>,
     push_queue: Family<crate::registry::Gauge>,
     push_success: Family<crate::registry::Gauge>,
+    push_responses: Family<Counter>,
+    push_dropped: Family<Counter>,
+    push_samples: Family<Counter>,
 }
 
 impl HostMetrics {
@@ -126,6 +133,17 @@ impl HostMetrics {
             )?,
             push_queue: gauges(FAMILY_NAMES[9], "compressed push requests waiting to be sent, in bytes", &["endpoint"])?,
             push_success: gauges(FAMILY_NAMES[10], "when a push request last succeeded, in seconds since the epoch", &["endpoint"])?,
+            push_responses: counters(FAMILY_NAMES[11], "push receivers' answers by endpoint and HTTP status code", &["endpoint", "code"])?,
+            push_dropped: counters(
+                FAMILY_NAMES[12],
+                "push requests given up by endpoint and reason (refused, out_of_attempts, queue_full)",
+                &["endpoint", "reason"],
+            )?,
+            push_samples: counters(
+                FAMILY_NAMES[13],
+                "samples in the push requests sent (remote write series, OTLP data points)",
+                &["endpoint"],
+            )?,
         })
     }
 
@@ -165,6 +183,27 @@ impl HostMetrics {
     pub fn record_push(&self, endpoint: &str, outcome: &str) {
         if let Ok(c) = self.push_requests.with_label_values(&[endpoint, outcome]) {
             c.inc();
+        }
+    }
+
+    /// Counts one answer of a push receiver.
+    pub fn record_push_response(&self, endpoint: &str, code: u16) {
+        if let Ok(c) = self.push_responses.with_label_values(&[endpoint, &code.to_string()]) {
+            c.inc();
+        }
+    }
+
+    /// Counts a push request given up for `reason`.
+    pub fn record_push_dropped(&self, endpoint: &str, reason: &str) {
+        if let Ok(c) = self.push_dropped.with_label_values(&[endpoint, reason]) {
+            c.inc();
+        }
+    }
+
+    /// Counts the samples of a push request sent.
+    pub fn record_push_samples(&self, endpoint: &str, samples: u64) {
+        if let Ok(c) = self.push_samples.with_label_values(&[endpoint]) {
+            c.inc_by(samples);
         }
     }
 

@@ -213,5 +213,29 @@ async fn every_data_point_reaches_an_otlp_receiver_as_the_registry_holds_it() {
     let (_, size) = &points["otlp_size_bytes"][0];
     assert_eq!((u64_of(&size["count"]), f64_of(&size["sum"])), (4, 1234.0));
     assert_eq!(size["quantile_values"], serde_json::json!([{"quantile": 0.5, "value": 100.0}, {"quantile": 0.9, "value": 900.0}]));
+
+    // The samples counted as sent are the data points the receiver decoded
+    // (read between pushes: the same requests on both sides).
+    let status = || async { serde_json::from_slice::<Value>(&get(server.local_addr, "/-/push", &[]).await.body).unwrap()[0].clone() };
+    let started = Instant::now();
+    loop {
+        let (before, received, after) = (status().await, receiver.received().await, status().await);
+        let received = received.as_array().unwrap();
+        if before["requests_sent"] == after["requests_sent"] && after["requests_sent"].as_u64() == Some(received.len() as u64) {
+            let points: usize = received
+                .iter()
+                .flat_map(|r| r["resource_metrics"].as_array().unwrap())
+                .flat_map(|r| r["scope_metrics"].as_array().unwrap())
+                .flat_map(|s| s["metrics"].as_array().unwrap())
+                .map(|m| {
+                    let data = ["gauge", "sum", "histogram", "exponential_histogram", "summary"].iter().find_map(|k| m.get(*k)).unwrap();
+                    data["data_points"].as_array().unwrap().len()
+                })
+                .sum();
+            assert_eq!(after["samples_sent"].as_u64(), Some(points as u64), "{after:#}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never between two pushes");
+    }
     server.stop().await.unwrap();
 }

@@ -124,6 +124,8 @@ async fn a_refusing_receiver_is_not_retried_and_a_down_one_does_not_touch_scrape
     let text = get(server.local_addr, "/metrics", &[]).await.text();
     assert!(text.contains("outcome=\"dropped\"}"), "{text}");
     assert!(!text.contains("outcome=\"sent\"}"), "{text}");
+    assert!(text.contains(",reason=\"refused\"}"), "{text}");
+    assert!(text.contains(",code=\"404\"}"), "{text}");
     server.stop().await.unwrap();
 
     // Nothing listens on `down` (its listener is gone): retried with backoff.
@@ -508,5 +510,13 @@ async fn a_receiver_slower_than_the_interval_keeps_the_queue_bounded_and_scrapes
     assert_eq!(scrape.status, 200);
     assert_eq!(scrape.text().lines().filter(|line| line.starts_with("push_wide{")).count(), 20_000);
     assert!(asked.elapsed() < Duration::from_millis(2500), "a scrape waited {:?} behind the receiver", asked.elapsed());
+    let dropped = scrape
+        .text()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("metrics_host_push_dropped_total{").filter(|l| l.contains("reason=\"queue_full\"}")).map(str::to_string)
+        })
+        .unwrap_or_else(|| panic!("no queue_full drops counted"));
+    assert!(dropped.rsplit(' ').next().unwrap().parse::<f64>().unwrap() >= 10.0, "{dropped}");
     server.stop().await.unwrap();
 }

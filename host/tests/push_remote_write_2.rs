@@ -129,6 +129,25 @@ async fn every_series_arrives_in_2_0_with_its_metadata_and_creation_time() {
     assert_eq!((native["count"].as_u64(), native["schema"].as_i64()), (Some(4), Some(NativeHistogramOptions::default().schema as i64)));
     assert_eq!(native["sum"].as_str().unwrap().parse::<f64>().unwrap(), 0.3 + 1.5 - 2.5 + 0.0);
     assert_eq!(native["zero_count"], 1);
+
+    // The samples counted as sent are the series the receiver decoded
+    // (read between pushes: the same requests on both sides).
+    let started = Instant::now();
+    loop {
+        let before = wait_for_status(&server, |_| true).await;
+        let received = receiver.received().await;
+        let after = wait_for_status(&server, |_| true).await;
+        let requests = received["requests"].as_array().unwrap();
+        if before["requests_sent"] == after["requests_sent"] && after["requests_sent"].as_u64() == Some(requests.len() as u64) {
+            let decoded: usize = requests.iter().map(|r| r.as_array().unwrap().len()).sum();
+            assert_eq!(after["samples_sent"].as_u64(), Some(decoded as u64), "{after:#}");
+            let metrics = get(server.local_addr, "/metrics", &[]).await.text();
+            assert!(metrics.contains("metrics_host_push_responses_total{endpoint=\""), "{metrics}");
+            assert!(metrics.lines().any(|l| l.starts_with("metrics_host_push_samples_total{") && !l.ends_with(" 0")), "{metrics}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never between two pushes");
+    }
     server.stop().await.unwrap();
 }
 

@@ -10,9 +10,11 @@
 //! - [`pusher`]: the render and send loops of one endpoint, its status.
 //! - [`http_post`]: one bounded POST.
 //! - `stale`: remote write's stale markers for series gone since the last push.
+//! - `sample_count`: the samples of an encoded request (for the counts).
 pub mod http_post;
 pub mod pusher;
 pub mod queue;
+mod sample_count;
 pub mod settings;
 mod stale;
 

@@ -46,6 +46,9 @@ pub struct PushStatus {
     pub last_error: Option<String>,
     /// The wait before the current retry, 0 when none.
     pub backoff_ms: u64,
+    /// Samples in the requests sent (remote write: series; OTLP: data
+    /// points; not counted for `pushgateway` and `http`).
+    pub samples_sent: u64,
     /// Remote write: series marked stale (gone since the push before).
     pub stale_series: u64,
     /// Remote write 2.0: why this endpoint fell back to 1.0 (the receiver
@@ -103,7 +106,15 @@ impl Pushers {
                 interval_ms: settings.interval.as_millis() as u64,
                 ..PushStatus::default()
             }));
-            let queue = Arc::new(RequestQueue::new(settings.queue_max_bytes));
+            let mut queue = RequestQueue::new(settings.queue_max_bytes);
+            if let Some(metrics) = metrics.clone() {
+                let endpoint = endpoint_label(settings);
+                queue.on_drop(Box::new(move || {
+                    metrics.record_push(&endpoint, "dropped");
+                    metrics.record_push_dropped(&endpoint, "queue_full");
+                }));
+            }
+            let queue = Arc::new(queue);
             let push_now = Arc::new(tokio::sync::Notify::new());
             let (rendered_tx, rendered) = tokio::sync::watch::channel(0u64);
             let render = tokio::spawn(render_loop(
@@ -236,7 +247,13 @@ async fn push_once(
                 return Err(format!("the output passed queue_max_mb ({} bytes)", whole.max));
             }
             rendered?;
-            queue.push(PushRequest { body: Bytes::from(std::mem::take(&mut whole.bytes)), protocol, content_type: None, push });
+            queue.push(PushRequest {
+                body: Bytes::from(std::mem::take(&mut whole.bytes)),
+                protocol,
+                content_type: None,
+                push,
+                samples: None,
+            });
             Ok(())
         }
         PushProtocol::Otlp => {
@@ -388,12 +405,15 @@ impl OutputSink for RequestSink {
             if self.pending.len() < end {
                 break;
             }
-            match self.compression.compress(&self.pending[start + prefix..end]) {
+            let request = &self.pending[start + prefix..end];
+            let samples = super::sample_count::samples(self.protocol, request);
+            match self.compression.compress(request) {
                 Some(compressed) => self.queue.push(PushRequest {
                     body: Bytes::from(compressed),
                     protocol: self.protocol,
                     content_type: self.content_type.clone(),
                     push: self.push,
+                    samples,
                 }),
                 None => result = Err(SinkClosed::Gone),
             }
@@ -439,6 +459,53 @@ fn jitter() -> f64 {
     (x % 1000) as f64 / 1000.0
 }
 
+/// The self-metrics label of an endpoint: scheme, host and path (a query
+/// may carry a key).
+fn endpoint_label(settings: &PushSettings) -> String {
+    format!("{}://{}{}", settings.url.scheme(), settings.url.authority, settings.url.target.split('?').next().unwrap_or("/"))
+}
+
+/// Where an endpoint's sends are counted (the self-metrics, if served).
+struct EndpointCounts {
+    metrics: Option<Arc<HostMetrics>>,
+    endpoint: String,
+    queue: Arc<RequestQueue>,
+}
+
+impl EndpointCounts {
+    fn outcome(&self, outcome: &str) {
+        if let Some(metrics) = &self.metrics {
+            metrics.record_push(&self.endpoint, outcome);
+        }
+    }
+
+    fn answer(&self, code: u16) {
+        if let Some(metrics) = &self.metrics {
+            metrics.record_push_response(&self.endpoint, code);
+        }
+    }
+
+    fn sent(&self, samples: Option<u64>) {
+        self.outcome("sent");
+        if let (Some(metrics), Some(samples)) = (&self.metrics, samples) {
+            metrics.record_push_samples(&self.endpoint, samples);
+        }
+    }
+
+    fn dropped(&self, reason: &str) {
+        self.outcome("dropped");
+        if let Some(metrics) = &self.metrics {
+            metrics.record_push_dropped(&self.endpoint, reason);
+        }
+    }
+
+    fn levels(&self, status: &PushStatus) {
+        if let Some(metrics) = &self.metrics {
+            metrics.set_push_levels(&self.endpoint, self.queue.levels().0, status.last_success_ms);
+        }
+    }
+}
+
 async fn send_loop(
     settings: PushSettings,
     queue: Arc<RequestQueue>,
@@ -446,19 +513,7 @@ async fn send_loop(
     metrics: Option<Arc<HostMetrics>>,
     push_now: Arc<tokio::sync::Notify>,
 ) {
-    // The endpoint label: scheme, host and path (a query may carry a key).
-    let endpoint =
-        format!("{}://{}{}", settings.url.scheme(), settings.url.authority, settings.url.target.split('?').next().unwrap_or("/"));
-    let count = |outcome: &str| {
-        if let Some(metrics) = &metrics {
-            metrics.record_push(&endpoint, outcome);
-        }
-    };
-    let levels = |status: &PushStatus| {
-        if let Some(metrics) = &metrics {
-            metrics.set_push_levels(&endpoint, queue.levels().0, status.last_success_ms);
-        }
-    };
+    let counts = EndpointCounts { metrics, endpoint: endpoint_label(&settings), queue: Arc::clone(&queue) };
     let headers = |request: &PushRequest| {
         let mut headers: Vec<(String, String)> = request.protocol.headers().iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
         if request.protocol == PushProtocol::Http {
@@ -479,7 +534,7 @@ async fn send_loop(
         let superseded = request.protocol == PushProtocol::RemoteWrite2 && lock(&status).fallback.is_some();
         if !superseded {
             let headers = headers(&request);
-            let fell_back = send_with_retries(&mut receiver, &method, &headers, &request, &settings, &status, &count, &levels).await;
+            let fell_back = send_with_retries(&mut receiver, (&method, &headers), &request, &settings, &status, &counts).await;
             if fell_back {
                 push_now.notify_one();
             }
@@ -506,22 +561,22 @@ fn speaks_only_1_0(request: &PushRequest, answer: &Answer) -> Option<String> {
 /// Sends one request, retrying as the module says; its outcome goes to
 /// `status` and the self-metrics. Returns whether the endpoint fell back
 /// from remote write 2.0 to 1.0 on its answer.
-#[allow(clippy::too_many_arguments)]
 async fn send_with_retries(
     receiver: &mut Receiver,
-    method: &hyper::Method,
-    headers: &[(String, String)],
+    (method, headers): (&hyper::Method, &[(String, String)]),
     request: &PushRequest,
     settings: &PushSettings,
     status: &Mutex<PushStatus>,
-    count: &(dyn Fn(&str) + Sync),
-    levels: &(dyn Fn(&PushStatus) + Sync),
+    counts: &EndpointCounts,
 ) -> bool {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let outgoing = Outgoing { method: method.clone(), headers, body: request.body.clone() };
         let answer = receiver.send(outgoing, settings.timeout).await;
+        if let Ok(answer) = &answer {
+            counts.answer(answer.status);
+        }
         if let Some(why) = answer.as_ref().ok().and_then(|answer| speaks_only_1_0(request, answer)) {
             let mut status = lock(status);
             tracing::warn!(url = %status.url, reason = %why, "remote write 2.0 not spoken here; this endpoint falls back to 1.0");
@@ -533,10 +588,11 @@ async fn send_with_retries(
             Ok(Answer { status: code, .. }) if (200..300).contains(&code) => {
                 let mut status = lock(status);
                 status.requests_sent += 1;
+                status.samples_sent += request.samples.unwrap_or(0);
                 status.last_success_ms = Some(now_ms());
                 status.backoff_ms = 0;
-                count("sent");
-                levels(&status);
+                counts.sent(request.samples);
+                counts.levels(&status);
                 return false;
             }
             Ok(Answer { status: code, retry_after, reason, .. }) if code == 429 || code >= 500 => {
@@ -546,8 +602,8 @@ async fn send_with_retries(
                 let mut status = lock(status);
                 status.requests_dropped += 1;
                 status.last_error = Some(format!("{code} (not retried): {reason}"));
-                count("dropped");
-                levels(&status);
+                counts.dropped("refused");
+                counts.levels(&status);
                 tracing::warn!(url = %status.url, status = code, reason = %reason, "push request refused; dropped");
                 return false;
             }
@@ -559,8 +615,8 @@ async fn send_with_retries(
                 status.requests_dropped += 1;
                 status.backoff_ms = 0;
                 status.last_error = Some(format!("{why} (dropped after {attempt} attempts)"));
-                count("dropped");
-                levels(&status);
+                counts.dropped("out_of_attempts");
+                counts.levels(&status);
                 tracing::warn!(url = %status.url, error = %why, "push request dropped after {attempt} attempts");
                 return false;
             }
@@ -568,8 +624,8 @@ async fn send_with_retries(
             let wait = retry_after.unwrap_or(backoff.mul_f64(1.0 + jitter() / 4.0));
             status.retries += 1;
             status.backoff_ms = wait.as_millis() as u64;
-            count("retried");
-            levels(&status);
+            counts.outcome("retried");
+            counts.levels(&status);
             status.last_error = Some(why);
             wait
         };

@@ -23,6 +23,8 @@ pub struct PushRequest {
     pub content_type: Option<std::sync::Arc<str>>,
     /// Which push (render) it belongs to.
     pub push: u64,
+    /// Samples in it, when the host can read its protocol.
+    pub samples: Option<u64>,
 }
 
 #[derive(Default)]
@@ -43,11 +45,18 @@ pub struct RequestQueue {
     arrived: Notify,
     /// Notified when the sender finishes a request with nothing left.
     settled: Notify,
+    /// Called for each request dropped for the budget (the self-metrics).
+    dropped: Option<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl RequestQueue {
     pub fn new(max_bytes: usize) -> Self {
-        RequestQueue { queued: Mutex::default(), max_bytes, arrived: Notify::new(), settled: Notify::new() }
+        RequestQueue { queued: Mutex::default(), max_bytes, arrived: Notify::new(), settled: Notify::new(), dropped: None }
+    }
+
+    /// Calls `listener` for each request dropped for the budget.
+    pub fn on_drop(&mut self, listener: Box<dyn Fn() + Send + Sync>) {
+        self.dropped = Some(listener);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Queued> {
@@ -58,18 +67,23 @@ impl RequestQueue {
     /// larger than the whole budget is dropped itself).
     pub fn push(&self, request: PushRequest) {
         let mut queued = self.lock();
+        let before = queued.dropped;
         if request.body.len() > self.max_bytes {
             queued.dropped += 1;
-            return;
+        } else {
+            while queued.bytes + request.body.len() > self.max_bytes {
+                let Some(oldest) = queued.requests.pop_front() else { break };
+                queued.bytes -= oldest.body.len();
+                queued.dropped += 1;
+            }
+            queued.bytes += request.body.len();
+            queued.requests.push_back(request);
         }
-        while queued.bytes + request.body.len() > self.max_bytes {
-            let Some(oldest) = queued.requests.pop_front() else { break };
-            queued.bytes -= oldest.body.len();
-            queued.dropped += 1;
-        }
-        queued.bytes += request.body.len();
-        queued.requests.push_back(request);
+        let dropped = queued.dropped - before;
         drop(queued);
+        if let Some(listener) = &self.dropped {
+            (0..dropped).for_each(|_| listener());
+        }
         self.arrived.notify_one();
     }
 
@@ -140,7 +154,7 @@ mod tests {
     use super::*;
 
     fn request(bytes: Vec<u8>) -> PushRequest {
-        PushRequest { body: Bytes::from(bytes), protocol: PushProtocol::RemoteWrite1, content_type: None, push: 0 }
+        PushRequest { body: Bytes::from(bytes), protocol: PushProtocol::RemoteWrite1, content_type: None, push: 0, samples: None }
     }
 
     #[test]
