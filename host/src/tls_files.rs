@@ -1,6 +1,6 @@
 //! TLS material from PEM files (certificates, a private key, a CA bundle)
-//! and the rustls configurations built from them, for `https://` push
-//! receivers. Every error names the file and what is wrong with it; a
+//! and the rustls configurations built from them: the client's, for
+//! `https://` push receivers, and the server's, for the TLS listener. Every error names the file and what is wrong with it; a
 //! file must be a regular file of at most [`MAX_PEM_BYTES`] (a FIFO or a
 //! device never stalls start-up).
 use std::io::Read;
@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, ServerConfig};
 
 /// The largest PEM file read.
 pub const MAX_PEM_BYTES: u64 = 16 << 20;
@@ -84,6 +84,27 @@ pub fn client_config(ca_file: Option<&Path>, client: Option<(&Path, &Path)>) -> 
             .map_err(|e| format!("{} and {}: {e}", cert_file.display(), key_file.display()))?,
         None => builder.with_no_client_auth(),
     };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A server configuration: the certificate chain in `cert_file` (leaf
+/// first) with the key in `key_file`; with `client_ca_file`, clients must
+/// present a certificate that chains to it. HTTP/1.1 by ALPN.
+pub fn server_config(cert_file: &Path, key_file: &Path, client_ca_file: Option<&Path>) -> Result<Arc<ServerConfig>, String> {
+    let builder = ServerConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().map_err(|e| e.to_string())?;
+    let builder = match client_ca_file {
+        Some(path) => {
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(root_store(Some(path))?), provider())
+                .build()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(certificates(cert_file)?, private_key(key_file)?)
+        .map_err(|e| format!("{} and {}: {e}", cert_file.display(), key_file.display()))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

@@ -188,6 +188,34 @@ async fn victoria_metrics_stores_every_pushed_float_series() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn victoria_metrics_accepts_native_histograms_and_keeps_only_the_floats() {
+    if common::tools::missing(&["victoria-metrics"]) {
+        return;
+    }
+    use metrics_host::registry::NativeHistogramOptions;
+    let victoria = VictoriaMetrics::start().await;
+    let registry = Registry::new();
+    registry.gauge("push_beside", "a float beside the native histogram").unwrap().set(1.5);
+    registry.native_histogram("push_native", "native only", &[], NativeHistogramOptions::default()).unwrap().observe(2.0);
+    let mut table = push_table(&format!("http://{}/api/v1/write", victoria.addr));
+    table.max_samples_per_request = Some(100_000);
+    let config =
+        ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), push: vec![table.check(0, |_| None).unwrap()], ..ServeConfig::default() };
+    let server = server::start(&config, registry, renderers().await).await.unwrap();
+    let status = wait_for_status(server.local_addr, |s| s["requests_sent"].as_u64() >= Some(2)).await;
+    assert_eq!(status["requests_dropped"], 0, "accepted, not refused: {status:#}");
+    let started = Instant::now();
+    let mut got = victoria.latest().await;
+    while !got.contains_key("push_beside{}") && started.elapsed() < Duration::from_secs(45) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        got = victoria.latest().await;
+    }
+    assert_eq!(got.get("push_beside{}"), Some(&1.5), "{got:#?}");
+    assert!(got.keys().all(|k| !k.starts_with("push_native")), "the native histogram is dropped: {got:#?}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_pushgateway_holds_the_group_of_the_external_labels() {
     if common::tools::missing(&["prometheus-pushgateway"]) {
         return;
