@@ -221,6 +221,19 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     if config.plugins.is_some() {
         tokio::spawn(watcher::reload_on_sighup(Arc::clone(&renderers)).context("installing the SIGHUP handler")?);
     }
+    #[cfg(unix)]
+    if let Some(tls) = server.tls.clone() {
+        let mut hangups =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("installing the SIGHUP handler")?;
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match tls.reload() {
+                    Ok(()) => tracing::info!("TLS certificate reloaded"),
+                    Err(error) => tracing::error!(%error, "TLS certificate not reloaded; the previous one serves"),
+                }
+            }
+        });
+    }
     // Install the stop signals before announcing the address, so a signal
     // sent as soon as the server is up takes the graceful path.
     let shutdown = shutdown_signal().context("installing the SIGTERM handler")?;

@@ -106,6 +106,17 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(default)]
     pub no_plugin_preflight: bool,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first), with
+    /// `tls_key_file`; reloaded on SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The private key (PEM) of `tls_cert_file`.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    /// Also require a client certificate that chains to these CAs (PEM),
+    /// in addition to the trusted-host check.
+    #[arg(long, value_name = "FILE")]
+    pub tls_client_ca_file: Option<PathBuf>,
     /// `[[push]]` tables (file only): endpoints the snapshots are pushed to.
     #[arg(skip)]
     #[serde(default)]
@@ -140,6 +151,9 @@ impl ServeArgs {
             self_metrics_prefix: self.self_metrics_prefix.or(file.self_metrics_prefix),
             no_self_metrics: self.no_self_metrics || file.no_self_metrics,
             no_plugin_preflight: self.no_plugin_preflight || file.no_plugin_preflight,
+            tls_cert_file: self.tls_cert_file.or(file.tls_cert_file),
+            tls_key_file: self.tls_key_file.or(file.tls_key_file),
+            tls_client_ca_file: self.tls_client_ca_file.or(file.tls_client_ca_file),
             push: if self.push.is_empty() { file.push } else { self.push },
         }
     }
@@ -179,6 +193,8 @@ pub struct ServeConfig {
     pub self_metrics: SelfMetricsConfig,
     /// Endpoints the snapshots are pushed to.
     pub push: Vec<crate::push::PushSettings>,
+    /// Serve HTTPS with these files (checked at start-up).
+    pub tls: Option<crate::http::tls_listener::TlsSettings>,
 }
 
 impl Default for ServeConfig {
@@ -202,6 +218,7 @@ impl Default for ServeConfig {
             upstream: None,
             self_metrics: SelfMetricsConfig::default(),
             push: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -308,6 +325,21 @@ impl ServeConfig {
             .map(|(i, table)| table.check(i, |name| std::env::var(name).ok()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(anyhow::Error::msg)?;
+        let tls = match (&args.tls_cert_file, &args.tls_key_file, &args.tls_client_ca_file) {
+            (None, None, None) => None,
+            (Some(cert), Some(key), client_ca) => {
+                let settings = crate::http::tls_listener::TlsSettings {
+                    cert_file: cert.clone(),
+                    key_file: key.clone(),
+                    client_ca_file: client_ca.clone(),
+                };
+                settings.load().map_err(|why| anyhow::anyhow!("tls_cert_file, tls_key_file, tls_client_ca_file: {why}"))?;
+                Some(settings)
+            }
+            (Some(_), None, _) => bail!("tls_cert_file needs tls_key_file"),
+            (None, Some(_), _) => bail!("tls_key_file needs tls_cert_file"),
+            (None, None, Some(_)) => bail!("tls_client_ca_file needs tls_cert_file and tls_key_file (it applies to the TLS listener)"),
+        };
         let plugins = args.plugins.clone();
         if let Some(dir) = &plugins {
             std::fs::read_dir(dir).with_context(|| format!("plugins = {:?} is not a readable folder", dir.display().to_string()))?;
@@ -331,6 +363,7 @@ impl ServeConfig {
             upstream,
             self_metrics,
             push,
+            tls,
         })
     }
 }
@@ -400,7 +433,7 @@ mod tests {
                 "listen" => "listen = \"127.0.0.1:1\"".to_string(),
                 "demo" | "no_self_metrics" | "no_plugin_preflight" => format!("{key} = true"),
                 "self_metrics_prefix" => "self_metrics_prefix = \"app_\"".to_string(),
-                "plugins" | "plugin_cache" => format!("{key} = \"/tmp\""),
+                "plugins" | "plugin_cache" | "tls_cert_file" | "tls_key_file" | "tls_client_ca_file" => format!("{key} = \"/tmp\""),
                 "upstream" => "upstream = \"http://127.0.0.1:9/metrics\"".to_string(),
                 _ => format!("{key} = 100"),
             };

@@ -1,6 +1,7 @@
 //! Server lifecycle: wire registry, renderers and policy into the HTTP app,
 //! bind, serve, and shut down gracefully.
 use crate::app::config::ServeConfig;
+use crate::http::tls_listener::{TlsListener, TlsReloader};
 use crate::http::{self, AppState};
 use crate::plugin::catalog::Renderers;
 use crate::plugin::renderer_set::RendererSet;
@@ -34,6 +35,8 @@ pub struct RunningServer {
     pub host_metrics: Arc<HostMetrics>,
     /// The push endpoints' loops (stopped with the server).
     pub pushers: Arc<crate::push::Pushers>,
+    /// Serving HTTPS: reloads the certificate (SIGHUP).
+    pub tls: Option<crate::http::tls_listener::TlsReloader>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -126,8 +129,16 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
         ..AppState::new(renders, Arc::clone(&host_metrics), config.trusted_hosts.clone(), config.client_stall_timeout)
     };
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(http::serve(listener, state, async {
+    let shutdown = async {
         let _ = rx.await;
-    }));
-    Ok(RunningServer { local_addr, host_metrics, pushers, shutdown: Some(tx), task })
+    };
+    let (task, tls) = match &config.tls {
+        None => (tokio::spawn(http::serve(listener, state, shutdown)), None),
+        Some(settings) => {
+            let reloader = TlsReloader::new(settings.clone()).map_err(anyhow::Error::msg).context("TLS listener")?;
+            let listener = TlsListener::new(listener, &reloader, config.trusted_hosts.clone())?;
+            (tokio::spawn(http::serve_tls(listener, state, shutdown)), Some(reloader))
+        }
+    };
+    Ok(RunningServer { local_addr, host_metrics, pushers, tls, shutdown: Some(tx), task })
 }

@@ -11,6 +11,7 @@ mod metrics_routes;
 pub mod negotiate;
 mod request_span;
 pub mod scrape_timeout;
+pub mod tls_listener;
 pub mod trusted_hosts;
 
 pub use error::AppError;
@@ -123,6 +124,19 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
 /// in-flight requests and returns.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+}
+
+/// [`serve`] over TLS: the connections `listener` handshook, with each
+/// peer's address for the trusted-host check.
+pub async fn serve_tls(
+    listener: tls_listener::TlsListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    axum::serve(listener.tap_io(|_| ()), app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 #[cfg(test)]
