@@ -46,13 +46,14 @@ examples: wasm-target test-deps js-tools
 run: build
 	target/release/metrics-host serve --demo --listen 127.0.0.1:8000
 
-## test-deps: promtool (Debian's prometheus package), victoria-metrics (a second remote-write receiver), prometheus-pushgateway, curl (a client decoding gzip, deflate and zstd), and in .venv Python's prometheus-client, componentize-py (Python plugins) and opentelemetry-proto (the OTLP receiver) and cramjam (snappy, for the remote write 2.0 receiver)
+## test-deps: promtool (Debian's prometheus package), victoria-metrics (a second remote-write receiver), prometheus-pushgateway, curl (a client decoding gzip, deflate and zstd; and of the TLS listener), chromium (headless, the browser tests), and in .venv Python's prometheus-client, componentize-py (Python plugins) and opentelemetry-proto (the OTLP receiver) and cramjam (snappy, for the remote write 2.0 receiver)
 COMPONENTIZE_PY := 0.25.0
 test-deps:
 	@command -v promtool >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends prometheus; }
 	@command -v victoria-metrics >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends victoria-metrics; }
 	@command -v prometheus-pushgateway >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends prometheus-pushgateway; }
 	@command -v curl >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends curl; }
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium; }
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	@$(VENV)/bin/python -c 'import prometheus_client' 2>/dev/null || $(VENV)/bin/pip install --quiet prometheus-client
 	@$(VENV)/bin/componentize-py --version 2>/dev/null | grep -q '$(COMPONENTIZE_PY)' || $(VENV)/bin/pip install --quiet componentize-py==$(COMPONENTIZE_PY)

@@ -39,6 +39,7 @@ section.family{border-top:1px solid #ddd;padding:.4em 0}\
 h2{font-size:1.05em;margin:.2em 0}\
 .kind{color:#fff;background:#567;border-radius:3px;padding:0 .4em;font-size:.8em;margin-left:.5em}\
 .help{color:#555;margin:.2em 0}\
+.count{color:#777;font-weight:normal;font-size:.85em}\
 table{border-collapse:collapse;font-size:.9em}\
 td,th{border:1px solid #e3e3e3;padding:.15em .5em;text-align:left;vertical-align:middle}\
 td.n{text-align:right;font-family:ui-monospace,monospace}\
@@ -160,15 +161,14 @@ impl Formatter for Html<'_> {
         push_escaped(&mut out.buf, family.name.as_bytes());
         out.push(b"</code><span class=\"kind\">");
         out.push(family.kind.as_str().as_bytes());
-        out.push(b"</span></h2>");
+        out.push(b"</span> <span class=\"count\">");
+        crate::number::push_u64(&mut out.buf, u64::from(family.series));
+        out.push(b" series</span></h2>");
         if let Some(help) = family.help.filter(|h| !h.is_empty()) {
             out.push(b"<p class=\"help\">");
             push_escaped(&mut out.buf, help.as_bytes());
             out.push(b"</p>");
         }
-        out.push(b"<p>");
-        crate::number::push_u64(&mut out.buf, u64::from(family.series));
-        out.push(b" series</p>");
         if family.series > 0 {
             out.push(b"<table><thead><tr>");
             for name in &family.label_names {

@@ -13,6 +13,7 @@ mod batch_driver;
 mod error;
 mod escape;
 mod fast_copy;
+mod html;
 mod line;
 mod line_requests;
 mod metrics_json;
@@ -30,6 +31,7 @@ mod series_api;
 mod snapshot;
 
 pub use error::RenderError;
+pub use html::FILTER_SCRIPT as HTML_FILTER_SCRIPT;
 pub use line_requests::LineRequests;
 pub use names::{is_valid_label_name, is_valid_metric_name};
 pub use output::{Sink, DEFAULT_CHUNK_BYTES};
@@ -107,8 +109,17 @@ pub const OTLP: FormatInfo = FormatInfo {
     description: "OpenTelemetry OTLP metrics requests (delimited ExportMetricsServiceRequest), for push",
 };
 
+/// A page for browsers: each family's series as a table, histograms as
+/// small bar charts, a filter box; every value escaped, at most 20,000
+/// rows (see `html.rs`).
+pub const HTML: FormatInfo = FormatInfo {
+    name: "html",
+    content_type: "text/html; charset=utf-8",
+    description: "a page for browsers: families, series tables, histogram charts, a filter box",
+};
+
 /// Every format this crate renders.
-pub const FORMATS: [FormatInfo; 7] = [PROMETHEUS, JSON, OPENMETRICS, PROTOBUF, REMOTE_WRITE_1, REMOTE_WRITE_2, OTLP];
+pub const FORMATS: [FormatInfo; 8] = [PROMETHEUS, JSON, OPENMETRICS, PROTOBUF, REMOTE_WRITE_1, REMOTE_WRITE_2, OTLP, HTML];
 
 /// Options of one render call.
 #[derive(Debug, Clone, Copy, Default)]
@@ -182,6 +193,7 @@ pub fn render(
             let mut encoder = remote_write::RemoteWrite::new(version, prefix, options.timestamp_ms, max_samples, options.external_labels);
             batch_driver::drive(families, source, &mut encoder, &mut out)?
         }
+        "html" => batch_driver::drive(families, source, &mut html::Html::new(prefix), &mut out)?,
         "otlp" => {
             let max_points = if options.max_samples == 0 { otlp::DEFAULT_MAX_POINTS } else { options.max_samples };
             let mut encoder = otlp::Otlp::new(prefix, options.timestamp_ms, max_points, options.external_labels);

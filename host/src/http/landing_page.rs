@@ -46,7 +46,7 @@ pub async fn landing_page(State(app): State<AppState>) -> impl IntoResponse {
          label{{display:block;margin:.4rem 0}}</style>\n</head>\n<body>\n\
          <h1>metrics-host <small>{version}</small></h1>\n\
          <p>Metric snapshots rendered by sandboxed WebAssembly components.</p>\n<h2>Endpoints</h2>\n<ul>\n\
-         <li><a href=\"/metrics\">/metrics</a>: Prometheus text (or what the <code>Accept</code> header negotiates)</li>\n\
+         <li><a href=\"/metrics\">/metrics</a>: Prometheus text, or what the <code>Accept</code> header negotiates (a browser gets the <a href=\"/metrics?format=html\">HTML view</a>)</li>\n\
          <li><a href=\"/metrics.json\">/metrics.json</a>: the same data in the metrics.json shape</li>\n\
          <li><a href=\"/-/plugins\">/-/plugins</a>: the renderers, their formats and state</li>\n"
     );

@@ -83,6 +83,7 @@ async fn render_response(app: &AppState, choice: RenderChoice, query: &MetricsQu
     };
     let mut output = app.scrapes.subscribe(request).await?;
     let content_type = HeaderValue::from_str(&output.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let is_html = crate::representation::media_type(&output.content_type) == "text/html";
     // The head waits for the first chunk, so a render that fails before
     // writing anything gets a proper error status.
     let body = match output.next().await {
@@ -90,7 +91,13 @@ async fn render_response(app: &AppState, choice: RenderChoice, query: &MetricsQu
         Some(Err(failure)) => return Err(failure.into()),
         Some(Ok(first)) => Body::from_stream(body_stream(first, output, tracing::Span::current())),
     };
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response())
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response();
+    if is_html {
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::html_policy::content_security_policy()));
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    }
+    Ok(response)
 }
 
 /// The first chunk, the rest as they come, then an error item if the render

@@ -4,6 +4,7 @@
 mod access;
 mod admin_routes;
 mod error;
+mod html_policy;
 mod landing_page;
 mod log_limiter;
 pub mod metrics_query;

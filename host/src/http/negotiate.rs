@@ -11,8 +11,10 @@
 //! built-in formats the host knows what they produce. When several
 //! negotiable formats match one media range, the operator's order decides.
 //! `*/*` (and no `Accept` at all) picks the first negotiable format loaded
-//! that is not protobuf (binary output goes only to clients that name it),
-//! or the built-in `prometheus` when there is none. The chosen range's
+//! that is not protobuf (binary output goes only to clients that name it)
+//! or HTML (a page goes only to browsers, which name `text/html`), or the
+//! built-in `prometheus` when there is none; `text/*` never picks HTML
+//! either. The chosen range's
 //! `version` and `escaping` go on to [`crate::representation`].
 use crate::name_escaping::NameEscaping;
 use crate::plugin::format_rules::is_valid_format_name;
@@ -27,12 +29,21 @@ pub const DEFAULT_FORMAT: &str = "prometheus";
 /// Most formats `--negotiate` may list.
 pub const MAX_NEGOTIABLE: usize = 64;
 
-/// The formats negotiation may pick by default: the built-in protobuf and
-/// text, both shipped with the host.
-pub const DEFAULT_NEGOTIABLE: [&str; 2] = ["protobuf", DEFAULT_FORMAT];
+/// The formats negotiation may pick by default: the built-in protobuf,
+/// text and HTML, all shipped with the host.
+pub const DEFAULT_NEGOTIABLE: [&str; 3] = ["protobuf", DEFAULT_FORMAT, "html"];
 
 /// The protobuf media type, which wildcards never pick.
 const PROTOBUF_MEDIA_TYPE: &str = "application/vnd.google.protobuf";
+/// HTML, which only a client naming it gets (browsers do; Prometheus and
+/// curl do not).
+const HTML_MEDIA_TYPE: &str = "text/html";
+
+/// Whether a wildcard (`*/*`, `text/*`) may pick this content type.
+fn wildcards_pick(content_type: &str) -> bool {
+    let media = media_type(content_type);
+    media != PROTOBUF_MEDIA_TYPE && media != HTML_MEDIA_TYPE
+}
 
 /// The formats negotiation may pick, most preferred first. The default is
 /// the built-in protobuf (which only clients naming it get, as Prometheus
@@ -159,7 +170,7 @@ pub fn choose_format<'a>(accept: Option<&str>, negotiable: &NegotiableFormats, a
     let default = candidates
         .iter()
         .copied()
-        .find(|o| media_type(&o.info.content_type) != PROTOBUF_MEDIA_TYPE)
+        .find(|o| wildcards_pick(&o.info.content_type))
         .or_else(|| available.iter().find(|o| o.info.name == DEFAULT_FORMAT));
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
         return default.map(|o| Choice { format: &o.info, wanted: Wanted::default() });
@@ -174,7 +185,7 @@ pub fn choose_format<'a>(accept: Option<&str>, negotiable: &NegotiableFormats, a
             "text/*" => candidates
                 .iter()
                 .copied()
-                .find(|o| media_type(&o.info.content_type).starts_with("text/"))
+                .find(|o| media_type(&o.info.content_type).starts_with("text/") && wildcards_pick(&o.info.content_type))
                 .or(default.filter(|o| media_type(&o.info.content_type).starts_with("text/"))),
             _ => candidates.iter().copied().find(|o| range.accepts(o)),
         };
@@ -263,6 +274,33 @@ mod tests {
     const PROMETHEUS_2: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     /// Prometheus 3.x's scrape Accept header.
     const PROMETHEUS_3: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+
+    /// Chromium's and Firefox's Accept for a page.
+    const BROWSERS: [&str; 2] = [
+        "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    ];
+
+    #[test]
+    fn html_goes_only_to_clients_that_name_it_and_prefer_it() {
+        let mut offers = formats(true);
+        offers.push(offer("html", "text/html; charset=utf-8", true));
+        let default = NegotiableFormats::default();
+        for browser in BROWSERS {
+            assert_eq!(pick_from(Some(browser), &default, &offers).as_deref(), Some("html"), "{browser}");
+        }
+        // Prometheus, curl (`*/*`), no header, `text/*`: never the page,
+        // even when the operator lists html first.
+        for negotiable in [default.clone(), list(&["html", "prometheus"])] {
+            for accept in [None, Some("*/*"), Some("text/*"), Some(PROMETHEUS_2), Some(PROMETHEUS_3), Some(PROMETHEUS_2_NATIVE)] {
+                assert_ne!(pick_from(accept, &negotiable, &offers).as_deref(), Some("html"), "{accept:?}");
+            }
+        }
+        // Named, but preferring text: text.
+        assert_eq!(pick_from(Some("text/plain,text/html;q=0.5"), &default, &offers).as_deref(), Some("prometheus"));
+        // Not negotiable: a browser gets the text.
+        assert_eq!(pick_from(Some(BROWSERS[0]), &list(&["prometheus"]), &offers).as_deref(), Some("prometheus"));
+    }
 
     #[test]
     fn by_default_loading_openmetrics_does_not_change_what_prometheus_gets() {
