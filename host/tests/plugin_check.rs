@@ -65,8 +65,14 @@ fn hostile_fixtures_fail_with_a_reason() {
     for (format, reason) in cases {
         // Short for the cases that must time out; roomy for the others, so
         // a busy machine does not turn their reason into a timeout.
-        let timeout = if reason.contains("timed out") { "500" } else { "10000" };
-        let (code, report) = check(&[&hostile, "--format", format, "--render-timeout-ms", timeout]);
+        // (The floods keep writing after their refusal until the deadline.)
+        let timeout = match format {
+            _ if reason.contains("timed out") => "500",
+            "flood" | "lie" => "2000",
+            _ => "10000",
+        };
+        // Every check runs: a small output cap keeps the floods short.
+        let (code, report) = check(&[&hostile, "--format", format, "--render-timeout-ms", timeout, "--render-output-mb", "64"]);
         assert_eq!(code, 1, "{format}: {report}");
         let fail = report.lines().find(|l| l.contains("FAIL ")).unwrap_or_else(|| panic!("{format}: no FAIL line: {report}"));
         let fail = fail.to_lowercase();
@@ -160,4 +166,63 @@ fn settings_files_are_read_within_the_server_s_bounds() {
         assert!(report.contains("settings") && report.contains(reason), "{path:?}: {report}");
         assert!(started.elapsed() < std::time::Duration::from_secs(30), "{path:?} answered at once");
     }
+}
+
+/// Every check runs whatever failed before it, a summary table ends the
+/// report, a timeout names the batch of series being rendered, and
+/// `--json` says the same for CI.
+#[test]
+fn every_check_runs_and_the_report_has_a_summary_and_a_json_form() {
+    let hostile = fixture("test-plugins", "hostile.wasm");
+    let (code, report) = check(&[&hostile, "--format", "spin-after-batch", "--render-timeout-ms", "500"]);
+    assert_eq!(code, 1, "{report}");
+    // The edge cases' first family is `edge_values`.
+    assert!(report.contains("FAIL edge cases: timed out after 500ms (reading family \"edge_values\", series 0 to "), "{report}");
+    for later in [
+        "FAIL no families at all:",
+        "FAIL 100000 series:",
+        "skip deterministic: the edge cases did not render",
+        "FAIL output refused part-way",
+    ] {
+        assert!(report.contains(later), "{later}: every check runs\n{report}");
+    }
+    let summary = report.split("summary:").nth(1).unwrap_or_else(|| panic!("no summary: {report}"));
+    let row: Vec<&str> = summary.lines().find(|l| l.trim_start().starts_with("spin-after-batch")).unwrap().split_whitespace().collect();
+    assert_eq!(row, ["spin-after-batch", "0", "5", "1"], "ok, failed, skipped: {summary}");
+
+    let (code, json) = check(&[&hostile, "--format", "spin-after-batch", "--render-timeout-ms", "500", "--json"]);
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert_eq!(json["passed"], false);
+    assert_eq!(json["formats"][0]["name"], "spin-after-batch");
+    let outcomes: Vec<&str> = json["checks"].as_array().unwrap().iter().map(|c| c["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["FAIL", "FAIL", "FAIL", "FAIL", "skipped", "FAIL"]);
+    let (code, json) = check(&[&fixture("plugins", "openmetrics.wasm"), "--json"]);
+    assert_eq!(code, 0, "{json}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(json["passed"] == true && json["checks"].as_array().unwrap().iter().all(|c| c["outcome"] == "ok"), "{json:#}");
+}
+
+/// `--dump DIR`: each sample as metrics.json, which the replay reader
+/// (`render --input`) reads back to the same document, beside what the
+/// plugin rendered for it.
+#[test]
+fn dumped_samples_are_read_back_by_the_replay_reader_beside_the_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, report) = check(&[&fixture("plugins", "openmetrics.wasm"), "--dump", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{report}");
+    for sample in ["edge-cases", "no-families", "100000-series"] {
+        let json = dir.path().join("samples").join(format!("{sample}.json"));
+        let replayed = Command::new(env!("CARGO_BIN_EXE_metrics-host"))
+            .args(["render", "--input", json.to_str().unwrap(), "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(replayed.status.success(), "{sample}: {}", String::from_utf8_lossy(&replayed.stderr));
+        assert_eq!(replayed.stdout, std::fs::read(&json).unwrap(), "{sample}: the replay reader reads the dump back");
+    }
+    let rendered = std::fs::read_to_string(dir.path().join("openmetrics").join("edge-cases.out")).unwrap();
+    assert!(rendered.contains("# HELP edge_values ") && rendered.ends_with("# EOF\n"), "{rendered:.200}");
+    assert!(std::fs::read_to_string(dir.path().join("openmetrics").join("edge-cases-prefix-check_.out"))
+        .unwrap()
+        .contains("check_edge_values"));
 }

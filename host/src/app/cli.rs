@@ -76,9 +76,19 @@ pub struct PluginCheckArgs {
     /// Wall-clock time allowed per render, in ms [default: the server's, 30000].
     #[arg(long, value_name = "MS")]
     pub render_timeout_ms: Option<u64>,
+    /// Output cap per render, in MiB [default: the server's, 2048].
+    #[arg(long, value_name = "MIB")]
+    pub render_output_mb: Option<u64>,
     /// The plugin's settings (TOML, as `NAME.toml` beside it in the plugins folder).
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
+    /// Write each sample snapshot as metrics.json (`DIR/samples/`) and what
+    /// the plugin rendered for it (`DIR/FORMAT/`).
+    #[arg(long, value_name = "DIR")]
+    pub dump: Option<PathBuf>,
+    /// Print the report as JSON (every check with its outcome), for CI.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -163,6 +173,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(ms) = args.render_timeout_ms {
                 limits.deadline = Duration::from_millis(ms.clamp(10, 600_000));
             }
+            if let Some(mb) = args.render_output_mb {
+                limits.output_bytes = mb.clamp(1, 65_536) << 20;
+            }
             // The server's bounds: its compile child and limits, its plugin
             // file size cap, its settings reader.
             let server = ServeConfig::default();
@@ -171,12 +184,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 compile: compile_limits_of(&server),
                 plugin_max_bytes: server.plugin_max_bytes,
             };
-            let (report, passed) =
-                runtime.block_on(plugin_check::check(&args.file, args.format.as_deref(), &bounds, args.settings.as_deref()))?;
+            let report = runtime.block_on(plugin_check::check(
+                &args.file,
+                args.format.as_deref(),
+                &bounds,
+                args.settings.as_deref(),
+                args.dump.as_deref(),
+            ))?;
             runtime.shutdown_timeout(BLOCKING_WORK_GRACE);
-            print!("{report}");
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.text());
+            }
             std::io::stdout().flush()?;
-            if !passed {
+            if !report.passed {
                 std::process::exit(1);
             }
             Ok(())
@@ -241,7 +263,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         listen = %server.local_addr,
         trusted_hosts = %config.trusted_hosts,
         demo = config.demo,
-        "serving /metrics and /metrics.json"
+        "serving /metrics and /metrics.json; open {}://{}/ in a browser for the landing page",
+        if config.tls.is_some() { "https" } else { "http" },
+        server.local_addr
     );
     let stop = server.shutdown_handle().expect("fresh server");
     tokio::select! {

@@ -9,7 +9,11 @@
 //! checks output in a format it can read (Prometheus text, OpenMetrics,
 //! JSON) with the strict readers as it is written (`output_stream_check`:
 //! never held whole); and reports time, output size and guest
-//! memory. Any failure makes the exit status 1.
+//! memory. Every check runs (a check that needs an earlier one's output
+//! says it was skipped), a summary table ends the text report, and
+//! [`CheckReport`] is also JSON (`--json`, for CI). `--dump DIR` writes each
+//! sample snapshot as metrics.json (`DIR/samples/`) beside what the plugin
+//! rendered for it (`DIR/FORMAT/`). Any failure makes the exit status 1.
 use crate::plugin::folder::read_plugin;
 use crate::plugin::output_stream_check::{first_difference, OutputStreamCheck, OutputSummary};
 use crate::plugin::sample_snapshots;
@@ -20,8 +24,10 @@ use crate::plugin::{ArtifactCache, CompileLimits, GuestConduct, GuestReturn, Ren
 use crate::registry::Registry;
 use crate::snapshot::Snapshot;
 use bytes::Bytes;
+use serde::Serialize;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,6 +57,8 @@ struct SinkState {
     check: Option<OutputStreamCheck>,
     written: u64,
     problem: Option<String>,
+    /// `--dump`: where the output is copied as it comes.
+    dump: Option<std::io::BufWriter<std::fs::File>>,
 }
 
 impl OutputSink for CheckSink {
@@ -60,6 +68,12 @@ impl OutputSink for CheckSink {
             Err(SinkClosed::Gone)
         } else {
             state.written += chunk.len() as u64;
+            if let Some(file) = state.dump.as_mut() {
+                if let Err(error) = file.write_all(&chunk) {
+                    state.problem = Some(format!("--dump: {error}"));
+                    state.dump = None;
+                }
+            }
             let read = state.check.as_mut().map_or(Ok(()), |check| check.feed(&chunk));
             read.map_err(|problem| {
                 state.problem = Some(problem);
@@ -87,20 +101,33 @@ struct Job<'a> {
     format: &'a str,
     content_type: &'a str,
     limits: &'a RenderLimits,
+    /// `--dump`: the folder this format's outputs go to.
+    dump: Option<PathBuf>,
 }
 
 /// Renders `snapshot`, refusing output after `accept` bytes; `hash` asks
 /// for the output's hash (for the determinism check).
-async fn render(job: &Job<'_>, snapshot: &Arc<Snapshot>, prefix: &str, accept: u64, hash: bool) -> Rendered {
+async fn render(job: &Job<'_>, snapshot: &Arc<Snapshot>, prefix: &str, accept: u64, hash: bool, dump_as: Option<&str>) -> Rendered {
     let check = OutputStreamCheck::new(job.content_type);
-    let state = SinkState { check: Some(if hash { check.hashing().keeping(KEPT_BYTES) } else { check }), written: 0, problem: None };
+    let dump = match (&job.dump, dump_as) {
+        (Some(dir), Some(name)) => std::fs::File::create(dir.join(name)).ok().map(std::io::BufWriter::new),
+        _ => None,
+    };
+    let state = SinkState { check: Some(if hash { check.hashing().keeping(KEPT_BYTES) } else { check }), written: 0, problem: None, dump };
     let sink = CheckSink { state: Arc::new(Mutex::new(state)), accept };
     let started = Instant::now();
     let names = RenderNames { prefix, ..RenderNames::default() };
     let (result, conduct) = job.component.render_reporting(snapshot, job.format, names, job.limits, Box::new(sink.clone())).await;
     let elapsed = started.elapsed();
     let mut state = sink.state.lock().unwrap_or_else(|e| e.into_inner());
-    let result = result.map_err(|e| e.cause.to_string());
+    if let Some(mut file) = state.dump.take() {
+        let _ = file.flush();
+    }
+    let result = result.map_err(|e| match (&e.cause, &conduct.reading) {
+        (crate::plugin::RenderFailureCause::TimedOut(_), Some(reading)) => format!("{} ({reading})", e.cause),
+        (crate::plugin::RenderFailureCause::TimedOut(_), None) => format!("{} (before asking for any series)", e.cause),
+        _ => e.cause.to_string(),
+    });
     let output = match (state.problem.take(), state.check.take()) {
         (Some(problem), _) => Some(Err(problem)),
         (None, Some(check)) if result.is_ok() => Some(check.finish()),
@@ -117,18 +144,103 @@ fn size(bytes: u64) -> String {
     }
 }
 
-/// Checks the plugin at `path` (renders within `limits`, the server's by
-/// default); the report, and whether everything passed. A format's checks
-/// stop at its first failure.
+/// One check of one format.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// The format checked.
+    pub format: String,
+    /// What was checked (`edge cases`, `deterministic`, ...).
+    pub check: String,
+    /// `ok`, `FAIL` or `skipped` (it needed an earlier check's output).
+    pub outcome: &'static str,
+    /// Time, size and memory, or what went wrong and where.
+    pub detail: String,
+}
+
+/// A format `plugin check` checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedFormat {
+    /// Its name.
+    pub name: String,
+    /// The content type it declares.
+    pub content_type: String,
+}
+
+/// What `plugin check` found: text (with a summary table) or JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The file checked.
+    pub file: String,
+    /// The contract version it was built against, once loaded.
+    pub contract: Option<String>,
+    /// The formats checked.
+    pub formats: Vec<CheckedFormat>,
+    /// Why it was refused at load, if it was.
+    pub refused: Option<String>,
+    /// Every check of every format, in order.
+    pub checks: Vec<CheckResult>,
+    /// Whether everything passed.
+    pub passed: bool,
+}
+
+impl CheckReport {
+    fn refused(file: &Path, why: String) -> Self {
+        CheckReport {
+            file: file.display().to_string(),
+            contract: None,
+            formats: Vec::new(),
+            refused: Some(why),
+            checks: Vec::new(),
+            passed: false,
+        }
+    }
+
+    /// The report for people: each check as it ran, then a table of
+    /// outcomes per format, then `result: ok` or `result: FAIL`.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        if let Some(why) = &self.refused {
+            let _ = writeln!(text, "{}: refused at load: {why}\nresult: FAIL", self.file);
+            return text;
+        }
+        let _ =
+            writeln!(text, "{}: contract {}, {} format(s) checked", self.file, self.contract.as_deref().unwrap_or("?"), self.formats.len());
+        for CheckedFormat { name: format, content_type } in &self.formats {
+            let _ = writeln!(text, "  format {format} ({content_type})");
+            for check in self.checks.iter().filter(|c| c.format == *format) {
+                let mark = match check.outcome {
+                    "ok" => "ok  ",
+                    "FAIL" => "FAIL",
+                    _ => "skip",
+                };
+                let _ = writeln!(text, "    {mark} {}: {}", check.check, check.detail);
+            }
+        }
+        let _ = writeln!(text, "\nsummary:");
+        let _ = writeln!(text, "  {:<24} {:>6} {:>6} {:>8}", "format", "ok", "failed", "skipped");
+        for CheckedFormat { name: format, .. } in &self.formats {
+            let count = |outcome: &str| self.checks.iter().filter(|c| c.format == *format && c.outcome == outcome).count();
+            let _ = writeln!(text, "  {format:<24} {:>6} {:>6} {:>8}", count("ok"), count("FAIL"), count("skipped"));
+        }
+        let _ = writeln!(text, "result: {}", if self.passed { "ok" } else { "FAIL" });
+        text
+    }
+}
+
+/// The sample snapshots every format renders: (file name, label, snapshot, prefix).
+type Sample<'a> = (&'static str, &'static str, &'a Arc<Snapshot>, &'static str);
+
+/// Checks the plugin at `path` (renders within `bounds`, the server's by
+/// default); every check of every format runs. With `dump`, the sample
+/// snapshots and every output are written there.
 pub async fn check(
     path: &Path,
     only_format: Option<&str>,
     bounds: &CheckBounds,
     settings: Option<&Path>,
-) -> anyhow::Result<(String, bool)> {
+    dump: Option<&Path>,
+) -> anyhow::Result<CheckReport> {
     let limits = &bounds.render;
-    let mut report = String::new();
-    let mut ok = true;
     // Read like the server reads the plugins folder: a regular file,
     // opened without blocking, within the size cap.
     let bytes = read_plugin(path, bounds.plugin_max_bytes).map_err(|why| anyhow::anyhow!("cannot read {}: {why}", path.display()))?;
@@ -145,94 +257,133 @@ pub async fn check(
     };
     let component = match loaded.await {
         Ok(component) => component,
-        Err(reason) => {
-            let _ = writeln!(report, "{}: refused at load: {reason}\nresult: FAIL", path.display());
-            return Ok((report, false));
-        }
+        Err(reason) => return Ok(CheckReport::refused(path, reason)),
     };
-    let _ = writeln!(report, "{}: contract {}, {} format(s)", path.display(), component.wit_version, component.formats.len());
     let formats: Vec<_> = component.formats.iter().filter(|f| only_format.is_none_or(|only| f.name == only)).cloned().collect();
     if formats.is_empty() {
-        let _ = writeln!(report, "no format named {:?}\nresult: FAIL", only_format.unwrap_or_default());
-        return Ok((report, false));
+        let why = format!("no format named {:?}", only_format.unwrap_or_default());
+        return Ok(CheckReport { contract: Some(component.wit_version.to_string()), ..CheckReport::refused(path, why) });
     }
     let edge = Arc::new(sample_snapshots::edge_cases()?.snapshot());
     let large = Arc::new(sample_snapshots::large()?.snapshot());
     let empty = Arc::new(Registry::new().snapshot());
-    for format in &formats {
-        let _ = writeln!(report, "  format {} ({})", format.name, format.content_type);
-        let passed = check_format(
-            &Job { component: &component, format: &format.name, content_type: &format.content_type, limits },
-            [&edge, &large, &empty],
-            &mut report,
-        )
-        .await;
-        ok &= passed;
+    let samples: [Sample<'_>; 4] = [
+        ("edge-cases", "edge cases", &edge, ""),
+        ("edge-cases-prefix-check_", "edge cases with prefix check_", &edge, "check_"),
+        ("no-families", "no families at all", &empty, ""),
+        ("100000-series", "100000 series", &large, ""),
+    ];
+    if let Some(dir) = dump {
+        dump_samples(&engine, dir, &[("edge-cases", &edge), ("no-families", &empty), ("100000-series", &large)], limits).await?;
     }
-    let _ = writeln!(report, "result: {}", if ok { "ok" } else { "FAIL" });
-    Ok((report, ok))
+    let mut checks = Vec::new();
+    for format in &formats {
+        let format_dump = match dump {
+            Some(dir) => {
+                let folder = dir.join(&format.name);
+                std::fs::create_dir_all(&folder).map_err(|e| anyhow::anyhow!("--dump {}: {e}", folder.display()))?;
+                Some(folder)
+            }
+            None => None,
+        };
+        let job = Job { component: &component, format: &format.name, content_type: &format.content_type, limits, dump: format_dump };
+        checks.extend(check_format(&job, &samples, &large).await);
+    }
+    let passed = checks.iter().all(|c| c.outcome != "FAIL");
+    Ok(CheckReport {
+        file: path.display().to_string(),
+        contract: Some(component.wit_version.to_string()),
+        formats: formats.iter().map(|f| CheckedFormat { name: f.name.clone(), content_type: f.content_type.clone() }).collect(),
+        refused: None,
+        checks,
+        passed,
+    })
 }
 
-/// The checks of one format, written to `report`; whether all passed.
-async fn check_format(job: &Job<'_>, [edge, large, empty]: [&Arc<Snapshot>; 3], report: &mut String) -> bool {
-    let mut failed = false;
-    let mut line = |passed: bool, text: String| {
-        failed |= !passed;
-        let _ = writeln!(report, "    {} {text}", if passed { "ok  " } else { "FAIL" });
-        !passed
-    };
-    {
-        let samples: [(&str, &Arc<Snapshot>, &str); 4] = [
-            ("edge cases", edge, ""),
-            ("edge cases with prefix check_", edge, "check_"),
-            ("no families at all", empty, ""),
-            ("100000 series", large, ""),
-        ];
-        let mut first_edge = None;
-        for (label, snapshot, prefix) in samples {
-            let r = render(job, snapshot, prefix, u64::MAX, label == "edge cases").await;
-            let stats =
-                format!("{} in {} ms, guest memory {}", size(r.written), r.elapsed.as_millis(), size(r.conduct.memory_bytes as u64));
-            let stop = match (&r.result, &r.output) {
-                (_, Some(Err(problem))) => line(false, format!("{label}: output {problem}")),
-                (Err(why), _) => line(false, format!("{label}: {why}")),
-                (Ok(()), _) => line(true, format!("{label}: {stats}")),
-            };
-            if stop {
-                return false;
-            }
-            if label == "edge cases" {
-                first_edge = r.output.and_then(Result::ok);
-            }
+/// Writes each sample snapshot as metrics.json (the built-in `json`
+/// format, which `render --input` reads back) to `DIR/samples/NAME.json`.
+async fn dump_samples(
+    engine: &Arc<RendererEngine>,
+    dir: &Path,
+    samples: &[(&str, &Arc<Snapshot>)],
+    limits: &RenderLimits,
+) -> anyhow::Result<()> {
+    let folder = dir.join("samples");
+    std::fs::create_dir_all(&folder).map_err(|e| anyhow::anyhow!("--dump {}: {e}", folder.display()))?;
+    let builtins = crate::plugin::renderer_set::RendererSet::builtin(engine).await?;
+    let (json, _) = builtins.find("json").ok_or_else(|| anyhow::anyhow!("the built-in json format is missing"))?;
+    for (name, snapshot) in samples {
+        let path = folder.join(format!("{name}.json"));
+        let file = std::fs::File::create(&path).map_err(|e| anyhow::anyhow!("--dump {}: {e}", path.display()))?;
+        let state = SinkState { check: None, written: 0, problem: None, dump: Some(std::io::BufWriter::new(file)) };
+        let sink = CheckSink { state: Arc::new(Mutex::new(state)), accept: u64::MAX };
+        let (result, _) = json.render_reporting(snapshot, "json", RenderNames::default(), limits, Box::new(sink.clone())).await;
+        result.map_err(|e| anyhow::anyhow!("--dump {}: {e}", path.display()))?;
+        let mut state = sink.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(problem) = state.problem.take() {
+            anyhow::bail!("{problem}");
         }
-        if let Some(first) = first_edge {
-            let again = render(job, edge, "", u64::MAX, true).await;
-            let second = if again.result.is_ok() { again.output.and_then(Result::ok) } else { None };
-            let verdict = match &second {
-                Some(second) if *second == first => "the same bytes twice".to_string(),
-                Some(second) => format!(
-                    "a second render of the same snapshot differs ({})",
-                    first_difference(first.kept.as_deref().unwrap_or_default(), second.kept.as_deref().unwrap_or_default())
-                ),
-                None => format!("a second render of the same snapshot failed: {}", again.result.err().unwrap_or_default()),
-            };
-            if line(second.is_some_and(|second| second == first), format!("deterministic: {verdict}")) {
-                return false;
-            }
+        if let Some(mut file) = state.dump.take() {
+            file.flush().map_err(|e| anyhow::anyhow!("--dump {}: {e}", path.display()))?;
         }
-        // Refuse output after the first 64 KiB of the large sample.
-        let refused = render(job, large, "", 64 << 10, false).await;
-        let conduct = &refused.conduct;
-        let stopped = conduct.returned == Some(GuestReturn::OutputClosed) && conduct.writes_after_refusal == 0;
-        let what = match (&conduct.returned, conduct.writes_after_refusal) {
-            (_, n) if n > 0 => format!("kept writing ({n} writes after output.write returned false)"),
-            (Some(GuestReturn::OutputClosed), _) => "returned output-closed at once".to_string(),
-            (Some(other), _) => format!("returned {other:?} instead of output-closed"),
-            (None, _) => format!("did not return ({})", refused.result.clone().err().unwrap_or_default()),
-        };
-        line(stopped || refused.written < 64 << 10 && refused.result.is_ok(), format!("output refused part-way: {what}"));
     }
-    !failed
+    Ok(())
+}
+
+/// The checks of one format: every sample, determinism, refusal.
+async fn check_format(job: &Job<'_>, samples: &[Sample<'_>], large: &Arc<Snapshot>) -> Vec<CheckResult> {
+    let mut results = Vec::new();
+    let mut record = |check: &str, outcome: &'static str, detail: String| {
+        results.push(CheckResult { format: job.format.to_string(), check: check.to_string(), outcome, detail });
+    };
+    let mut first_edge = None;
+    let mut edge_failed = None;
+    for (file, label, snapshot, prefix) in samples {
+        let first = *file == "edge-cases";
+        let r = render(job, snapshot, prefix, u64::MAX, first, Some(&format!("{file}.out"))).await;
+        let stats = format!("{} in {} ms, guest memory {}", size(r.written), r.elapsed.as_millis(), size(r.conduct.memory_bytes as u64));
+        match (&r.result, &r.output) {
+            (_, Some(Err(problem))) => record(label, "FAIL", format!("output {problem}")),
+            (Err(why), _) => record(label, "FAIL", why.clone()),
+            (Ok(()), _) => record(label, "ok", stats),
+        }
+        if first {
+            edge_failed = r.result.clone().err().or_else(|| r.output.clone().and_then(Result::err));
+            first_edge = r.output.and_then(Result::ok);
+        }
+    }
+    match (first_edge, edge_failed) {
+        (Some(first), _) => {
+            let again = render(job, samples[0].2, "", u64::MAX, true, None).await;
+            let second = if again.result.is_ok() { again.output.and_then(Result::ok) } else { None };
+            let (outcome, verdict) = match &second {
+                Some(second) if *second == first => ("ok", "the same bytes twice".to_string()),
+                Some(second) => (
+                    "FAIL",
+                    format!(
+                        "a second render of the same snapshot differs ({})",
+                        first_difference(first.kept.as_deref().unwrap_or_default(), second.kept.as_deref().unwrap_or_default())
+                    ),
+                ),
+                None => ("FAIL", format!("a second render of the same snapshot failed: {}", again.result.err().unwrap_or_default())),
+            };
+            record("deterministic", outcome, verdict);
+        }
+        (None, why) => record("deterministic", "skipped", format!("the edge cases did not render: {}", why.unwrap_or_default())),
+    }
+    // Refuse output after the first 64 KiB of the large sample.
+    let refused = render(job, large, "", 64 << 10, false, None).await;
+    let conduct = &refused.conduct;
+    let stopped = conduct.returned == Some(GuestReturn::OutputClosed) && conduct.writes_after_refusal == 0;
+    let what = match (&conduct.returned, conduct.writes_after_refusal) {
+        (_, n) if n > 0 => format!("kept writing ({n} writes after output.write returned false)"),
+        (Some(GuestReturn::OutputClosed), _) => "returned output-closed at once".to_string(),
+        (Some(other), _) => format!("returned {other:?} instead of output-closed"),
+        (None, _) => format!("did not return ({})", refused.result.clone().err().unwrap_or_default()),
+    };
+    let passed = stopped || refused.written < 64 << 10 && refused.result.is_ok();
+    record("output refused part-way", if passed { "ok" } else { "FAIL" }, what);
+    results
 }
 
 /// Loads through the compile cache the server uses by default.

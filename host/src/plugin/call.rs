@@ -156,10 +156,12 @@ impl RenderState {
         }
     }
 
-    /// What the guest did that a plugin check reports: its memory and the
-    /// writes it made after output was refused.
-    pub(crate) fn conduct(&self) -> (usize, u64) {
-        (self.caps.used(), self.writes_after_stop)
+    /// What the guest did that a plugin check reports: its memory, the
+    /// writes it made after output was refused, and the last batch of
+    /// series it was handed (where it was, if it never returned).
+    pub(crate) fn conduct(&self) -> (usize, u64, Option<String>) {
+        let reading = self.input.as_ref().and_then(|(snapshot, cursor)| cursor.last_batch(snapshot));
+        (self.caps.used(), self.writes_after_stop, reading)
     }
 
     /// Ends the call: drops the sink (the HTTP body sees the end of the

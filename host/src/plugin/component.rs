@@ -239,9 +239,9 @@ impl RendererComponent {
             Ok(result)
         };
         let result = with_watchdog(budget.clone(), call).await;
-        let (memory_bytes, writes_after_refusal) = store.data().conduct();
+        let (memory_bytes, writes_after_refusal, reading) = store.data().conduct();
         let (stopped, last_stderr) = store.data_mut().finish(&self.name);
-        let mut conduct = GuestConduct { returned: None, memory_bytes, writes_after_refusal };
+        let mut conduct = GuestConduct { returned: None, memory_bytes, writes_after_refusal, reading };
         let Some(result) = result else {
             return (Err(fail(RenderFailureCause::TimedOut(limits.deadline))), conduct);
         };
@@ -294,4 +294,7 @@ pub struct GuestConduct {
     pub memory_bytes: usize,
     /// `output.write` calls after the host refused output.
     pub writes_after_refusal: u64,
+    /// The last batch of series the guest was handed (family and series),
+    /// `None` when it asked for none.
+    pub reading: Option<String>,
 }

@@ -122,6 +122,8 @@ impl SeriesBatch {
 pub struct BatchCursor {
     family: usize,
     series: usize,
+    /// The last batch handed out: (family index, first series, end).
+    last: Option<(usize, usize, usize)>,
     /// For a contract version that cannot express some families: the
     /// index each family has among the shown ones, `None` when hidden.
     shown_index: Option<Vec<Option<u32>>>,
@@ -206,7 +208,16 @@ impl BatchCursor {
             batch.created_ms = family.created_ms[start..end].to_vec();
         }
         self.series = end;
+        self.last = Some((self.family, start, end));
         Some(batch)
+    }
+
+    /// The last batch handed out, for a report of where a render was:
+    /// `family "NAME", series FIRST to END (batch N)`.
+    pub fn last_batch(&self, snapshot: &Snapshot) -> Option<String> {
+        let (family, start, end) = self.last?;
+        let name = snapshot.tables.string(snapshot.families.get(family)?.name as usize);
+        Some(format!("reading family {name:?}, series {start} to {end} of the last batch handed out"))
     }
 }
 

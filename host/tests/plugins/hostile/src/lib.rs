@@ -8,6 +8,7 @@
 //! - `trickle`: writes one-byte chunks forever, ignoring refusals;
 //! - `empty-writes`: writes empty chunks forever;
 //! - `batch-spin`: asks for the next batch forever;
+//! - `spin-after-batch`: reads one batch of series, then loops forever;
 //! - `long-error`: fails with a 10 MB message;
 //! - `chatty`: prints thousands of lines, then last words, then aborts;
 //! - `prometheus`: overrides the built-in and panics, to trip the circuit breaker.
@@ -29,8 +30,21 @@ fn format(name: &str) -> FormatInfo {
     FormatInfo { name: name.into(), content_type: "text/plain".into(), description: format!("hostile: {name}") }
 }
 
-const FORMATS: [&str; 12] =
-    ["spin", "oom", "panic", "flood", "lie", "sleep", "trickle", "empty-writes", "batch-spin", "long-error", "chatty", "prometheus"];
+const FORMATS: [&str; 13] = [
+    "spin",
+    "oom",
+    "panic",
+    "flood",
+    "lie",
+    "sleep",
+    "trickle",
+    "empty-writes",
+    "batch-spin",
+    "spin-after-batch",
+    "long-error",
+    "chatty",
+    "prometheus",
+];
 
 impl Guest for Hostile {
     fn formats() -> Vec<FormatInfo> {
@@ -96,6 +110,14 @@ impl Guest for Hostile {
             "batch-spin" => loop {
                 std::hint::black_box(input::next_batch());
             },
+            // Reads one batch of series, then never returns.
+            "spin-after-batch" => {
+                std::hint::black_box(input::next_batch());
+                let mut x: u64 = 1;
+                loop {
+                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+            }
             "long-error" => Err(RenderError::Failed("e".repeat(10 << 20))),
             "chatty" => {
                 for i in 0..5000 {
