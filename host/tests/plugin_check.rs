@@ -188,7 +188,7 @@ fn every_check_runs_and_the_report_has_a_summary_and_a_json_form() {
     }
     let summary = report.split("summary:").nth(1).unwrap_or_else(|| panic!("no summary: {report}"));
     let row: Vec<&str> = summary.lines().find(|l| l.trim_start().starts_with("spin-after-batch")).unwrap().split_whitespace().collect();
-    assert_eq!(row, ["spin-after-batch", "0", "5", "1"], "ok, failed, skipped: {summary}");
+    assert_eq!(row, ["spin-after-batch", "0", "6", "1"], "ok, failed, skipped: {summary}");
 
     let (code, json) = check(&[&hostile, "--format", "spin-after-batch", "--render-timeout-ms", "500", "--json"]);
     assert_eq!(code, 1);
@@ -196,7 +196,7 @@ fn every_check_runs_and_the_report_has_a_summary_and_a_json_form() {
     assert_eq!(json["passed"], false);
     assert_eq!(json["formats"][0]["name"], "spin-after-batch");
     let outcomes: Vec<&str> = json["checks"].as_array().unwrap().iter().map(|c| c["outcome"].as_str().unwrap()).collect();
-    assert_eq!(outcomes, ["FAIL", "FAIL", "FAIL", "FAIL", "skipped", "FAIL"]);
+    assert_eq!(outcomes, ["FAIL", "FAIL", "FAIL", "FAIL", "skipped", "FAIL", "FAIL"]);
     let (code, json) = check(&[&fixture("plugins", "openmetrics.wasm"), "--json"]);
     assert_eq!(code, 0, "{json}");
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -225,4 +225,28 @@ fn dumped_samples_are_read_back_by_the_replay_reader_beside_the_outputs() {
     assert!(std::fs::read_to_string(dir.path().join("openmetrics").join("edge-cases-prefix-check_.out"))
         .unwrap()
         .contains("check_edge_values"));
+}
+
+/// `--reader CMD`: the author's own parser runs on every output; its
+/// failure fails the check with what it said. The delimiter sample shows
+/// which label values are written raw.
+#[test]
+fn a_reader_runs_on_every_output_and_its_failure_fails_the_check() {
+    if common::tools::missing(&["python:prometheus_client"]) {
+        return;
+    }
+    let parser =
+        format!("{} {}/tests/prometheus_client_parse.py openmetrics > /dev/null", common::validators::python(), env!("CARGO_MANIFEST_DIR"));
+    let openmetrics = fixture("plugins", "openmetrics.wasm");
+    let (code, report) = check(&[&openmetrics, "--reader", &parser]);
+    assert_eq!(code, 0, "{report}");
+    for sample in ["edge cases", "no families at all", "100000 series", "delimiters"] {
+        assert!(report.contains(&format!("ok   reader on {sample}: read it")), "{sample}: {report}");
+    }
+    // OpenMetrics quotes label values: `,` and `=` are written as they are.
+    assert!(report.contains("ok   delimiters: written raw: \",\" \"=\""), "{report}");
+    let failing = "echo 'line 3: no closing quote' >&2; exit 3";
+    let (code, report) = check(&[&openmetrics, "--reader", failing]);
+    assert_eq!(code, 1, "{report}");
+    assert!(report.contains("FAIL reader on edge cases: the reader failed (exit status: 3): line 3: no closing quote"), "{report}");
 }

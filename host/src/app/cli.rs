@@ -89,6 +89,10 @@ pub struct PluginCheckArgs {
     /// Print the report as JSON (every check with its outcome), for CI.
     #[arg(long)]
     pub json: bool,
+    /// A command (run with `sh -c`) that reads one output on stdin and
+    /// fails on what it cannot parse: your format's own parser.
+    #[arg(long, value_name = "CMD")]
+    pub reader: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -190,6 +194,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 &bounds,
                 args.settings.as_deref(),
                 args.dump.as_deref(),
+                args.reader.as_deref(),
             ))?;
             runtime.shutdown_timeout(BLOCKING_WORK_GRACE);
             if args.json {

@@ -13,7 +13,10 @@
 //! says it was skipped), a summary table ends the text report, and
 //! [`CheckReport`] is also JSON (`--json`, for CI). `--dump DIR` writes each
 //! sample snapshot as metrics.json (`DIR/samples/`) beside what the plugin
-//! rendered for it (`DIR/FORMAT/`). Any failure makes the exit status 1.
+//! rendered for it (`DIR/FORMAT/`). A sample whose label values hold the
+//! delimiters of common formats shows which are written raw, and
+//! `--reader CMD` runs the author's own parser on every output (it fails
+//! the check when it fails). Any failure makes the exit status 1.
 use crate::plugin::folder::read_plugin;
 use crate::plugin::output_stream_check::{first_difference, OutputStreamCheck, OutputSummary};
 use crate::plugin::sample_snapshots;
@@ -101,8 +104,11 @@ struct Job<'a> {
     format: &'a str,
     content_type: &'a str,
     limits: &'a RenderLimits,
-    /// `--dump`: the folder this format's outputs go to.
+    /// Where this format's outputs are written (`--dump`, or a temporary
+    /// folder for `--reader`).
     dump: Option<PathBuf>,
+    /// `--reader`: the author's parser, run on every output.
+    reader: Option<&'a str>,
 }
 
 /// Renders `snapshot`, refusing output after `accept` bytes; `hash` asks
@@ -239,6 +245,7 @@ pub async fn check(
     bounds: &CheckBounds,
     settings: Option<&Path>,
     dump: Option<&Path>,
+    reader: Option<&str>,
 ) -> anyhow::Result<CheckReport> {
     let limits = &bounds.render;
     // Read like the server reads the plugins folder: a regular file,
@@ -273,9 +280,17 @@ pub async fn check(
         ("no-families", "no families at all", &empty, ""),
         ("100000-series", "100000 series", &large, ""),
     ];
+    let delimiters = Arc::new(sample_snapshots::delimiters()?.snapshot());
     if let Some(dir) = dump {
-        dump_samples(&engine, dir, &[("edge-cases", &edge), ("no-families", &empty), ("100000-series", &large)], limits).await?;
+        let samples = [("edge-cases", &edge), ("no-families", &empty), ("100000-series", &large), ("delimiters", &delimiters)];
+        dump_samples(&engine, dir, &samples, limits).await?;
     }
+    // `--reader` without `--dump`: the outputs go to a folder removed after.
+    let scratch = match (reader, dump) {
+        (Some(_), None) => Some(ScratchDir::new()?),
+        _ => None,
+    };
+    let dump = dump.or(scratch.as_ref().map(|s| s.0.as_path()));
     let mut checks = Vec::new();
     for format in &formats {
         let format_dump = match dump {
@@ -286,8 +301,9 @@ pub async fn check(
             }
             None => None,
         };
-        let job = Job { component: &component, format: &format.name, content_type: &format.content_type, limits, dump: format_dump };
-        checks.extend(check_format(&job, &samples, &large).await);
+        let job =
+            Job { component: &component, format: &format.name, content_type: &format.content_type, limits, dump: format_dump, reader };
+        checks.extend(check_format(&job, &samples, &large, &delimiters).await);
     }
     let passed = checks.iter().all(|c| c.outcome != "FAIL");
     Ok(CheckReport {
@@ -330,8 +346,54 @@ async fn dump_samples(
     Ok(())
 }
 
-/// The checks of one format: every sample, determinism, refusal.
-async fn check_format(job: &Job<'_>, samples: &[Sample<'_>], large: &Arc<Snapshot>) -> Vec<CheckResult> {
+/// A temporary folder, removed when dropped.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> anyhow::Result<Self> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!("metrics-host-check-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        Ok(ScratchDir(dir))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Time a `--reader` has for one output.
+const READER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `reader` (a shell command) with `output` on its standard input:
+/// `Err` with the start of what it printed on stderr when it fails.
+async fn run_reader(reader: &str, output: &Path) -> Result<(), String> {
+    let input = std::fs::File::open(output).map_err(|e| format!("{}: {e}", output.display()))?;
+    let child = tokio::process::Command::new("sh")
+        .args(["-c", reader])
+        .stdin(input)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run the reader: {e}"))?;
+    match tokio::time::timeout(READER_TIMEOUT, child.wait_with_output()).await {
+        Err(_) => Err(format!("the reader did not finish within {READER_TIMEOUT:?}")),
+        Ok(Err(e)) => Err(format!("the reader: {e}")),
+        Ok(Ok(done)) if done.status.success() => Ok(()),
+        Ok(Ok(done)) => {
+            let said = String::from_utf8_lossy(&done.stderr);
+            let last = said.trim().lines().last().unwrap_or_default();
+            Err(format!("the reader failed ({}): {}", done.status, crate::bounded_text::truncate_text(last, 1024)))
+        }
+    }
+}
+
+/// The checks of one format: every sample, determinism, refusal, the
+/// delimiters, and the author's reader on every output.
+async fn check_format(job: &Job<'_>, samples: &[Sample<'_>], large: &Arc<Snapshot>, delimiters: &Arc<Snapshot>) -> Vec<CheckResult> {
     let mut results = Vec::new();
     let mut record = |check: &str, outcome: &'static str, detail: String| {
         results.push(CheckResult { format: job.format.to_string(), check: check.to_string(), outcome, detail });
@@ -346,6 +408,13 @@ async fn check_format(job: &Job<'_>, samples: &[Sample<'_>], large: &Arc<Snapsho
             (_, Some(Err(problem))) => record(label, "FAIL", format!("output {problem}")),
             (Err(why), _) => record(label, "FAIL", why.clone()),
             (Ok(()), _) => record(label, "ok", stats),
+        }
+        if let (Some(reader), Some(dir), Ok(())) = (job.reader, &job.dump, &r.result) {
+            let check = format!("reader on {label}");
+            match run_reader(reader, &dir.join(format!("{file}.out"))).await {
+                Ok(()) => record(&check, "ok", "read it".into()),
+                Err(why) => record(&check, "FAIL", why),
+            }
         }
         if first {
             edge_failed = r.result.clone().err().or_else(|| r.output.clone().and_then(Result::err));
@@ -370,6 +439,32 @@ async fn check_format(job: &Job<'_>, samples: &[Sample<'_>], large: &Arc<Snapsho
             record("deterministic", outcome, verdict);
         }
         (None, why) => record("deterministic", "skipped", format!("the edge cases did not render: {}", why.unwrap_or_default())),
+    }
+    // Label values holding common delimiters: which ones appear raw.
+    let r = render(job, delimiters, "", u64::MAX, true, Some("delimiters.out")).await;
+    match (&r.result, r.output) {
+        (Err(why), _) => record("delimiters", "FAIL", why.clone()),
+        (_, Some(Err(problem))) => record("delimiters", "FAIL", format!("output {problem}")),
+        (Ok(()), output) => {
+            let kept = output.and_then(Result::ok).and_then(|o| o.kept).unwrap_or_default();
+            let raw: Vec<String> = sample_snapshots::DELIMITERS
+                .iter()
+                .filter(|d| kept.windows(d.len() + 4).any(|w| w == format!("zz{d}zz").as_bytes()))
+                .map(|d| format!("{d:?}"))
+                .collect();
+            let detail = if raw.is_empty() {
+                "no value holding a delimiter is written raw".to_string()
+            } else {
+                format!("written raw: {} (fine where the format quotes them; --reader checks a parser reads them back)", raw.join(" "))
+            };
+            record("delimiters", "ok", detail);
+            if let (Some(reader), Some(dir)) = (job.reader, &job.dump) {
+                match run_reader(reader, &dir.join("delimiters.out")).await {
+                    Ok(()) => record("reader on delimiters", "ok", "read it".into()),
+                    Err(why) => record("reader on delimiters", "FAIL", why),
+                }
+            }
+        }
     }
     // Refuse output after the first 64 KiB of the large sample.
     let refused = render(job, large, "", 64 << 10, false, None).await;

@@ -5,6 +5,21 @@ use crate::registry::{NativeHistogramOptions, Registry, RegistryError};
 /// Label values a renderer must escape or carry through intact.
 pub const TRICKY_LABEL_VALUES: [&str; 7] = ["plain", "say \"hi\"", "C:\\dir\\file", "line1\nline2", "ünïcødé ✓ 日本", "", "tab\there"];
 
+/// The delimiters of common line formats (CSV, Graphite, InfluxDB,
+/// Prometheus, JSON, ...), each inside a label value of the delimiter
+/// sample as `zz{delimiter}zz`, so a value written raw can be found.
+pub const DELIMITERS: [&str; 12] = [",", "\"", "\\", "\n", "=", "{", "}", " ", ".", "/", ";", "\t"];
+
+/// One gauge series per [`DELIMITERS`] entry, its label `value` holding it.
+pub fn delimiters() -> Result<Registry, RegistryError> {
+    let registry = Registry::new();
+    let family = registry.gauge_family("delimiter_values", "label values holding the delimiters of common formats", &["value"])?;
+    for (n, delimiter) in DELIMITERS.iter().enumerate() {
+        family.with_label_values(&[&format!("zz{delimiter}zz")])?.set(n as f64);
+    }
+    Ok(registry)
+}
+
 /// Every kind, escapes in help and label values, multi-byte and empty
 /// values, NaN and the infinities, an empty family, labelled histograms
 /// (classic and native), a summary, a family without labels.
