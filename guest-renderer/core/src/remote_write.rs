@@ -170,6 +170,11 @@ pub(crate) struct RemoteWrite<'p> {
     names: [Vec<u8>; 4],
     /// The open family's `le` values (with `+Inf`) or quantiles, formatted.
     points: Vec<Vec<u8>>,
+    /// The open family's label indices sorted by name, and where
+    /// `__name__` goes among them: a series' labels are written sorted
+    /// without sorting each one.
+    order: Vec<usize>,
+    name_at: usize,
 }
 
 impl<'p> RemoteWrite<'p> {
@@ -195,6 +200,8 @@ impl<'p> RemoteWrite<'p> {
             metadata: None,
             names: Default::default(),
             points: Vec::new(),
+            order: Vec::new(),
+            name_at: 0,
         }
     }
 
@@ -228,13 +235,10 @@ impl<'p> RemoteWrite<'p> {
     /// One `TimeSeries` with `labels` (plus `__name__` = `name` and the
     /// external labels it lacks) and either a float sample or a native
     /// histogram; 2.0 adds the family's metadata and `created_ms`.
-    fn push_series<'l>(&mut self, name: &'l [u8], labels: &mut Labels<'l>, value: SeriesValue<'_>, created_ms: Option<i64>)
+    fn push_series<'l>(&mut self, labels: &mut Labels<'l>, value: SeriesValue<'_>, created_ms: Option<i64>)
     where
         'p: 'l,
     {
-        labels.push((b"__name__", name));
-        labels.retain(|(_, value)| !value.is_empty());
-        labels.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let own = labels.len();
         for &(label, value) in self.external {
             if labels[..own].binary_search_by(|l| l.0.cmp(label.as_bytes())).is_err() && !value.is_empty() {
@@ -368,10 +372,37 @@ impl RawCursor {
     }
 }
 
-/// The series' own labels, in the family's order.
-fn own_labels<'l>(labels: &mut Labels<'l>, names: &[&'l str], batch: &Batch<'l>, i: usize) {
-    labels.clear();
-    labels.extend(names.iter().enumerate().map(|(j, name)| (name.as_bytes(), batch.label(i, j))));
+/// How a family's labels are written in order.
+struct LabelOrder<'o, 'l> {
+    /// Label indices sorted by name.
+    order: &'o [usize],
+    /// Where `__name__` goes among them.
+    name_at: usize,
+    names: &'o [&'l str],
+}
+
+impl<'l> LabelOrder<'_, 'l> {
+    /// Series `i`'s labels sorted by name, with `__name__` = `name` and
+    /// `extra` (`le`, `quantile`), empty values left out.
+    fn fill(&self, labels: &mut Labels<'l>, batch: &Batch<'l>, i: usize, name: &'l [u8], extra: Option<(&'l [u8], &'l [u8])>) {
+        labels.clear();
+        for (k, &j) in self.order.iter().enumerate() {
+            if k == self.name_at {
+                labels.push((b"__name__", name));
+            }
+            let value = batch.label(i, j);
+            if !value.is_empty() {
+                labels.push((self.names[j].as_bytes(), value));
+            }
+        }
+        if self.name_at == self.order.len() {
+            labels.push((b"__name__", name));
+        }
+        if let Some((label, value)) = extra {
+            let at = labels.partition_point(|l| l.0 < label);
+            labels.insert(at, (label, value));
+        }
+    }
 }
 
 enum SeriesValue<'a> {
@@ -454,19 +485,25 @@ impl Formatter for RemoteWrite<'_> {
             MetricKind::Summary => family.quantiles.iter().map(formatted).collect(),
             _ => Vec::new(),
         };
+        self.order.clear();
+        self.order.extend(0..family.label_names.len());
+        self.order.sort_by(|&a, &b| family.label_names[a].as_bytes().cmp(family.label_names[b].as_bytes()));
+        self.name_at = self.order.partition_point(|&j| family.label_names[j].as_bytes() < b"__name__".as_slice());
         Ok(())
     }
 
     fn series(&mut self, family: &Family<'_>, batch: &Batch<'_>, _first: u32, out: &mut Out<'_>) -> Result<(), RenderError> {
         let names = core::mem::take(&mut self.names);
         let points = core::mem::take(&mut self.points);
+        let order = core::mem::take(&mut self.order);
+        let sorted = LabelOrder { order: &order, name_at: self.name_at, names: &family.label_names };
         let mut labels: Labels<'_> = Vec::with_capacity(family.label_names.len() + self.external.len() + 2);
         for i in 0..batch.len() {
             match family.kind {
                 MetricKind::Counter | MetricKind::Gauge => {
                     self.reserve(1, out)?;
-                    own_labels(&mut labels, &family.label_names, batch, i);
-                    self.push_series(&names[0], &mut labels, SeriesValue::Float(batch.value(i)), batch.created_ms(i));
+                    sorted.fill(&mut labels, batch, i, &names[0], None);
+                    self.push_series(&mut labels, SeriesValue::Float(batch.value(i)), batch.created_ms(i));
                 }
                 MetricKind::Histogram => {
                     let stale = is_stale(batch.sum(i));
@@ -476,22 +513,21 @@ impl Formatter for RemoteWrite<'_> {
                     let samples = if classic { family.bounds.len() + 3 } else { 0 } + usize::from(native.is_some());
                     self.reserve(samples, out)?;
                     if let Some(native) = native {
-                        own_labels(&mut labels, &family.label_names, batch, i);
+                        sorted.fill(&mut labels, batch, i, &names[3], None);
                         let value = SeriesValue::Native { native, count: batch.count(i), sum: batch.sum(i) };
-                        self.push_series(&names[3], &mut labels, value, batch.created_ms(i));
+                        self.push_series(&mut labels, value, batch.created_ms(i));
                     }
                     if classic {
                         let cumulative = batch.buckets(i);
                         for (k, le) in points.iter().enumerate() {
-                            own_labels(&mut labels, &family.label_names, batch, i);
-                            labels.push((b"le", le));
+                            sorted.fill(&mut labels, batch, i, &names[0], Some((b"le", le)));
                             let count = cumulative.get(k).copied().unwrap_or(batch.count(i));
-                            self.push_series(&names[0], &mut labels, float(count as f64), batch.created_ms(i));
+                            self.push_series(&mut labels, float(count as f64), batch.created_ms(i));
                         }
-                        own_labels(&mut labels, &family.label_names, batch, i);
-                        self.push_series(&names[1], &mut labels, float(batch.sum(i)), batch.created_ms(i));
-                        own_labels(&mut labels, &family.label_names, batch, i);
-                        self.push_series(&names[2], &mut labels, float(batch.count(i) as f64), batch.created_ms(i));
+                        sorted.fill(&mut labels, batch, i, &names[1], None);
+                        self.push_series(&mut labels, float(batch.sum(i)), batch.created_ms(i));
+                        sorted.fill(&mut labels, batch, i, &names[2], None);
+                        self.push_series(&mut labels, float(batch.count(i) as f64), batch.created_ms(i));
                     }
                 }
                 MetricKind::Summary => {
@@ -499,17 +535,17 @@ impl Formatter for RemoteWrite<'_> {
                     let float = |value: f64| SeriesValue::Float(if stale { f64::from_bits(STALE_NAN_BITS) } else { value });
                     self.reserve(family.quantiles.len() + 2, out)?;
                     for (quantile, &value) in points.iter().zip(batch.quantile_values(i)) {
-                        own_labels(&mut labels, &family.label_names, batch, i);
-                        labels.push((b"quantile", quantile));
-                        self.push_series(&names[0], &mut labels, float(value), batch.created_ms(i));
+                        sorted.fill(&mut labels, batch, i, &names[0], Some((b"quantile", quantile)));
+                        self.push_series(&mut labels, float(value), batch.created_ms(i));
                     }
-                    own_labels(&mut labels, &family.label_names, batch, i);
-                    self.push_series(&names[1], &mut labels, float(batch.sum(i)), batch.created_ms(i));
-                    own_labels(&mut labels, &family.label_names, batch, i);
-                    self.push_series(&names[2], &mut labels, float(batch.count(i) as f64), batch.created_ms(i));
+                    sorted.fill(&mut labels, batch, i, &names[1], None);
+                    self.push_series(&mut labels, float(batch.sum(i)), batch.created_ms(i));
+                    sorted.fill(&mut labels, batch, i, &names[2], None);
+                    self.push_series(&mut labels, float(batch.count(i) as f64), batch.created_ms(i));
                 }
             }
         }
+        self.order = order;
         self.names = names;
         self.points = points;
         Ok(())
@@ -575,6 +611,45 @@ mod tests {
                 });
                 assert_eq!(one_pass, nested);
             }
+        }
+    }
+
+    #[test]
+    fn labels_come_out_sorted_with_the_name_and_extra_without_empty_values() {
+        use crate::snapshot::SeriesBatch;
+        let label_names = alloc::vec!["zeta", "Upper", "alpha", "__x", "quantile_", "a"];
+        let family = Family {
+            name: "f",
+            help: None,
+            kind: MetricKind::Gauge,
+            label_names: label_names.clone(),
+            series: 1,
+            bounds: &[],
+            native: false,
+            quantiles: &[],
+        };
+        // Values: zeta=z, Upper=U, alpha="" (left out), __x=x, quantile_=q, a=A.
+        let text = "zUxqA";
+        let ends = [1u32, 2, 2, 3, 4, 5];
+        let raw = SeriesBatch::of_values(0, text, &ends, &[1.0]);
+        let batch = Batch::check(&raw, &family).unwrap();
+        let mut order: Vec<usize> = (0..label_names.len()).collect();
+        order.sort_by(|&a, &b| label_names[a].cmp(label_names[b]));
+        let name_at = order.partition_point(|&j| label_names[j].as_bytes() < b"__name__".as_slice());
+        let sorted = LabelOrder { order: &order, name_at, names: &label_names };
+        let mut labels = Vec::new();
+        for extra in [None, Some((b"le".as_slice(), b"0.5".as_slice())), Some((b"quantile".as_slice(), b"0.9".as_slice()))] {
+            sorted.fill(&mut labels, &batch, 0, b"f", extra);
+            let mut expected: Vec<(&[u8], &[u8])> = label_names
+                .iter()
+                .enumerate()
+                .map(|(j, n)| (n.as_bytes(), batch.label(0, j)))
+                .chain([(b"__name__".as_slice(), b"f".as_slice())])
+                .chain(extra)
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
+            expected.sort();
+            assert_eq!(labels, expected, "{extra:?}");
         }
     }
 
