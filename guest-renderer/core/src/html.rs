@@ -106,6 +106,15 @@ impl<'p> Html<'p> {
         }
     }
 
+    /// The count and sum cells, and the opening of the last cell.
+    fn count_and_sum(batch: &Batch<'_>, i: usize, out: &mut Out<'_>) {
+        out.push(b"<td class=\"n\">");
+        crate::number::push_u64(&mut out.buf, batch.count(i));
+        out.push(b"</td><td class=\"n\">");
+        push_number(&mut out.buf, batch.sum(i));
+        out.push(b"</td><td>");
+    }
+
     /// An inline SVG of the per-bucket (not cumulative) counts.
     fn chart(family: &Family<'_>, cumulative: &[u64], count: u64, out: &mut Out<'_>) {
         let mut counts: Vec<(f64, u64)> = Vec::with_capacity(family.bounds.len() + 1);
@@ -203,31 +212,18 @@ impl Formatter for Html<'_> {
                     out.push(b"</td>");
                 }
                 MetricKind::Histogram => {
-                    out.push(b"<td class=\"n\">");
-                    crate::number::push_u64(&mut out.buf, batch.count(i));
-                    out.push(b"</td><td class=\"n\">");
-                    push_number(&mut out.buf, batch.sum(i));
-                    out.push(b"</td><td>");
+                    Self::count_and_sum(batch, i, out);
                     if !family.bounds.is_empty() {
                         Self::chart(family, batch.buckets(i), batch.count(i), out);
                     }
                     if let Some(native) = batch.native(i) {
-                        out.push(b" native, schema ");
-                        crate::number::push_u64(&mut out.buf, native.schema.unsigned_abs().into());
-                        if native.schema < 0 {
-                            out.push(b" (negative)");
-                        }
-                        out.push(b", zero count ");
+                        out.push(alloc::format!(" native, schema {}, zero count ", native.schema).as_bytes());
                         crate::number::push_u64(&mut out.buf, native.zero_count);
                     }
                     out.push(b"</td>");
                 }
                 MetricKind::Summary => {
-                    out.push(b"<td class=\"n\">");
-                    crate::number::push_u64(&mut out.buf, batch.count(i));
-                    out.push(b"</td><td class=\"n\">");
-                    push_number(&mut out.buf, batch.sum(i));
-                    out.push(b"</td><td>");
+                    Self::count_and_sum(batch, i, out);
                     for (k, (quantile, value)) in family.quantiles.iter().zip(batch.quantile_values(i)).enumerate() {
                         if k > 0 {
                             out.push(b", ");
