@@ -60,7 +60,7 @@ pub struct ServeArgs {
     pub scrape_timeout_offset_ms: Option<u64>,
     /// Formats content negotiation may pick, most preferred first
     /// (comma-separated; a list in the file). `?format=` still asks for any
-    /// loaded format [default: prometheus].
+    /// loaded format [default: protobuf,prometheus,html: protobuf and html only for clients naming them].
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub negotiate: Option<Vec<String>>,
     /// Folder of renderer plugins (*.wasm), loaded in the background at
