@@ -193,8 +193,10 @@ impl HostMetrics {
         }
     }
 
-    /// Counts a push request given up for `reason`.
+    /// Counts a push request given up for `reason`: its `dropped` outcome
+    /// and the reason.
     pub fn record_push_dropped(&self, endpoint: &str, reason: &str) {
+        self.record_push(endpoint, "dropped");
         if let Ok(c) = self.push_dropped.with_label_values(&[endpoint, reason]) {
             c.inc();
         }

@@ -109,10 +109,7 @@ impl Pushers {
             let mut queue = RequestQueue::new(settings.queue_max_bytes);
             if let Some(metrics) = metrics.clone() {
                 let endpoint = endpoint_label(settings);
-                queue.on_drop(Box::new(move || {
-                    metrics.record_push(&endpoint, "dropped");
-                    metrics.record_push_dropped(&endpoint, "queue_full");
-                }));
+                queue.on_drop(Box::new(move || metrics.record_push_dropped(&endpoint, "queue_full")));
             }
             let queue = Arc::new(queue);
             let push_now = Arc::new(tokio::sync::Notify::new());
@@ -237,6 +234,8 @@ async fn push_once(
         snapshot: Some(snapshot),
         ..RenderRequest::default()
     };
+    // Requests cut from the output, compressed as the endpoint says.
+    let sink = || Box::new(RequestSink::new(Arc::clone(queue), (protocol, push), Compression::from(settings.body_encoding)));
     match protocol {
         PushProtocol::Pushgateway => {
             // A Pushgateway group goes as one request, once the render is whole.
@@ -256,25 +255,19 @@ async fn push_once(
             });
             Ok(())
         }
-        PushProtocol::Otlp => {
-            render(service, request(snapshot), Box::new(RequestSink::new(Arc::clone(queue), (protocol, push), Compression::Gzip))).await
-        }
+        PushProtocol::Otlp => render(service, request(snapshot), sink()).await,
         PushProtocol::Http => {
-            let content_type = request_content_type(service, &format)?;
-            let mut sink = RequestSink::new(Arc::clone(queue), (protocol, push), Compression::from(settings.body_encoding));
-            sink.content_type = Some(content_type);
-            render(service, request(snapshot), Box::new(sink)).await
+            let mut sink = sink();
+            sink.content_type = Some(request_content_type(service, &format)?);
+            render(service, request(snapshot), sink).await
         }
         PushProtocol::RemoteWrite1 | PushProtocol::RemoteWrite2 => {
-            let snappy = || {
-                Box::new(RequestSink::new(Arc::clone(queue), (protocol, push), Compression::Snappy(Box::new(snap::raw::Encoder::new()))))
-            };
-            render(service, request(Arc::clone(&snapshot)), snappy()).await?;
+            render(service, request(Arc::clone(&snapshot)), sink()).await?;
             let Some(before) = previous.replace(Arc::clone(&snapshot)) else { return Ok(()) };
             let gone = tokio::task::spawn_blocking(move || stale::gone_series(&before, &snapshot)).await.map_err(|e| e.to_string())?;
             if let Some(gone) = gone {
                 let series: usize = gone.families.iter().map(|f| f.series.len()).sum();
-                render(service, request(Arc::new(gone)), snappy()).await.map_err(|why| format!("stale markers: {why}"))?;
+                render(service, request(Arc::new(gone)), sink()).await.map_err(|why| format!("stale markers: {why}"))?;
                 lock(status).stale_series += series as u64;
             }
             Ok(())
@@ -493,7 +486,6 @@ impl EndpointCounts {
     }
 
     fn dropped(&self, reason: &str) {
-        self.outcome("dropped");
         if let Some(metrics) = &self.metrics {
             metrics.record_push_dropped(&self.endpoint, reason);
         }
@@ -519,8 +511,8 @@ async fn send_loop(
         if request.protocol == PushProtocol::Http {
             let content_type = request.content_type.as_deref().unwrap_or("application/octet-stream");
             headers.push(("content-type".into(), content_type.into()));
-            headers.extend(settings.body_encoding.header().map(|encoding| ("content-encoding".to_string(), encoding.to_string())));
         }
+        headers.extend(settings.body_encoding.header().map(|encoding| ("content-encoding".to_string(), encoding.to_string())));
         headers.extend(settings.headers.iter().cloned());
         headers
     };

@@ -84,21 +84,19 @@ impl PushProtocol {
         }
     }
 
-    /// Headers every request of this protocol carries.
+    /// Headers every request of this protocol carries, besides
+    /// `Content-Encoding` (the endpoint's [`BodyEncoding`] says it).
     pub fn headers(self) -> Vec<(&'static str, &'static str)> {
         match self {
-            PushProtocol::RemoteWrite1 => vec![
-                ("content-type", "application/x-protobuf"),
-                ("content-encoding", "snappy"),
-                ("x-prometheus-remote-write-version", "0.1.0"),
-            ],
+            PushProtocol::RemoteWrite1 => {
+                vec![("content-type", "application/x-protobuf"), ("x-prometheus-remote-write-version", "0.1.0")]
+            }
             PushProtocol::RemoteWrite2 => vec![
                 ("content-type", "application/x-protobuf;proto=io.prometheus.write.v2.Request"),
-                ("content-encoding", "snappy"),
                 ("x-prometheus-remote-write-version", "2.0.0"),
             ],
             PushProtocol::Pushgateway => vec![("content-type", "text/plain; version=0.0.4; charset=utf-8")],
-            PushProtocol::Otlp => vec![("content-type", "application/x-protobuf"), ("content-encoding", "gzip")],
+            PushProtocol::Otlp => vec![("content-type", "application/x-protobuf")],
             // The format's content type and the configured encoding, per endpoint.
             PushProtocol::Http => Vec::new(),
         }
@@ -243,14 +241,6 @@ impl std::fmt::Debug for PushSettings {
 const RESERVED_HEADERS: [&str; 7] =
     ["host", "content-length", "content-type", "content-encoding", "connection", "transfer-encoding", "user-agent"];
 
-/// A format name as plugins declare them: `[a-z0-9][a-z0-9_.-]{0,63}`.
-fn is_format_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    (1..=64).contains(&bytes.len())
-        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
-        && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
-}
-
 fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<u64, String> {
     if (min..=max).contains(&value) {
         Ok(value)
@@ -280,7 +270,7 @@ impl PushArgs {
             }
         };
         let format = match (self.format.as_deref(), protocol.default_format()) {
-            (Some(name), _) if !is_format_name(name) => {
+            (Some(name), _) if !crate::plugin::format_rules::is_valid_format_name(name) => {
                 return Err(format!(
                     "{} = {:?} is not a format name ([a-z0-9][a-z0-9_.-]{{0,63}})",
                     at("format"),
