@@ -111,7 +111,9 @@ fn hostile_fixtures_fail_with_a_reason() {
 
 /// The bugs a plugin author makes, each named where it is: a
 /// nondeterministic render by the first differing line and byte, a spin by
-/// the sample that timed out, writing after refusal by the write count.
+/// the sample that timed out, writing after refusal by the write count, a
+/// label value written without escaping by the strict reader's line and
+/// column.
 #[test]
 fn a_buggy_version_fails_with_where_it_went_wrong() {
     let cases = [
@@ -121,6 +123,7 @@ fn a_buggy_version_fails_with_where_it_went_wrong() {
         ),
         ("marker-v2-spin-on-empty-family.wasm", "FAIL edge cases: timed out"),
         ("marker-v2-writes-after-refusal.wasm", "FAIL output refused part-way: kept writing"),
+        ("marker-v2-unescaped-label.wasm", "FAIL edge cases: output not valid JSON: "),
     ];
     for (file, says) in cases {
         let (code, report) = check(&[&fixture("test-plugins", file), "--format", "marker", "--render-timeout-ms", "2000"]);
@@ -183,12 +186,13 @@ fn every_check_runs_and_the_report_has_a_summary_and_a_json_form() {
         "FAIL 100000 series:",
         "skip deterministic: the edge cases did not render",
         "FAIL output refused part-way",
+        "FAIL output refused at once",
     ] {
         assert!(report.contains(later), "{later}: every check runs\n{report}");
     }
     let summary = report.split("summary:").nth(1).unwrap_or_else(|| panic!("no summary: {report}"));
     let row: Vec<&str> = summary.lines().find(|l| l.trim_start().starts_with("spin-after-batch")).unwrap().split_whitespace().collect();
-    assert_eq!(row, ["spin-after-batch", "0", "6", "1"], "ok, failed, skipped: {summary}");
+    assert_eq!(row, ["spin-after-batch", "0", "7", "1"], "ok, failed, skipped: {summary}");
 
     let (code, json) = check(&[&hostile, "--format", "spin-after-batch", "--render-timeout-ms", "500", "--json"]);
     assert_eq!(code, 1);
@@ -196,7 +200,7 @@ fn every_check_runs_and_the_report_has_a_summary_and_a_json_form() {
     assert_eq!(json["passed"], false);
     assert_eq!(json["formats"][0]["name"], "spin-after-batch");
     let outcomes: Vec<&str> = json["checks"].as_array().unwrap().iter().map(|c| c["outcome"].as_str().unwrap()).collect();
-    assert_eq!(outcomes, ["FAIL", "FAIL", "FAIL", "FAIL", "skipped", "FAIL", "FAIL"]);
+    assert_eq!(outcomes, ["FAIL", "FAIL", "FAIL", "FAIL", "skipped", "FAIL", "FAIL", "FAIL"]);
     let (code, json) = check(&[&fixture("plugins", "openmetrics.wasm"), "--json"]);
     assert_eq!(code, 0, "{json}");
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();

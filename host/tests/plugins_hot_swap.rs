@@ -188,6 +188,7 @@ async fn a_new_version_that_fails_its_preflight_never_goes_live() {
         ),
         ("marker-v2-spin-on-empty-family.wasm", "(edge cases): timed out after"),
         ("marker-v2-writes-after-refusal.wasm", "(output refused part-way): it kept writing after its output was refused"),
+        ("marker-v2-unescaped-label.wasm", "(edge cases): its output is refused by the strict reader: not valid JSON: "),
     ] {
         install_plugin(dir.path(), "marker.wasm", &component_bytes("test-plugins", fixture));
         let reload = tokio::spawn(post(addr, "/-/reload"));

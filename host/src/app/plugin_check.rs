@@ -19,19 +19,19 @@
 //! the check when it fails). Any failure makes the exit status 1.
 use crate::plugin::folder::read_plugin;
 use crate::plugin::output_stream_check::{first_difference, OutputStreamCheck, OutputSummary};
+use crate::plugin::reading_sink::ReadingSink;
 use crate::plugin::sample_snapshots;
 use crate::plugin::series_batches::RenderNames;
 use crate::plugin::settings::read_settings_file;
-use crate::plugin::sink::{OutputSink, SinkClosed, WriteFuture};
-use crate::plugin::{ArtifactCache, CompileLimits, GuestConduct, GuestReturn, RenderLimits, RendererComponent, RendererEngine};
+use crate::plugin::{
+    ArtifactCache, CompileLimits, GuestConduct, GuestReturn, RenderFailureCause, RenderLimits, RendererComponent, RendererEngine,
+};
 use crate::registry::Registry;
 use crate::snapshot::Snapshot;
-use bytes::Bytes;
 use serde::Serialize;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Output kept of a render whose bytes are compared, to show where two differ.
@@ -47,46 +47,6 @@ pub struct CheckBounds {
     pub plugin_max_bytes: u64,
 }
 
-/// Reads what a render writes as it is written (validated and hashed,
-/// never kept), refusing everything after `accept` bytes or after the
-/// first problem in the output.
-#[derive(Clone)]
-struct CheckSink {
-    state: Arc<Mutex<SinkState>>,
-    accept: u64,
-}
-
-struct SinkState {
-    check: Option<OutputStreamCheck>,
-    written: u64,
-    problem: Option<String>,
-    /// `--dump`: where the output is copied as it comes.
-    dump: Option<std::io::BufWriter<std::fs::File>>,
-}
-
-impl OutputSink for CheckSink {
-    fn write(&mut self, chunk: Bytes) -> WriteFuture<'_> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let result = if state.written >= self.accept || state.problem.is_some() {
-            Err(SinkClosed::Gone)
-        } else {
-            state.written += chunk.len() as u64;
-            if let Some(file) = state.dump.as_mut() {
-                if let Err(error) = file.write_all(&chunk) {
-                    state.problem = Some(format!("--dump: {error}"));
-                    state.dump = None;
-                }
-            }
-            let read = state.check.as_mut().map_or(Ok(()), |check| check.feed(&chunk));
-            read.map_err(|problem| {
-                state.problem = Some(problem);
-                SinkClosed::Gone
-            })
-        };
-        Box::pin(async move { result })
-    }
-}
-
 /// One render of a sample.
 struct Rendered {
     result: Result<(), String>,
@@ -94,6 +54,8 @@ struct Rendered {
     /// render failed before its output could be judged).
     output: Option<Result<OutputSummary, String>>,
     written: u64,
+    /// Whether the host refused some of the output (past `accept`).
+    refused: bool,
     elapsed: Duration,
     conduct: GuestConduct,
 }
@@ -111,35 +73,29 @@ struct Job<'a> {
     reader: Option<&'a str>,
 }
 
-/// Renders `snapshot`, refusing output after `accept` bytes; `hash` asks
-/// for the output's hash (for the determinism check).
+/// Renders `snapshot`, refusing output after `accept` bytes (as the
+/// server's output cap does: the write that would pass it returns false);
+/// `hash` asks for the output's hash (for the determinism check).
 async fn render(job: &Job<'_>, snapshot: &Arc<Snapshot>, prefix: &str, accept: u64, hash: bool, dump_as: Option<&str>) -> Rendered {
     let check = OutputStreamCheck::new(job.content_type);
-    let dump = match (&job.dump, dump_as) {
-        (Some(dir), Some(name)) => std::fs::File::create(dir.join(name)).ok().map(std::io::BufWriter::new),
+    let copy = match (&job.dump, dump_as) {
+        (Some(dir), Some(name)) => std::fs::File::create(dir.join(name)).ok(),
         _ => None,
     };
-    let state = SinkState { check: Some(if hash { check.hashing().keeping(KEPT_BYTES) } else { check }), written: 0, problem: None, dump };
-    let sink = CheckSink { state: Arc::new(Mutex::new(state)), accept };
+    let sink = ReadingSink::new(if hash { check.hashing().keeping(KEPT_BYTES) } else { check }, copy);
+    let limits = RenderLimits { output_bytes: accept.min(job.limits.output_bytes), ..job.limits.clone() };
     let started = Instant::now();
     let names = RenderNames { prefix, ..RenderNames::default() };
-    let (result, conduct) = job.component.render_reporting(snapshot, job.format, names, job.limits, Box::new(sink.clone())).await;
+    let (result, conduct) = job.component.render_reporting(snapshot, job.format, names, &limits, Box::new(sink.clone())).await;
     let elapsed = started.elapsed();
-    let mut state = sink.state.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(mut file) = state.dump.take() {
-        let _ = file.flush();
-    }
+    let refused = matches!(&result, Err(e) if matches!(e.cause, RenderFailureCause::OutputTooLarge(_)));
     let result = result.map_err(|e| match (&e.cause, &conduct.reading) {
-        (crate::plugin::RenderFailureCause::TimedOut(_), Some(reading)) => format!("{} ({reading})", e.cause),
-        (crate::plugin::RenderFailureCause::TimedOut(_), None) => format!("{} (before asking for any series)", e.cause),
+        (RenderFailureCause::TimedOut(_), Some(reading)) => format!("{} ({reading})", e.cause),
+        (RenderFailureCause::TimedOut(_), None) => format!("{} (before asking for any series)", e.cause),
         _ => e.cause.to_string(),
     });
-    let output = match (state.problem.take(), state.check.take()) {
-        (Some(problem), _) => Some(Err(problem)),
-        (None, Some(check)) if result.is_ok() => Some(check.finish()),
-        _ => None,
-    };
-    Rendered { result, output, written: state.written, elapsed, conduct }
+    let read = sink.finish(result.is_ok());
+    Rendered { result, output: read.judged, written: read.written, refused, elapsed, conduct }
 }
 
 fn size(bytes: u64) -> String {
@@ -331,16 +287,11 @@ async fn dump_samples(
     for (name, snapshot) in samples {
         let path = folder.join(format!("{name}.json"));
         let file = std::fs::File::create(&path).map_err(|e| anyhow::anyhow!("--dump {}: {e}", path.display()))?;
-        let state = SinkState { check: None, written: 0, problem: None, dump: Some(std::io::BufWriter::new(file)) };
-        let sink = CheckSink { state: Arc::new(Mutex::new(state)), accept: u64::MAX };
+        let sink = ReadingSink::new(OutputStreamCheck::new(""), Some(file));
         let (result, _) = json.render_reporting(snapshot, "json", RenderNames::default(), limits, Box::new(sink.clone())).await;
         result.map_err(|e| anyhow::anyhow!("--dump {}: {e}", path.display()))?;
-        let mut state = sink.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(problem) = state.problem.take() {
-            anyhow::bail!("{problem}");
-        }
-        if let Some(mut file) = state.dump.take() {
-            file.flush().map_err(|e| anyhow::anyhow!("--dump {}: {e}", path.display()))?;
+        if let Some(Err(problem)) = sink.finish(true).judged {
+            anyhow::bail!("--dump {}: {problem}", path.display());
         }
     }
     Ok(())
@@ -466,18 +417,24 @@ async fn check_format(job: &Job<'_>, samples: &[Sample<'_>], large: &Arc<Snapsho
             }
         }
     }
-    // Refuse output after the first 64 KiB of the large sample.
-    let refused = render(job, large, "", 64 << 10, false, None).await;
-    let conduct = &refused.conduct;
-    let stopped = conduct.returned == Some(GuestReturn::OutputClosed) && conduct.writes_after_refusal == 0;
-    let what = match (&conduct.returned, conduct.writes_after_refusal) {
-        (_, n) if n > 0 => format!("kept writing ({n} writes after output.write returned false)"),
-        (Some(GuestReturn::OutputClosed), _) => "returned output-closed at once".to_string(),
-        (Some(other), _) => format!("returned {other:?} instead of output-closed"),
-        (None, _) => format!("did not return ({})", refused.result.clone().err().unwrap_or_default()),
-    };
-    let passed = stopped || refused.written < 64 << 10 && refused.result.is_ok();
-    record("output refused part-way", if passed { "ok" } else { "FAIL" }, what);
+    // Refuse output after the first 64 KiB of the large sample, then at the
+    // first write of the edge cases (an output written in one piece is
+    // refused only so): the guest must stop writing and return output-closed.
+    let edge = samples[0].2;
+    for (check, snapshot, accept) in [("output refused part-way", large, 64 << 10), ("output refused at once", edge, 0)] {
+        let refused = render(job, snapshot, "", accept, false, None).await;
+        let conduct = &refused.conduct;
+        let what = match (&conduct.returned, conduct.writes_after_refusal) {
+            (_, n) if n > 0 => format!("kept writing ({n} writes after output.write returned false)"),
+            (None, _) => format!("did not return ({})", refused.result.clone().err().unwrap_or_default()),
+            _ if !refused.refused => "not reached: the whole output came before the refusal".to_string(),
+            (Some(GuestReturn::OutputClosed), _) => "returned output-closed at once".to_string(),
+            (Some(other), _) => format!("returned {other:?} instead of output-closed"),
+        };
+        let stopped = conduct.returned == Some(GuestReturn::OutputClosed) && conduct.writes_after_refusal == 0;
+        let passed = stopped || !refused.refused && refused.result.is_ok();
+        record(check, if passed { "ok" } else { "FAIL" }, what);
+    }
     results
 }
 

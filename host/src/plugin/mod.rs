@@ -31,6 +31,7 @@ pub mod format_rules;
 pub mod limits;
 pub mod output_stream_check;
 pub mod preflight;
+pub mod reading_sink;
 pub mod renderer_set;
 pub mod sample_snapshots;
 pub mod series_batches;

@@ -9,18 +9,18 @@
 //! output for a content type the host can read (Prometheus text 0.0.4,
 //! OpenMetrics, JSON) is refused by the strict readers, when a second render
 //! of the same snapshot differs, or when it keeps writing after the host
-//! refused its output. A version that fails does not go live: a new file is
+//! refused its output (half-way, or at its first write) or then returns
+//! anything but output-closed. A version that fails does not go live: a new file is
 //! `failed`, a new version leaves the previous one serving; either way with
 //! the reason.
 use super::output_stream_check::{first_difference, OutputStreamCheck, OutputSummary};
+use super::reading_sink::ReadingSink;
 use super::sample_snapshots;
 use super::series_batches::RenderNames;
-use super::sink::{OutputSink, SinkClosed, WriteFuture};
-use super::{GuestConduct, GuestReturn, RenderLimits, RendererComponent};
+use super::{GuestConduct, GuestReturn, RenderFailureCause, RenderLimits, RendererComponent};
 use crate::registry::Registry;
 use crate::snapshot::Snapshot;
-use bytes::Bytes;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 /// Output kept of each sample render, to show where two renders differ.
 const KEPT_BYTES: usize = 4 << 20;
@@ -42,42 +42,6 @@ fn samples() -> &'static (Arc<Snapshot>, Arc<Snapshot>) {
         let edge = sample_snapshots::edge_cases().expect("the edge-case sample registers").snapshot();
         (Arc::new(edge), Arc::new(Registry::new().snapshot()))
     })
-}
-
-/// What a render wrote, read as it is written (never kept).
-struct Reading {
-    check: Option<OutputStreamCheck>,
-    written: u64,
-    problem: Option<String>,
-    refused: bool,
-}
-
-/// A sink that reads (and hashes) the output, refusing everything after
-/// `accept` bytes or after the output's first problem.
-#[derive(Clone)]
-struct ReadingSink {
-    reading: Arc<Mutex<Reading>>,
-    accept: u64,
-}
-
-impl OutputSink for ReadingSink {
-    fn write(&mut self, chunk: Bytes) -> WriteFuture<'_> {
-        let mut reading = self.reading.lock().unwrap_or_else(|e| e.into_inner());
-        let result = if reading.written >= self.accept || reading.problem.is_some() {
-            reading.refused = true;
-            Err(SinkClosed::Gone)
-        } else {
-            reading.written += chunk.len() as u64;
-            match reading.check.as_mut().map_or(Ok(()), |check| check.feed(&chunk)) {
-                Ok(()) => Ok(()),
-                Err(problem) => {
-                    reading.problem = Some(problem);
-                    Err(SinkClosed::Gone)
-                }
-            }
-        };
-        Box::pin(std::future::ready(result))
-    }
 }
 
 /// What one render did.
@@ -102,22 +66,17 @@ async fn render_once(
     limits: &RenderLimits,
     accept: u64,
 ) -> Rendered {
-    let check = OutputStreamCheck::new(content_type).hashing().keeping(KEPT_BYTES);
-    let reading = Reading { check: Some(check), written: 0, problem: None, refused: false };
-    let sink = ReadingSink { reading: Arc::new(Mutex::new(reading)), accept };
-    let (result, conduct) = component.render_reporting(snapshot, format, RenderNames::default(), limits, Box::new(sink.clone())).await;
-    let mut reading = sink.reading.lock().unwrap_or_else(|e| e.into_inner());
-    let written = reading.written;
-    let outcome = match (reading.problem.take(), result) {
-        (Some(problem), _) => Err(format!("its output is refused by the strict reader: {problem}")),
-        (None, Err(failure)) => Err(failure.cause.to_string()),
-        (None, Ok(())) => match reading.check.take().map(OutputStreamCheck::finish) {
-            Some(Err(problem)) => Err(format!("its output is refused by the strict reader: {problem}")),
-            Some(Ok(summary)) => Ok(Some(summary)),
-            None => Ok(None),
-        },
+    let sink = ReadingSink::new(OutputStreamCheck::new(content_type).hashing().keeping(KEPT_BYTES), None);
+    let limits = RenderLimits { output_bytes: accept.min(limits.output_bytes), ..limits.clone() };
+    let (result, conduct) = component.render_reporting(snapshot, format, RenderNames::default(), &limits, Box::new(sink.clone())).await;
+    let refused = matches!(&result, Err(failure) if matches!(failure.cause, RenderFailureCause::OutputTooLarge(_)));
+    let read = sink.finish(result.is_ok());
+    let outcome = match (read.judged, result) {
+        (Some(Err(problem)), _) => Err(format!("its output is refused by the strict reader: {problem}")),
+        (_, Err(failure)) => Err(failure.cause.to_string()),
+        (judged, Ok(())) => Ok(judged.and_then(Result::ok)),
     };
-    Rendered { outcome, conduct, written, refused: reading.refused }
+    Rendered { outcome, conduct, written: read.written, refused }
 }
 
 /// Runs every format of `component` through the preflight within `limits`.
@@ -136,14 +95,18 @@ pub async fn preflight(component: &RendererComponent, limits: &RenderLimits) -> 
             let at = first_difference(&kept(&first), &kept(&second));
             return Err(fail("deterministic", format!("a second render of the same snapshot wrote different bytes ({at})")));
         }
-        // Refuse the output half-way: the guest must stop writing.
-        let refused = render(edge, written / 2).await;
-        if refused.conduct.writes_after_refusal > 0 {
-            let reason = format!("it kept writing after its output was refused ({} writes)", refused.conduct.writes_after_refusal);
-            return Err(fail("output refused part-way", reason));
-        }
-        if let Some(returned) = refused.conduct.returned.filter(|r| refused.refused && *r != GuestReturn::OutputClosed) {
-            return Err(fail("output refused part-way", format!("it returned {returned:?} instead of output-closed")));
+        // Refuse the output half-way, then at its first write (an output
+        // written in one piece is refused only so): the guest must stop
+        // writing and return output-closed.
+        for (sample, accept) in [("output refused part-way", written / 2), ("output refused at once", 0)] {
+            let refused = render(edge, accept).await;
+            if refused.conduct.writes_after_refusal > 0 {
+                let reason = format!("it kept writing after its output was refused ({} writes)", refused.conduct.writes_after_refusal);
+                return Err(fail(sample, reason));
+            }
+            if let Some(returned) = refused.conduct.returned.filter(|r| refused.refused && *r != GuestReturn::OutputClosed) {
+                return Err(fail(sample, format!("its output was refused, but it returned {returned:?} instead of output-closed")));
+            }
         }
     }
     Ok(())

@@ -17,6 +17,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("test-plugins/marker-v2-nondeterministic.wasm", "marker-renderer", "v2,bug-nondeterministic"),
     ("test-plugins/marker-v2-spin-on-empty-family.wasm", "marker-renderer", "v2,bug-spin-on-empty-family"),
     ("test-plugins/marker-v2-writes-after-refusal.wasm", "marker-renderer", "v2,bug-writes-after-refusal"),
+    ("test-plugins/marker-v2-unescaped-label.wasm", "marker-renderer", "v2,bug-unescaped-label"),
     ("test-plugins/hostile.wasm", "hostile-renderer", ""),
     ("test-plugins/formats-many.wasm", "hostile-renderer", "formats-many"),
     ("test-plugins/formats-huge-name.wasm", "hostile-renderer", "formats-huge-name"),

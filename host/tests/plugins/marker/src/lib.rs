@@ -8,7 +8,8 @@
 //! `bug-nondeterministic` (family names in a `HashMap`'s order and the time
 //! in the output), `bug-spin-on-empty-family` (loops forever on a family
 //! without series), `bug-writes-after-refusal` (ignores `output.write`
-//! returning false).
+//! returning false), `bug-unescaped-label` (declares JSON and writes the
+//! label values between quotes without escaping them).
 wit_bindgen::generate!({
     path: "../../../../wit/v0.2.0",
     world: "renderer-plugin",
@@ -28,7 +29,7 @@ impl Guest for Marker {
             .into_iter()
             .map(|name| FormatInfo {
                 name: name.into(),
-                content_type: "text/plain; charset=utf-8".into(),
+                content_type: if cfg!(feature = "bug-unescaped-label") { "application/json" } else { "text/plain; charset=utf-8" }.into(),
                 description: format!("test fixture {VERSION}"),
             })
             .collect()
@@ -44,6 +45,9 @@ impl Guest for Marker {
             loop {
                 spins = std::hint::black_box(spins.wrapping_add(1));
             }
+        }
+        if cfg!(feature = "bug-unescaped-label") {
+            return unescaped_label_values();
         }
         let mut chunk = String::new();
         if cfg!(feature = "bug-nondeterministic") {
@@ -67,6 +71,25 @@ impl Guest for Marker {
         }
         Ok(())
     }
+}
+
+/// A JSON array of every label value, each written between quotes as it
+/// is (the bug: a value holding `"` or a newline breaks the JSON).
+fn unescaped_label_values() -> Result<(), RenderError> {
+    let mut out = format!("[\"marker {VERSION}\"");
+    while let Some(batch) = metrics::renderer::input::next_batch() {
+        let mut start = 0;
+        for end in batch.label_ends {
+            let value = batch.label_text.get(start..end as usize).unwrap_or_default();
+            out.push_str(&format!(",\"{value}\""));
+            start = end as usize;
+        }
+    }
+    out.push(']');
+    if !metrics::renderer::output::write(out.as_bytes()) {
+        return Err(RenderError::OutputClosed);
+    }
+    Ok(())
 }
 
 export!(Marker);
