@@ -18,21 +18,25 @@ pub const COMPONENTIZE_JS: &str = "0.23.0";
 const JS_APP: &str = include_str!("../../templates/js/app.js");
 const JS_HELPERS: &str = include_str!("../../templates/js/metrics_renderer_helpers.js");
 const JS_TEST: &str = include_str!("../../templates/js/test_helpers.mjs");
+const JS_LINE_FORMAT: &str = include_str!("../../templates/js/line_format.js");
+const JS_LINE_FORMAT_TEST: &str = include_str!("../../templates/js/test_line_format.mjs");
 
 fn js_readme(name: &str) -> String {
     format!(
         r#"# The `{name}` renderer plugin for metrics-host (JavaScript)
 
 A WebAssembly component, built with componentize-js {COMPONENTIZE_JS}, that renders
-metrics snapshots in the format `{name}`. `app.js` is the format (edit
-`render`); `metrics_renderer_helpers.js` walks the batches (label values
+metrics snapshots in the format `{name}`. `line_format.js` is the format
+(one series as a line; `test_line_format.mjs` reads label values holding
+common delimiters back: change both together), `app.js` the renderer that
+uses it; `metrics_renderer_helpers.js` walks the batches (label values
 cut at UTF-8 byte offsets, which the bindings' UTF-16 strings would get
 wrong; 64-bit counts arrive as BigInt) and buffers output; `wit/` is the
 contract (`metrics:renderer@0.3.0`). See the host's PLUGINS.md.
 
 ```sh
 npm install @bytecodealliance/componentize-js@{COMPONENTIZE_JS}    # once
-node --test test_helpers.mjs                                  # the helpers, natively
+node --test test_helpers.mjs test_line_format.mjs            # the helpers and the format, natively
 npx componentize-js app.js --wit wit -n renderer-plugin -d http fetch-event -o {name}.wasm
 metrics-host plugin check {name}.wasm
 cp {name}.wasm PLUGINS_DIR/.{name}.tmp && mv PLUGINS_DIR/.{name}.tmp PLUGINS_DIR/{name}.wasm
@@ -52,21 +56,25 @@ pub const COMPONENTIZE_PY: &str = "0.25.0";
 const PYTHON_APP: &str = include_str!("../../templates/python/app.py");
 const PYTHON_HELPERS: &str = include_str!("../../templates/python/metrics_renderer_helpers.py");
 const PYTHON_TEST: &str = include_str!("../../templates/python/test_helpers.py");
+const PYTHON_LINE_FORMAT: &str = include_str!("../../templates/python/line_format.py");
+const PYTHON_LINE_FORMAT_TEST: &str = include_str!("../../templates/python/test_line_format.py");
 
 fn python_readme(name: &str) -> String {
     format!(
         r#"# The `{name}` renderer plugin for metrics-host (Python)
 
 A WebAssembly component, built with componentize-py {COMPONENTIZE_PY}, that renders
-metrics snapshots in the format `{name}`. `app.py` is the format (edit
-`render`); `metrics_renderer_helpers.py` walks the batches (label values
+metrics snapshots in the format `{name}`. `line_format.py` is the format
+(one series as a line; `test_line_format.py` reads label values holding
+common delimiters back: change both together), `app.py` the renderer that
+uses it; `metrics_renderer_helpers.py` walks the batches (label values
 cut at UTF-8 byte offsets, which the bindings' `str` would get wrong) and
 buffers output; `wit/` is the contract (`metrics:renderer@0.3.0`). See the
 host's PLUGINS.md for the contract's semantics and limits.
 
 ```sh
 python3 -m venv .venv && .venv/bin/pip install componentize-py=={COMPONENTIZE_PY}   # once
-python3 -m unittest test_helpers                           # the helpers, natively
+python3 -m unittest test_helpers test_line_format          # the helpers and the format, natively
 .venv/bin/componentize-py -d wit -w renderer-plugin componentize app -o {name}.wasm
 metrics-host plugin check {name}.wasm
 cp {name}.wasm PLUGINS_DIR/.{name}.tmp && mv PLUGINS_DIR/.{name}.tmp PLUGINS_DIR/{name}.wasm
@@ -160,8 +168,10 @@ fn lib_rs(name: &str) -> String {
 const TEMPLATE_LIB: &str = r##"//! The `FORMAT_NAME` renderer: one line per series,
 //! `family label=value,label=value value`. Change `series` (and the other
 //! callbacks of `SeriesFormatter`) to write your format. One setting, in
-//! `FORMAT_NAME.toml` beside the component: `label_separator` (one
-//! character, default `,`).
+//! `FORMAT_NAME.toml` beside the component: `label_separator` (one ASCII
+//! punctuation character but `\` and `=`, default `,`). Label values are escaped so that
+//! every value reads back (the test `delimiters_in_label_values_read_back`
+//! is the reader: change both together).
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;
@@ -184,10 +194,13 @@ impl SeriesFormatter for FormatType {
     }
 
     fn series(&mut self, family: &Family<'_>, series: &Series<'_>, out: &mut Writer<'_, '_>) -> Result<(), RenderError> {
+        let separator = [b'\\', self.separator];
+        let separator_escaped = core::str::from_utf8(&separator).unwrap_or("\\,");
+        let escapes = [(b'\\', "\\\\"), (b'\n', "\\n"), (b' ', "\\ "), (b'=', "\\="), (b',', "\\,"), (self.separator, separator_escaped)];
         out.str(family.name);
         for (i, (name, value)) in series.labels().enumerate() {
             out.byte(if i == 0 { b' ' } else { self.separator });
-            out.str(name).byte(b'=').escaped(value, &[(b',', "\\,"), (b' ', "\\ "), (b'=', "\\="), (b'\\', "\\\\"), (b'\n', "\\n")]);
+            out.str(name).byte(b'=').escaped(value, &escapes);
         }
         out.byte(b' ').f64(series.value()).byte(b'\n');
         Ok(())
@@ -202,8 +215,8 @@ impl Renderer for FormatType {
     fn configure(settings: &[(String, String)]) -> Result<(), String> {
         for (key, value) in settings {
             match key.as_str() {
-                "label_separator" if value.len() == 1 => {}
-                "label_separator" => return Err(format!("label_separator must be one character, got {value:?}")),
+                "label_separator" if value.len() == 1 && value.as_bytes()[0].is_ascii_punctuation() && !matches!(value.as_str(), "\\" | "=") => {}
+                "label_separator" => return Err(format!("label_separator must be one ASCII punctuation character other than \\ and =, got {value:?}")),
                 other => return Err(format!("unknown setting {other:?} (known: label_separator)")),
             }
         }
@@ -257,12 +270,114 @@ mod tests {
         assert_eq!(String::from_utf8(out).unwrap(), "# queued messages queued\nqueued queue=a\\ b 1.5\nqueued queue=ü 2\n");
     }
 
+    /// The delimiters of common formats (the ones `metrics-host plugin
+    /// check` tries), each in label values of series rendered with two
+    /// separators, read back from the output by `read_line`.
+    #[test]
+    fn delimiters_in_label_values_read_back() {
+        const DELIMITERS: [&str; 12] = [",", "\"", "\\", "\n", "=", "{", "}", " ", ".", "/", ";", "\t"];
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for d in DELIMITERS {
+            for value in [format!("zz{d}zz"), d.to_string()] {
+                text.push_str(&value);
+                ends.push(text.len() as u32);
+            }
+        }
+        let families = [Family {
+            name: "queued",
+            help: None,
+            kind: MetricKind::Gauge,
+            label_names: vec!["queue", "tenant"],
+            series: DELIMITERS.len() as u32,
+            bounds: &[],
+            native: false,
+            quantiles: &[],
+        }];
+        let values: Vec<f64> = (0..DELIMITERS.len()).map(|i| i as f64).collect();
+        struct Batch<'a>(Option<metrics_renderer_sdk::SeriesBatch<'a>>);
+        impl BatchSource for Batch<'_> {
+            fn next_batch(
+                &mut self,
+                f: &mut dyn FnMut(&metrics_renderer_sdk::SeriesBatch<'_>) -> Result<(), RenderError>,
+            ) -> Result<bool, RenderError> {
+                match self.0.take() {
+                    Some(batch) => f(&batch).map(|()| true),
+                    None => Ok(false),
+                }
+            }
+        }
+        for separator in [b',', b';'] {
+            let batch = metrics_renderer_sdk::SeriesBatch::of_values(0, &text, &ends, &values);
+            let mut out = Vec::new();
+            render_series(&families, &mut Batch(Some(batch)), &mut FormatType { separator }, &mut out).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            let lines: Vec<&str> = out.lines().collect();
+            assert_eq!(lines.len(), DELIMITERS.len(), "one line per series: {out}");
+            for (i, (line, d)) in lines.iter().zip(DELIMITERS).enumerate() {
+                let want = (String::from("queued"), vec![("queue".into(), format!("zz{d}zz")), ("tenant".into(), d.to_string())], format!("{i}"));
+                assert_eq!(read_line(line, separator as char), want, "{line:?}");
+            }
+        }
+    }
+
+    /// Splits `text` at each `at` not escaped by a backslash.
+    fn split_unescaped(text: &str, at: char) -> Vec<String> {
+        let mut parts = vec![String::new()];
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    let last = parts.last_mut().unwrap();
+                    last.push(c);
+                    last.extend(chars.next());
+                }
+                c if c == at => parts.push(String::new()),
+                c => parts.last_mut().unwrap().push(c),
+            }
+        }
+        parts
+    }
+
+    fn unescape(text: &str) -> String {
+        let mut out = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            match (c, c == '\\') {
+                (_, true) => out.push(match chars.next() {
+                    Some('n') => '\n',
+                    Some(other) => other,
+                    None => panic!("a lone backslash at the end of {text:?}"),
+                }),
+                (c, false) => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// The format's reader: `family label=value<separator>... value`.
+    fn read_line(line: &str, separator: char) -> (String, Vec<(String, String)>, String) {
+        let parts = split_unescaped(line, ' ');
+        assert_eq!(parts.len(), 3, "name, labels, value: {line:?}");
+        let labels = split_unescaped(&parts[1], separator)
+            .iter()
+            .map(|pair| {
+                let kv = split_unescaped(pair, '=');
+                assert_eq!(kv.len(), 2, "one unescaped = in {pair:?}");
+                (kv[0].clone(), unescape(&kv[1]))
+            })
+            .collect();
+        (parts[0].clone(), labels, parts[2].clone())
+    }
+
     #[test]
     fn only_a_one_character_label_separator_is_accepted() {
         let setting = |key: &str, value: &str| vec![(String::from(key), String::from(value))];
         assert!(FormatType::configure(&[]).is_ok());
         assert!(FormatType::configure(&setting("label_separator", ";")).is_ok());
         assert!(FormatType::configure(&setting("label_separator", ";;")).is_err());
+        assert!(FormatType::configure(&setting("label_separator", "n")).is_err(), "\\n is the escaped newline");
+        assert!(FormatType::configure(&setting("label_separator", "=")).is_err(), "= ends a label name");
         assert!(FormatType::configure(&setting("colour", "red")).unwrap_err().contains("unknown setting"));
     }
 }
@@ -321,6 +436,8 @@ pub fn write_project(name: &str, lang: &str, parent: &Path) -> anyhow::Result<Pa
             ("app.js".into(), JS_APP.replace("FORMAT_NAME", name)),
             ("metrics_renderer_helpers.js".into(), JS_HELPERS.into()),
             ("test_helpers.mjs".into(), JS_TEST.into()),
+            ("line_format.js".into(), JS_LINE_FORMAT.replace("FORMAT_NAME", name)),
+            ("test_line_format.mjs".into(), JS_LINE_FORMAT_TEST.into()),
             ("README.md".into(), js_readme(name)),
             ("sample/metrics.json".into(), SAMPLE.into()),
             ("wit/renderer.wit".into(), WIT.into()),
@@ -331,6 +448,8 @@ pub fn write_project(name: &str, lang: &str, parent: &Path) -> anyhow::Result<Pa
             ("app.py".into(), PYTHON_APP.replace("FORMAT_NAME", name)),
             ("metrics_renderer_helpers.py".into(), PYTHON_HELPERS.into()),
             ("test_helpers.py".into(), PYTHON_TEST.into()),
+            ("line_format.py".into(), PYTHON_LINE_FORMAT.replace("FORMAT_NAME", name)),
+            ("test_line_format.py".into(), PYTHON_LINE_FORMAT_TEST.into()),
             ("README.md".into(), python_readme(name)),
             ("sample/metrics.json".into(), SAMPLE.into()),
             ("wit/renderer.wit".into(), WIT.into()),

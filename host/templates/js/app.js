@@ -1,15 +1,13 @@
 // The FORMAT_NAME renderer: one line per series,
-// `family label=value,label=value value`. Change `render` to write your
-// format; `metrics_renderer_helpers.js` walks the batches correctly.
+// `family label=value,label=value value` (written by `line_format.js`).
+// Change `line_format.js` (and `render`) to write your format;
+// `metrics_renderer_helpers.js` walks the batches correctly.
 import { nextBatch } from 'metrics:renderer/input@0.3.0';
 import { write } from 'metrics:renderer/output@0.3.0';
-import { Output, OutputClosed, batches, seriesOf, goFloat } from './metrics_renderer_helpers.js';
+import { line } from './line_format.js';
+import { Output, OutputClosed, batches, seriesOf } from './metrics_renderer_helpers.js';
 
 const FORMAT = 'FORMAT_NAME';
-
-// Most values need no escaping: test once, replace only then.
-const SPECIALS = /[\\\n, =]/;
-const escape = (value) => (SPECIALS.test(value) ? value.replace(/[\\, =]/g, '\\$&').replace(/\n/g, '\\n') : value);
 
 export const renderer = {
   formats() {
@@ -26,11 +24,7 @@ export const renderer = {
     try {
       for (const batch of batches(nextBatch)) {
         const family = snapshot.families[batch.family];
-        const name = family.name; // final: the host already put any ?prefix= in front
-        for (const series of seriesOf(batch, family)) {
-          const labels = series.labels.map(([k, v]) => `${k}=${escape(v)}`).join(',');
-          out.write(labels ? `${name} ${labels} ${goFloat(series.value)}\n` : `${name} ${goFloat(series.value)}\n`);
-        }
+        for (const series of seriesOf(batch, family)) out.write(line(family.name, series.labels, series.value));
       }
       out.flush();
     } catch (error) {

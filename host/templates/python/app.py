@@ -1,19 +1,17 @@
 """The FORMAT_NAME renderer: one line per series,
-`family label=value,label=value value`. Change `render` to write your
-format; `metrics_renderer_helpers` walks the batches correctly."""
+`family label=value,label=value value` (written by `line_format.py`).
+Change `line_format.py` (and `render`) to write your format;
+`metrics_renderer_helpers` walks the batches correctly."""
 from typing import List, Tuple
 
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.imports import input, output, types
 
+import line_format
 import metrics_renderer_helpers as helpers
 
 FORMAT = "FORMAT_NAME"
-
-
-def escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace(",", "\\,").replace(" ", "\\ ").replace("=", "\\=")
 
 
 class Renderer(exports.Renderer):
@@ -31,10 +29,8 @@ class Renderer(exports.Renderer):
         try:
             for batch in helpers.batches(input.next_batch):
                 family = snapshot.families[batch.family]
-                name = family.name  # final: the host already put any ?prefix= in front
                 for series in helpers.series(batch, family):
-                    labels = ",".join(f"{k}={escape(v)}" for k, v in series.labels)
-                    out.write(f"{name} {labels} {helpers.go_float(series.value)}\n" if labels else f"{name} {helpers.go_float(series.value)}\n")
+                    out.write(line_format.line(family.name, series.labels, series.value))
             out.flush()
         except helpers.OutputClosed:
             raise Err(types.RenderError_OutputClosed())

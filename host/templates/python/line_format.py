@@ -1,0 +1,24 @@
+"""The FORMAT_NAME line: `family label=value,label=value value`. Label
+values are escaped so that every value reads back (`test_line_format.py`
+holds the reader: change both together). Kept apart from `app.py`, which
+needs the component's bindings, so it is tested with plain Python."""
+from typing import List, Tuple
+
+import metrics_renderer_helpers as helpers
+
+# What the line uses as delimiters, and how a label value writes each.
+ESCAPES = {"\\": "\\\\", "\n": "\\n", ",": "\\,", " ": "\\ ", "=": "\\="}
+
+
+def escape(value: str) -> str:
+    if not any(c in value for c in ESCAPES):
+        return value  # most values need nothing
+    return "".join(ESCAPES.get(c, c) for c in value)
+
+
+def line(name: str, labels: List[Tuple[str, str]], value: float) -> str:
+    """One series; `name` is final (the host already put any ?prefix= in front)."""
+    if not labels:
+        return f"{name} {helpers.go_float(value)}\n"
+    text = ",".join(f"{k}={escape(v)}" for k, v in labels)
+    return f"{name} {text} {helpers.go_float(value)}\n"
