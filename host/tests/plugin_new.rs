@@ -95,7 +95,7 @@ async fn a_new_python_format_goes_from_template_to_served() {
     let project = work.path().join("py_lines");
     let python = common::validators::python();
     let tests = run(&python, &["-m", "unittest", "test_helpers", "test_line_format"], &project, &scratch);
-    assert!(tests.contains("Ran 5 tests") && tests.contains("OK"), "{tests}");
+    assert!(tests.contains("Ran 6 tests") && tests.contains("OK"), "{tests}");
     let componentize = Path::new(&python).with_file_name("componentize-py");
     if common::tools::missing(&[&format!("file:{}", componentize.display())]) {
         return;
@@ -110,12 +110,24 @@ async fn a_new_python_format_goes_from_template_to_served() {
     let queues = registry.gauge_family("queued", "messages queued", &["queue", "tenant"]).unwrap();
     queues.with_label_values(&["ümlaut b", "t1"]).unwrap().set(1.5);
     let plugins = tempfile::tempdir().unwrap();
-    let (server, _renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
+    let (server, renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
     install_plugin(plugins.path(), "py_lines.wasm", &std::fs::read(&wasm).unwrap());
     wait_until_serving(server.local_addr, "py_lines.wasm").await;
     let r = get(server.local_addr, "/metrics?format=py_lines", &[]).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("queued queue=ümlaut\\ b,tenant=t1 1.5\n"), "{}", r.text());
+    // Its setting, read again by every render (configure's state is gone
+    // there); a refused one keeps the previous settings serving.
+    std::fs::write(plugins.path().join("py_lines.toml"), "label_separator = \";\"\n").unwrap();
+    renderers.reload().await;
+    let text = get(server.local_addr, "/metrics?format=py_lines", &[]).await.text();
+    assert!(text.contains("queued queue=ümlaut\\ b;tenant=t1 1.5\n"), "{text}");
+    std::fs::write(plugins.path().join("py_lines.toml"), "label_separator = \"=\"\n").unwrap();
+    renderers.reload().await;
+    let listing = get(server.local_addr, "/-/plugins", &[]).await.text();
+    assert!(listing.contains("label_separator must be one ASCII punctuation character"), "{listing}");
+    let text = get(server.local_addr, "/metrics?format=py_lines", &[]).await.text();
+    assert!(text.contains(";tenant=t1 1.5\n"), "{text}");
     server.stop().await.unwrap();
 }
 
@@ -130,7 +142,7 @@ async fn a_new_javascript_format_goes_from_template_to_served() {
     run(binary, &["plugin", "new", "js_lines", "--lang", "js", "--dir", work.path().to_str().unwrap()], work.path(), &scratch);
     let project = work.path().join("js_lines");
     let tests = run("node", &["--test", "test_helpers.mjs", "test_line_format.mjs"], &project, &scratch);
-    assert!(tests.contains("# pass 5") && tests.contains("# fail 0"), "{tests}");
+    assert!(tests.contains("# pass 6") && tests.contains("# fail 0"), "{tests}");
     let componentize = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/js-tools/node_modules/.bin/componentize-js");
     if common::tools::missing(&[&format!("file:{}", componentize.display())]) {
         return;
@@ -145,12 +157,24 @@ async fn a_new_javascript_format_goes_from_template_to_served() {
     let queues = registry.gauge_family("queued", "messages queued", &["queue", "tenant"]).unwrap();
     queues.with_label_values(&["ümlaut b", "t1"]).unwrap().set(1.5);
     let plugins = tempfile::tempdir().unwrap();
-    let (server, _renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
+    let (server, renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
     install_plugin(plugins.path(), "js_lines.wasm", &std::fs::read(&wasm).unwrap());
     wait_until_serving(server.local_addr, "js_lines.wasm").await;
     let r = get(server.local_addr, "/metrics?format=js_lines", &[]).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("queued queue=ümlaut\\ b,tenant=t1 1.5\n"), "{}", r.text());
+    // Its setting, read again by every render (configure's state is gone
+    // there); a refused one keeps the previous settings serving.
+    std::fs::write(plugins.path().join("js_lines.toml"), "label_separator = \";\"\n").unwrap();
+    renderers.reload().await;
+    let text = get(server.local_addr, "/metrics?format=js_lines", &[]).await.text();
+    assert!(text.contains("queued queue=ümlaut\\ b;tenant=t1 1.5\n"), "{text}");
+    std::fs::write(plugins.path().join("js_lines.toml"), "label_separator = \"=\"\n").unwrap();
+    renderers.reload().await;
+    let listing = get(server.local_addr, "/-/plugins", &[]).await.text();
+    assert!(listing.contains("label_separator must be one ASCII punctuation character"), "{listing}");
+    let text = get(server.local_addr, "/metrics?format=js_lines", &[]).await.text();
+    assert!(text.contains(";tenant=t1 1.5\n"), "{text}");
     server.stop().await.unwrap();
 }
 

@@ -4,7 +4,7 @@
 // `metrics_renderer_helpers.js` walks the batches correctly.
 import { nextBatch } from 'metrics:renderer/input@0.3.0';
 import { write } from 'metrics:renderer/output@0.3.0';
-import { line } from './line_format.js';
+import { line, validSeparator } from './line_format.js';
 import { Output, OutputClosed, batches, seriesOf } from './metrics_renderer_helpers.js';
 
 const FORMAT = 'FORMAT_NAME';
@@ -14,17 +14,24 @@ export const renderer = {
     return [{ name: FORMAT, contentType: 'text/plain; charset=utf-8', description: 'one line per series' }];
   },
 
+  // Checks the settings (`FORMAT_NAME.toml` beside the component) once at
+  // load. Anything set here is gone in `render` (each render is a fresh
+  // instance): `render` reads `options.settings` again.
   configure(settings) {
-    for (const [name] of settings) throw `unknown setting ${JSON.stringify(name)}: this plugin takes no settings`;
+    for (const [name, value] of settings) {
+      if (name !== 'label_separator') throw `unknown setting ${JSON.stringify(name)} (known: label_separator)`;
+      if (!validSeparator(value)) throw `label_separator must be one ASCII punctuation character other than \\ and =, got ${JSON.stringify(value)}`;
+    }
   },
 
   render(snapshot, format, options) {
     if (format !== FORMAT) throw { tag: 'unknown-format', val: format };
+    const separator = options.settings.find(([name]) => name === 'label_separator')?.[1] ?? ',';
     const out = new Output(write);
     try {
       for (const batch of batches(nextBatch)) {
         const family = snapshot.families[batch.family];
-        for (const series of seriesOf(batch, family)) out.write(line(family.name, series.labels, series.value));
+        for (const series of seriesOf(batch, family)) out.write(line(family.name, series.labels, series.value, separator));
       }
       out.flush();
     } catch (error) {

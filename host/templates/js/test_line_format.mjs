@@ -3,7 +3,7 @@
 // `readLine` is the format's reader: change it with `line_format.js`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { line } from './line_format.js';
+import { line, validSeparator } from './line_format.js';
 
 const DELIMITERS = [',', '"', '\\', '\n', '=', '{', '}', ' ', '.', '/', ';', '\t'];
 
@@ -19,11 +19,11 @@ function splitUnescaped(text, at) {
 
 const unescape = (text) => text.replace(/\\(.)/gs, (_, c) => (c === 'n' ? '\n' : c));
 
-function readLine(text) {
+function readLine(text, separator) {
   assert.ok(text.endsWith('\n') && text.indexOf('\n') === text.length - 1, JSON.stringify(text));
   const [name, labels, value, ...rest] = splitUnescaped(text.slice(0, -1), ' ');
   assert.deepEqual(rest, []);
-  const pairs = splitUnescaped(labels, ',').map((pair) => {
+  const pairs = splitUnescaped(labels, separator).map((pair) => {
     const [key, escaped, ...more] = splitUnescaped(pair, '=');
     assert.deepEqual(more, [], pair);
     return [key, unescape(escaped)];
@@ -32,10 +32,16 @@ function readLine(text) {
 }
 
 test('delimiters in label values read back', () => {
-  for (const d of DELIMITERS) {
-    const labels = [['queue', `zz${d}zz`], ['tenant', d]];
-    assert.deepEqual(readLine(line('queued', labels, 1.5)), ['queued', labels, '1.5'], JSON.stringify(d));
+  for (const separator of [',', ';']) {
+    for (const d of DELIMITERS) {
+      const labels = [['queue', `zz${d}zz`], ['tenant', d]];
+      assert.deepEqual(readLine(line('queued', labels, 1.5, separator), separator), ['queued', labels, '1.5'], JSON.stringify([separator, d]));
+    }
   }
+});
+
+test('only punctuation separators are valid', () => {
+  assert.deepEqual([',', ';', '|', '=', '\\', 'a', ' ', ';;', 'é'].filter(validSeparator), [',', ';', '|']);
 });
 
 test('a series without labels', () => {

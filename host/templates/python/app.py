@@ -19,18 +19,25 @@ class Renderer(exports.Renderer):
         return [types.FormatInfo(name=FORMAT, content_type="text/plain; charset=utf-8", description="one line per series")]
 
     def configure(self, settings: List[Tuple[str, str]]) -> None:
-        for key, _ in settings:
-            raise Err(f"unknown setting {key!r}: this plugin takes no settings")
+        """Checks the settings (`FORMAT_NAME.toml` beside the component) once
+        at load. Anything set here is gone in `render` (each render is a
+        fresh instance): `render` reads `options.settings` again."""
+        for key, value in settings:
+            if key != "label_separator":
+                raise Err(f"unknown setting {key!r} (known: label_separator)")
+            if not line_format.valid_separator(value):
+                raise Err(f"label_separator must be one ASCII punctuation character other than \\ and =, got {value!r}")
 
     def render(self, snapshot: types.Snapshot, format: str, options: types.RenderOptions) -> None:
         if format != FORMAT:
             raise Err(types.RenderError_UnknownFormat(format))
+        separator = dict(options.settings).get("label_separator", ",")
         out = helpers.Output(output.write)
         try:
             for batch in helpers.batches(input.next_batch):
                 family = snapshot.families[batch.family]
                 for series in helpers.series(batch, family):
-                    out.write(line_format.line(family.name, series.labels, series.value))
+                    out.write(line_format.line(family.name, series.labels, series.value, separator))
             out.flush()
         except helpers.OutputClosed:
             raise Err(types.RenderError_OutputClosed())

@@ -32,11 +32,11 @@ def unescape(text: str) -> str:
     return out
 
 
-def read_line(text: str):
+def read_line(text: str, separator: str = ","):
     assert text.endswith("\n") and text.count("\n") == 1, repr(text)
     name, labels, value = split_unescaped(text[:-1], " ")
     pairs = []
-    for pair in split_unescaped(labels, ","):
+    for pair in split_unescaped(labels, separator):
         key, escaped = split_unescaped(pair, "=")
         pairs.append((key, unescape(escaped)))
     return name, pairs, value
@@ -44,9 +44,14 @@ def read_line(text: str):
 
 class LineFormatTest(unittest.TestCase):
     def test_delimiters_in_label_values_read_back(self):
-        for d in DELIMITERS:
-            labels = [("queue", f"zz{d}zz"), ("tenant", d)]
-            self.assertEqual(read_line(line_format.line("queued", labels, 1.5)), ("queued", labels, "1.5"), repr(d))
+        for separator in [",", ";"]:
+            for d in DELIMITERS:
+                labels = [("queue", f"zz{d}zz"), ("tenant", d)]
+                written = line_format.line("queued", labels, 1.5, separator)
+                self.assertEqual(read_line(written, separator), ("queued", labels, "1.5"), repr((separator, d)))
+
+    def test_only_punctuation_separators_are_valid(self):
+        self.assertEqual([s for s in [",", ";", "|", "=", "\\", "a", " ", ";;", "é"] if line_format.valid_separator(s)], [",", ";", "|"])
 
     def test_a_series_without_labels(self):
         self.assertEqual(line_format.line("up", [], 1.0), "up 1\n")
