@@ -5,7 +5,7 @@
 //! output bytes and on host calls, and bounded capture of stdout/stderr.
 use super::bounded_text::bounded;
 use super::budget::GuestBudget;
-use super::limits::{StoreCaps, MAX_BATCH_CALLS, MAX_RANDOM_BYTES, MAX_WASI_RESOURCES, MAX_WRITE_CALLS};
+use super::limits::{StoreCaps, MAX_BATCH_CALLS, MAX_RANDOM_BYTES, MAX_WASI_RESOURCES, MAX_WRITES_AFTER_REFUSAL, MAX_WRITE_CALLS};
 use super::sink::{OutputSink, SinkClosed};
 use super::stdio_capture::CapturedStream;
 use super::wit::latest::metrics::renderer::{input, types};
@@ -242,6 +242,9 @@ fn add_output_import_of(linker: &mut Linker<RenderState>, version: &str) -> wasm
             let state = store.data();
             if !accepts_write(state, chunk.len()) {
                 refuse_write(store.data_mut());
+                if store.data().writes_after_stop > MAX_WRITES_AFTER_REFUSAL {
+                    return Err(wasmtime::Error::msg("kept calling output.write after it returned false"));
+                }
                 return Ok((false,));
             }
             let chunk = Bytes::copy_from_slice(chunk.as_le_slice(store.as_context()));

@@ -40,6 +40,11 @@ const TABLE_ELEMENT_BYTES: usize = 8;
 /// `output.write` calls per render. Output is also capped in bytes and every
 /// call costs render time; this bounds the number of host calls outright.
 pub const MAX_WRITE_CALLS: u64 = 4 << 20;
+/// `output.write` calls a guest may make after one returned false before
+/// the host stops it (a trap; the render fails for the refusal's reason):
+/// a plugin ignoring the refusal would otherwise hold its render slot, and
+/// burn a core, until the deadline.
+pub const MAX_WRITES_AFTER_REFUSAL: u64 = 1024;
 /// `input.next-batch` calls per render (a batch holds up to 4096 series, so
 /// this is far beyond what any snapshot needs).
 pub const MAX_BATCH_CALLS: u64 = 1 << 20;
