@@ -7,7 +7,7 @@ use metrics_host::plugin::renderer_set::OfferedFormat;
 use metrics_host::plugin::FormatInfo;
 
 fn offer(name: &str, content_type: &str, builtin: bool) -> OfferedFormat {
-    OfferedFormat { info: FormatInfo { name: name.into(), content_type: content_type.into(), description: String::new() }, builtin }
+    OfferedFormat::of(FormatInfo { name: name.into(), content_type: content_type.into(), description: String::new() }, builtin)
 }
 
 fuzz_target!(|data: &[u8]| {

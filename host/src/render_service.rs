@@ -5,6 +5,7 @@
 //! registry -> snapshot -> renderer -> sink.
 use crate::bounded_text::{truncate_text, MAX_QUOTED_CLIENT_TEXT};
 use crate::plugin::catalog::Renderers;
+use crate::plugin::format_capabilities::FormatCapabilities;
 use crate::plugin::renderer_set::{RendererSet, Selection};
 use crate::plugin::series_batches::RenderNames;
 use crate::plugin::{OutputSink, RenderFailure, RenderFailureCause, RenderLimits, SinkClosed, WriteFuture};
@@ -185,7 +186,7 @@ impl RenderService {
                 })
             }
         };
-        let shown = representation(&info, renderer.builtin, &wanted);
+        let shown = representation(&info, FormatCapabilities::of(&info, renderer.builtin), &wanted);
         let escaping = shown.escaping;
         let sent = Arc::new(AtomicU64::new(0));
         let sink = Box::new(CountingSink { inner: sink, sent: Arc::clone(&sent) });

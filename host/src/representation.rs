@@ -2,10 +2,11 @@
 //! (with the text version and name escaping stated, for the Prometheus
 //! media types) and how names outside the legacy syntax are written.
 //!
-//! A renderer receives names as they are (UTF-8) only if it can write them:
-//! the built-in renderer can, a plugin's format can if its content type
-//! declares `escaping=allow-utf-8`. Every other renderer gets names escaped,
-//! so a renderer built for legacy names never sees anything else.
+//! A renderer receives names as they are (UTF-8) only if its format can
+//! write them (its [`FormatCapabilities`]: the host's own renderer can, a
+//! plugin's format can if its content type declares `escaping=allow-utf-8`).
+//! Every other renderer gets names escaped, so a renderer built for legacy
+//! names never sees anything else.
 //!
 //! | wanted escaping | format | names |
 //! |---|---|---|
@@ -15,6 +16,7 @@
 //! | none | Prometheus media types | `underscores` |
 //! | none | others (`json`) | as they are if the renderer can, else `underscores` |
 use crate::name_escaping::NameEscaping;
+use crate::plugin::format_capabilities::FormatCapabilities;
 use crate::plugin::FormatInfo;
 
 /// Media types whose names follow Prometheus' rules and whose content type
@@ -53,15 +55,10 @@ pub fn media_type(content_type: &str) -> String {
     content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
-/// Whether a renderer writes UTF-8 names itself.
-pub fn writes_utf8_names(info: &FormatInfo, builtin: bool) -> bool {
-    builtin || parameter(&info.content_type, "escaping").and_then(NameEscaping::parse) == Some(NameEscaping::AllowUtf8)
-}
-
-/// How `info` (served by a built-in renderer or not) answers `wanted`.
-pub fn representation(info: &FormatInfo, builtin: bool, wanted: &Wanted) -> Representation {
+/// How `info`, which can what `can` says, answers `wanted`.
+pub fn representation(info: &FormatInfo, can: FormatCapabilities, wanted: &Wanted) -> Representation {
     let media = media_type(&info.content_type);
-    let utf8 = writes_utf8_names(info, builtin);
+    let utf8 = can.utf8_names;
     if !PROMETHEUS_MEDIA_TYPES.contains(&media.as_str()) {
         let escaping = match wanted.escaping {
             Some(NameEscaping::AllowUtf8) | None if utf8 => NameEscaping::AllowUtf8,
@@ -78,8 +75,8 @@ pub fn representation(info: &FormatInfo, builtin: bool, wanted: &Wanted) -> Repr
         NameEscaping::AllowUtf8 => NameEscaping::Underscores,
         scheme => scheme,
     };
-    // The built-in text output is valid 0.0.4 and 1.0.0; say which it is.
-    let version = match (builtin && media == "text/plain", escaping) {
+    // Text valid as 0.0.4 and 1.0.0 alike: say which it is.
+    let version = match (can.text_0_0_4_and_1_0_0 && media == "text/plain", escaping) {
         (true, NameEscaping::AllowUtf8) => Some("1.0.0"),
         (true, _) => Some(text_version.filter(|v| *v == "1.0.0").unwrap_or("0.0.4")),
         (false, _) => None,
@@ -127,37 +124,37 @@ mod tests {
     #[test]
     fn builtin_text_quotes_only_for_version_1_and_says_so() {
         let text = info(TEXT);
-        let r = representation(&text, true, &wanted(Some("1.0.0"), Some(AllowUtf8)));
+        let r = representation(&text, FormatCapabilities::of(&text, true), &wanted(Some("1.0.0"), Some(AllowUtf8)));
         assert_eq!((r.content_type.as_str(), r.escaping), ("text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8", AllowUtf8));
-        let r = representation(&text, true, &wanted(Some("0.0.4"), Some(AllowUtf8)));
+        let r = representation(&text, FormatCapabilities::of(&text, true), &wanted(Some("0.0.4"), Some(AllowUtf8)));
         assert_eq!((r.content_type.as_str(), r.escaping), ("text/plain; version=0.0.4; charset=utf-8; escaping=underscores", Underscores));
-        let r = representation(&text, true, &wanted(None, None));
+        let r = representation(&text, FormatCapabilities::of(&text, true), &wanted(None, None));
         assert_eq!((r.content_type.as_str(), r.escaping), ("text/plain; version=0.0.4; charset=utf-8; escaping=underscores", Underscores));
-        let r = representation(&text, true, &wanted(Some("1.0.0"), Some(Values)));
+        let r = representation(&text, FormatCapabilities::of(&text, true), &wanted(Some("1.0.0"), Some(Values)));
         assert_eq!((r.content_type.as_str(), r.escaping), ("text/plain; version=1.0.0; charset=utf-8; escaping=values", Values));
-        let r = representation(&text, true, &wanted(None, Some(AllowUtf8)));
+        let r = representation(&text, FormatCapabilities::of(&text, true), &wanted(None, Some(AllowUtf8)));
         assert_eq!(r.escaping, AllowUtf8, "no version named: 1.0.0");
     }
 
     #[test]
     fn plugins_get_utf8_names_only_if_they_declare_it() {
-        let legacy = representation(&info(OM), false, &wanted(Some("1.0.0"), Some(AllowUtf8)));
+        let legacy = representation(&info(OM), FormatCapabilities::of(&info(OM), false), &wanted(Some("1.0.0"), Some(AllowUtf8)));
         assert_eq!(
             (legacy.content_type.as_str(), legacy.escaping),
             ("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores", Underscores)
         );
         let declared = info(&format!("{OM}; escaping=allow-utf-8"));
-        let r = representation(&declared, false, &wanted(Some("1.0.0"), Some(AllowUtf8)));
+        let r = representation(&declared, FormatCapabilities::of(&declared, false), &wanted(Some("1.0.0"), Some(AllowUtf8)));
         assert_eq!(
             (r.content_type.as_str(), r.escaping),
             ("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8", AllowUtf8)
         );
-        let r = representation(&declared, false, &wanted(None, Some(Dots)));
+        let r = representation(&declared, FormatCapabilities::of(&declared, false), &wanted(None, Some(Dots)));
         assert_eq!(
             (r.content_type.as_str(), r.escaping),
             ("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=dots", Dots)
         );
-        let r = representation(&declared, false, &wanted(None, None));
+        let r = representation(&declared, FormatCapabilities::of(&declared, false), &wanted(None, None));
         assert_eq!(r.escaping, Underscores, "legacy clients get underscores");
     }
 
@@ -165,11 +162,11 @@ mod tests {
     fn other_media_types_keep_their_content_type() {
         let json = info("application/json");
         assert_eq!(
-            representation(&json, true, &wanted(None, None)),
+            representation(&json, FormatCapabilities::of(&json, true), &wanted(None, None)),
             Representation { content_type: "application/json".into(), escaping: AllowUtf8 }
         );
         let influx = info("text/x-influx; charset=utf-8");
-        assert_eq!(representation(&influx, false, &wanted(None, Some(AllowUtf8))).escaping, Underscores);
-        assert_eq!(representation(&influx, false, &wanted(None, Some(Values))).escaping, Values);
+        assert_eq!(representation(&influx, FormatCapabilities::of(&influx, false), &wanted(None, Some(AllowUtf8))).escaping, Underscores);
+        assert_eq!(representation(&influx, FormatCapabilities::of(&influx, false), &wanted(None, Some(Values))).escaping, Values);
     }
 }

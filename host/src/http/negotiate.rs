@@ -94,8 +94,7 @@ pub struct Choice<'a> {
 
 /// Whether `offer` satisfies a request for `version` of its media type.
 fn satisfies_version(offer: &OfferedFormat, media_type: &str, version: &str) -> bool {
-    // The built-in text output is valid 0.0.4 and 1.0.0 text.
-    if offer.builtin && media_type == "text/plain" && ["0.0.4", "1.0.0"].contains(&version) {
+    if offer.capabilities.text_0_0_4_and_1_0_0 && media_type == "text/plain" && ["0.0.4", "1.0.0"].contains(&version) {
         return true;
     }
     parameter(&offer.info.content_type, "version") == Some(version)
@@ -219,7 +218,7 @@ mod tests {
     use super::*;
 
     fn offer(name: &str, content_type: &str, builtin: bool) -> OfferedFormat {
-        OfferedFormat { info: FormatInfo { name: name.into(), content_type: content_type.into(), description: String::new() }, builtin }
+        OfferedFormat::of(FormatInfo { name: name.into(), content_type: content_type.into(), description: String::new() }, builtin)
     }
 
     fn formats(with_openmetrics: bool) -> Vec<OfferedFormat> {

@@ -27,6 +27,7 @@ pub mod compiler;
 pub mod component;
 pub mod engine;
 pub mod folder;
+pub mod format_capabilities;
 pub mod format_rules;
 pub mod limits;
 pub mod output_stream_check;

@@ -2,6 +2,7 @@
 //! serves a format (most preferred first, skipping backed-off ones) and
 //! what is on offer for content negotiation. [`super::catalog`] swaps in a
 //! new set on every reload.
+use crate::plugin::format_capabilities::FormatCapabilities;
 use crate::plugin::{FormatInfo, LoadError, RendererComponent, RendererEngine, DEFAULT_RENDERER_WASM};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,8 +14,17 @@ pub const BUILTIN_NAME: &str = "builtin";
 #[derive(Debug, Clone)]
 pub struct OfferedFormat {
     pub info: FormatInfo,
-    /// Served by a built-in renderer, whose output the host knows.
+    /// What it can write beyond its content type.
+    pub capabilities: FormatCapabilities,
+    /// Served by the host's own renderer (the listings say `built-in`).
     pub builtin: bool,
+}
+
+impl OfferedFormat {
+    /// `info` on offer, served by the host's own renderer (`builtin`) or a plugin.
+    pub fn of(info: FormatInfo, builtin: bool) -> Self {
+        OfferedFormat { capabilities: FormatCapabilities::of(&info, builtin), info, builtin }
+    }
 }
 
 /// Loaded renderers: plugins (in file-name order) before built-ins.
@@ -42,8 +52,7 @@ impl RendererSet {
                 by_format.entry(info.name.clone()).or_default().push((Arc::clone(renderer), info.clone()));
             }
         }
-        let mut offered: Vec<OfferedFormat> =
-            by_format.values().map(|c| OfferedFormat { info: c[0].1.clone(), builtin: c[0].0.builtin }).collect();
+        let mut offered: Vec<OfferedFormat> = by_format.values().map(|c| OfferedFormat::of(c[0].1.clone(), c[0].0.builtin)).collect();
         offered.sort_by(|a, b| a.info.name.cmp(&b.info.name));
         RendererSet { builtins, plugins, by_format, offered }
     }
