@@ -35,11 +35,11 @@ examples: wasm-target test-deps js-tools
 	$(CARGO) build --release --target $(WASM_TARGET) -p influx-renderer
 	@mkdir -p $(EXAMPLES_DIR)
 	cp target/$(WASM_TARGET)/release/influx_renderer.wasm $(EXAMPLES_DIR)/influx.wasm
-	$(VENV)/bin/componentize-py -d wit -w renderer-plugin componentize app \
+	$(VENV)/bin/componentize-py -d wit/v0.3.0 -w renderer-plugin componentize app \
 	  -p examples/plugins/influx-python -p host/templates/python -o $(EXAMPLES_DIR)/influx_py.wasm
 	@mkdir -p $(EXAMPLES_DIR)/influx-js-src
 	cp examples/plugins/influx-js/app.js host/templates/js/metrics_renderer_helpers.js $(EXAMPLES_DIR)/influx-js-src/
-	$(JS_TOOLS)/node_modules/.bin/componentize-js $(EXAMPLES_DIR)/influx-js-src/app.js --wit wit -n renderer-plugin \
+	$(JS_TOOLS)/node_modules/.bin/componentize-js $(EXAMPLES_DIR)/influx-js-src/app.js --wit wit/v0.3.0 -n renderer-plugin \
 	  -d http fetch-event -o $(EXAMPLES_DIR)/influx_js.wasm
 
 ## run: serve the demo data on 127.0.0.1:8000 with the embedded default renderer

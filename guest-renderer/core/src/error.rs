@@ -1,4 +1,4 @@
-//! Why a render failed; mirrors `render-error` in `wit/renderer.wit`.
+//! Why a render failed; mirrors `render-error` in `wit/v0.3.0/renderer.wit`.
 use alloc::string::String;
 
 /// Why a render failed.

@@ -1,6 +1,6 @@
 //! The default renderer's formatting code, independent of the sandbox.
 //!
-//! `render` takes the families of a snapshot (as `wit/renderer.wit` hands
+//! `render` takes the families of a snapshot (as `wit/v0.3.0/renderer.wit` hands
 //! them to a renderer), a [`BatchSource`] that delivers their series batch
 //! by batch, a format name and options, and streams bytes into a [`Sink`]. The wasm component in `guest-renderer/component` wraps this crate;
 //! the host links it natively so benchmarks compare the same code inside and

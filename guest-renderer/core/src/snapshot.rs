@@ -1,4 +1,4 @@
-//! Borrowed views of what `wit/renderer.wit` hands a renderer: the
+//! Borrowed views of what `wit/v0.3.0/renderer.wit` hands a renderer: the
 //! families of a snapshot (up front) and batches of their series (pulled one
 //! at a time from a [`BatchSource`]), with the checks every formatter relies on.
 use crate::RenderError;

@@ -60,7 +60,7 @@ pub use metrics_render_core::{
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/v0.3.0",
         world: "renderer-plugin",
         pub_export_macro: true,
         export_macro_name: "__export_renderer_plugin",

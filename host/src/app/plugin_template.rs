@@ -92,7 +92,7 @@ server compiles it once (10 to 20 s) and keeps the result in its cache.
 // from the folders themselves.
 include!(concat!(env!("OUT_DIR"), "/vendored_sources.rs"));
 
-const WIT: &str = include_str!("../../../wit/renderer.wit");
+const WIT: &str = include_str!("../../../wit/v0.3.0/renderer.wit");
 
 const CORE_MANIFEST: &str = r#"[package]
 name = "metrics-render-core"
@@ -475,8 +475,18 @@ fn rust_files(name: &str) -> Vec<(String, String)> {
         (".gitignore".into(), "/target\n".into()),
     ];
     files.extend(SDK_FILES.iter().chain(CORE_FILES).map(|(path, text)| (path.to_string(), text.to_string())));
+    // The SDK reads the contract from its version folder in this
+    // repository; a project keeps its one contract in `wit/`.
+    for (path, text) in &mut files {
+        if path == "vendor/sdk/src/lib.rs" {
+            *text = text.replace(&format!("path: \"../../wit/v{WIT_VERSION}\""), "path: \"../../wit\"");
+        }
+    }
     files
 }
+
+/// The contract version the templates are written against.
+const WIT_VERSION: &str = "0.3.0";
 
 fn write_files(dir: &Path, files: &mut Vec<(String, String)>) -> anyhow::Result<()> {
     for (path, text) in files.drain(..) {

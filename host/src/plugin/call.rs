@@ -8,7 +8,7 @@ use super::budget::GuestBudget;
 use super::limits::{StoreCaps, MAX_BATCH_CALLS, MAX_RANDOM_BYTES, MAX_WASI_RESOURCES, MAX_WRITES_AFTER_REFUSAL, MAX_WRITE_CALLS};
 use super::sink::{OutputSink, SinkClosed};
 use super::stdio_capture::CapturedStream;
-use super::wit::latest::metrics::renderer::{input, types};
+use super::wit::latest::metrics::renderer::types;
 use crate::plugin::series_batches::BatchCursor;
 use crate::snapshot::Snapshot;
 use bytes::{Bytes, BytesMut};
@@ -187,7 +187,7 @@ impl RenderState {
 
     /// `input.next-batch`, in the newest contract's types. Building a batch
     /// is work done for the guest, so it counts against its budget.
-    fn next_series_batch(&mut self) -> wasmtime::Result<Option<types::SeriesBatch>> {
+    pub(crate) fn next_series_batch(&mut self) -> wasmtime::Result<Option<types::SeriesBatch>> {
         self.batch_calls += 1;
         if self.batch_calls > MAX_BATCH_CALLS {
             let cause = RenderFailureCause::TooManyCalls { call: "input.next-batch", limit: MAX_BATCH_CALLS };
@@ -201,24 +201,6 @@ impl RenderState {
 impl super::wit::ContractHost for RenderState {
     fn hide_from_input(&mut self, hide: &dyn Fn(&crate::snapshot::FamilySnapshot) -> bool) {
         self.hide_families(hide);
-    }
-}
-
-impl types::Host for RenderState {}
-
-/// `metrics:renderer/input@0.3.0#next-batch` (generated binding).
-impl input::Host for RenderState {
-    fn next_batch(&mut self) -> wasmtime::Result<Option<types::SeriesBatch>> {
-        self.next_series_batch()
-    }
-}
-
-impl super::wit::v0_2::metrics::renderer::types::Host for RenderState {}
-
-/// `metrics:renderer/input@0.2.0#next-batch`: the same batches, adapted.
-impl super::wit::v0_2::metrics::renderer::input::Host for RenderState {
-    fn next_batch(&mut self) -> wasmtime::Result<Option<super::wit::v0_2::metrics::renderer::types::SeriesBatch>> {
-        Ok(self.next_series_batch()?.map(Into::into))
     }
 }
 

@@ -1,4 +1,4 @@
-//! Snapshot -> what a renderer reads (`wit/renderer.wit`): the families up
+//! Snapshot -> what a renderer reads (`wit/v0.3.0/renderer.wit`): the families up
 //! front ([`SnapshotArg`]), then the series in batches ([`SeriesBatch`])
 //! that carry their label values inline.
 //!
@@ -17,7 +17,7 @@ pub const MAX_BATCH_SERIES: usize = 4096;
 /// A batch stops growing once its label text passes this many bytes.
 pub const MAX_BATCH_LABEL_BYTES: usize = 256 * 1024;
 
-/// The contract's records, as generated from `wit/renderer.wit`. The batch
+/// The contract's records, as generated from `wit/v0.3.0/renderer.wit`. The batch
 /// lowers with the same derived code a hand-written mirror would use, so the
 /// hot path costs the same (see `make bench`).
 pub use super::wit::latest::metrics::renderer::types::{

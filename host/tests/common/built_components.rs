@@ -1,6 +1,6 @@
 //! Components the Rust toolchain cannot produce, built in the test from
 //! WebAssembly text: the core module is written by hand and wrapped into a
-//! component against `wit/renderer.wit` with `wit-component`, the way
+//! component against `wit/v0.3.0/renderer.wit` with `wit-component`, the way
 //! wit-bindgen's output is.
 
 /// The contract, read from the repository (never a copy).

@@ -4,12 +4,13 @@
 //! checked, pre-linked component of whichever version it exports and calls
 //! it through that version's bindings, adapting at the edge.
 //!
-//! Adding a contract version (as 0.3.0 was): copy the released WIT to
-//! `wit/vX.Y.Z/` and point its module at the copy, write the new version in
-//! `wit/renderer.wit`, add its module generated from there, point
-//! [`latest`] at it, give the previous version `From` impls from the newest
-//! types (leaving out what it cannot express), add a variant here and list
-//! the version in [`SUPPORTED_VERSIONS`].
+//! Every contract version lives in its own `wit/vX.Y.Z/` folder, and a
+//! released one is never edited. Adding a version: write it in a new
+//! folder, add its module generated from there (bindings and its imports
+//! beside them, as `v0_3.rs`), point [`latest`] at it, give the previous
+//! version `From` impls from the newest types (leaving out what it cannot
+//! express), add a variant here and list the version in
+//! [`SUPPORTED_VERSIONS`].
 pub mod v0_2;
 pub mod v0_3;
 

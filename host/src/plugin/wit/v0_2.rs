@@ -23,6 +23,17 @@ use super::latest::metrics::renderer::types as latest;
 /// The package version these bindings speak.
 pub const VERSION: &str = "0.2.0";
 
+use crate::plugin::call::RenderState;
+
+impl types::Host for RenderState {}
+
+/// `metrics:renderer/input@0.2.0#next-batch`: the same batches, adapted.
+impl metrics::renderer::input::Host for RenderState {
+    fn next_batch(&mut self) -> wasmtime::Result<Option<types::SeriesBatch>> {
+        Ok(self.next_series_batch()?.map(Into::into))
+    }
+}
+
 /// Whether a family of `kind` is shown to a 0.2.0 plugin.
 pub fn carries(kind: crate::registry::MetricKind) -> bool {
     kind != crate::registry::MetricKind::Summary

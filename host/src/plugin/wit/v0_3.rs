@@ -1,9 +1,9 @@
 //! Bindings for contract `metrics:renderer@0.3.0`, the newest, generated
-//! from `wit/renderer.wit` by `wasmtime::component::bindgen!`. The host's
-//! own import implementations live in `plugin::call`; this module only
-//! generates and names things.
+//! from `wit/v0.3.0/renderer.wit` by `wasmtime::component::bindgen!`, and
+//! the host's imports of that version (the render state in `plugin::call`
+//! does the work; `output.write` is defined there for every version).
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../wit/v0.3.0",
     world: "renderer-plugin",
     imports: {
         // A batch past the call cap traps the guest.
@@ -14,3 +14,14 @@ wasmtime::component::bindgen!({
 
 /// The package version these bindings speak.
 pub const VERSION: &str = "0.3.0";
+
+use crate::plugin::call::RenderState;
+
+impl metrics::renderer::types::Host for RenderState {}
+
+/// `metrics:renderer/input@0.3.0#next-batch`.
+impl metrics::renderer::input::Host for RenderState {
+    fn next_batch(&mut self) -> wasmtime::Result<Option<metrics::renderer::types::SeriesBatch>> {
+        self.next_series_batch()
+    }
+}
