@@ -14,6 +14,7 @@ use crate::render_slots::{RenderSlot, RenderSlots};
 use crate::representation::{representation, Wanted};
 use crate::self_metrics::HostMetrics;
 use crate::snapshot::{FamilyFilter, Snapshot};
+use crate::upstream::Upstream;
 use bytes::Bytes;
 use metrics_render_core::is_valid_metric_name;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -100,6 +101,9 @@ pub struct RenderService {
     slots: RenderSlots,
     /// Where renders are counted; None for one-off renders (`render`).
     metrics: Option<Arc<HostMetrics>>,
+    /// Sidecar mode: the exporter mirrored into the registry, fetched
+    /// before each snapshot.
+    upstream: Option<Arc<Upstream>>,
 }
 
 impl RenderService {
@@ -110,7 +114,26 @@ impl RenderService {
         max_concurrent: usize,
         metrics: Option<Arc<HostMetrics>>,
     ) -> Self {
-        RenderService { registry, renderers, limits, slots: RenderSlots::new(max_concurrent), metrics }
+        RenderService { registry, renderers, limits, slots: RenderSlots::new(max_concurrent), metrics, upstream: None }
+    }
+
+    /// Sidecar mode: every snapshot (of a scrape or a push) first brings
+    /// the registry up to date with `upstream`; a failed fetch fails the
+    /// render with [`RenderFailureCause::Upstream`] (HTTP 502).
+    pub fn with_upstream(mut self, upstream: Option<Arc<Upstream>>) -> Self {
+        self.upstream = upstream;
+        self
+    }
+
+    /// A snapshot of `families`, up to date with the upstream in sidecar
+    /// mode: what a push renders (a scrape's render takes its own, the same
+    /// way, inside its render slot).
+    pub async fn snapshot(&self, families: &FamilyFilter) -> Result<Arc<Snapshot>, RenderFailure> {
+        let (registry, upstream, families) = (self.registry.clone(), self.upstream.clone(), families.clone());
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || fresh_snapshot(&runtime, upstream.as_deref(), &registry, &families))
+            .await
+            .map_err(|join| upstream_failure(format!("snapshot task: {join}")))?
     }
 
     /// The render slots (how many renders run at once).
@@ -196,7 +219,7 @@ impl RenderService {
         if let Some(deadline) = deadline {
             limits.deadline = limits.deadline.min(deadline);
         }
-        let (registry, metrics) = (self.registry.clone(), self.metrics.clone());
+        let (registry, metrics, upstream) = (self.registry.clone(), self.metrics.clone(), self.upstream.clone());
         let format = format.to_string();
         let runtime = tokio::runtime::Handle::current();
         let span = tracing::info_span!("render", plugin = %renderer.name, format = %format);
@@ -205,14 +228,16 @@ impl RenderService {
         let task = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let _in_span = span.enter();
-            let snapshot = snapshot.unwrap_or_else(|| Arc::new(registry.snapshot_of(&families)));
-            let result = runtime.block_on(renderer.render(
-                &snapshot,
-                &format,
-                RenderNames { prefix: &prefix, escaping, settings: &settings },
-                &limits,
-                sink,
-            ));
+            let result = match snapshot.map_or_else(|| fresh_snapshot(&runtime, upstream.as_deref(), &registry, &families), Ok) {
+                Ok(snapshot) => runtime.block_on(renderer.render(
+                    &snapshot,
+                    &format,
+                    RenderNames { prefix: &prefix, escaping, settings: &settings },
+                    &limits,
+                    sink,
+                )),
+                Err(failure) => Err(RenderFailure { plugin: renderer.name.clone(), format: format.clone(), ..failure }),
+            };
             let outcome = match &result {
                 Ok(()) => {
                     renderer.breaker.record_success();
@@ -233,6 +258,25 @@ impl RenderService {
         });
         Ok(StartedRender { content_type: shown.content_type, task })
     }
+}
+
+/// A snapshot of `families` of `registry`, brought up to date with
+/// `upstream` first (on `runtime`, from a blocking thread): the one place
+/// the sidecar's upstream is fetched, for scrapes and pushes alike.
+fn fresh_snapshot(
+    runtime: &tokio::runtime::Handle,
+    upstream: Option<&Upstream>,
+    registry: &Registry,
+    families: &FamilyFilter,
+) -> Result<Arc<Snapshot>, RenderFailure> {
+    if let Some(upstream) = upstream {
+        runtime.block_on(upstream.refresh()).map_err(upstream_failure)?;
+    }
+    Ok(Arc::new(registry.snapshot_of(families)))
+}
+
+fn upstream_failure(why: String) -> RenderFailure {
+    RenderFailure { plugin: String::new(), format: String::new(), cause: RenderFailureCause::Upstream(why) }
 }
 
 /// Whether a failed render counts towards its renderer's circuit breaker.

@@ -117,14 +117,13 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
         config.render_limits.clone(),
         config.max_concurrent_renders,
         Some(Arc::clone(&host_metrics)),
-    );
+    )
+    .with_upstream(upstream);
     let renders = Arc::new(renders);
-    let pushers =
-        Arc::new(crate::push::Pushers::start(&config.push, Arc::clone(&renders), upstream.clone(), Some(Arc::clone(&host_metrics))));
+    let pushers = Arc::new(crate::push::Pushers::start(&config.push, Arc::clone(&renders), Some(Arc::clone(&host_metrics))));
     let state = AppState {
         scrape_timeout_offset: config.scrape_timeout_offset,
         negotiate: config.negotiate.clone(),
-        upstream,
         pushers: Some(Arc::clone(&pushers)),
         ..AppState::new(renders, Arc::clone(&host_metrics), config.trusted_hosts.clone(), config.client_stall_timeout)
     };

@@ -21,9 +21,6 @@ pub enum AppError {
     Render(#[from] RenderFailure),
     #[error("render task failed: {0}")]
     Internal(String),
-    /// The sidecar's upstream could not be fetched or read.
-    #[error("{0}")]
-    BadGateway(String),
 }
 
 impl From<SharedFailure> for AppError {
@@ -49,10 +46,10 @@ impl AppError {
             AppError::Refused(RenderRefused::BackedOff { .. } | RenderRefused::Busy { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Render(failure) => match failure.cause {
                 RenderFailureCause::InvalidOption(_) => StatusCode::BAD_REQUEST,
+                RenderFailureCause::Upstream(_) => StatusCode::BAD_GATEWAY,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
         }
     }
 }

@@ -66,9 +66,6 @@ struct RenderChoice {
 
 async fn render_response(app: &AppState, choice: RenderChoice, query: &MetricsQuery, headers: &HeaderMap) -> Result<Response, AppError> {
     let RenderChoice { format, wanted, renderer_set } = choice;
-    if let Some(upstream) = &app.upstream {
-        upstream.refresh().await.map_err(AppError::BadGateway)?;
-    }
     let timeout_header = headers.get(SCRAPE_TIMEOUT_HEADER).and_then(|v| v.to_str().ok());
     let deadline = requested_deadline(timeout_header, app.scrape_timeout_offset);
     let request = RenderRequest {

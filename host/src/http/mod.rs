@@ -49,9 +49,6 @@ pub struct AppState {
     pub scrape_timeout_offset: Duration,
     /// Formats content negotiation may pick, most preferred first.
     pub negotiate: negotiate::NegotiableFormats,
-    /// Sidecar mode: the exporter whose metrics are served, fetched
-    /// before each scrape.
-    pub upstream: Option<Arc<crate::upstream::Upstream>>,
     /// Push endpoints, for `/-/push`.
     pub pushers: Option<Arc<crate::push::Pushers>>,
 }
@@ -79,7 +76,6 @@ impl AppState {
             client_stall_timeout,
             scrape_timeout_offset: DEFAULT_SCRAPE_TIMEOUT_OFFSET,
             negotiate: negotiate::NegotiableFormats::default(),
-            upstream: None,
             pushers: None,
         }
     }

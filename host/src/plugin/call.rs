@@ -27,13 +27,24 @@ pub use super::limits::RenderLimits;
 const OUTPUT_CHUNK_BYTES: usize = 32 * 1024;
 
 /// Why a render failed, and which plugin and format it was.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("renderer {plugin:?} format {format:?}: {cause}")]
+#[derive(Debug, Clone)]
 pub struct RenderFailure {
     pub plugin: String,
     pub format: String,
     pub cause: RenderFailureCause,
 }
+
+impl std::fmt::Display for RenderFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.cause {
+            // Nothing was rendered: the renderer is not part of the story.
+            RenderFailureCause::Upstream(_) => write!(f, "{}", self.cause),
+            cause => write!(f, "renderer {:?} format {:?}: {cause}", self.plugin, self.format),
+        }
+    }
+}
+
+impl std::error::Error for RenderFailure {}
 
 /// What went wrong in a render. Text that came from the plugin is already
 /// cut to a bounded size.
@@ -59,6 +70,10 @@ pub enum RenderFailureCause {
     InvalidOption(String),
     #[error("failed: {0}")]
     Failed(String),
+    /// Sidecar mode: the upstream could not be fetched or read, so there
+    /// was nothing up to date to render.
+    #[error("upstream: {0}")]
+    Upstream(String),
 }
 
 fn last_stderr_note(line: &Option<String>) -> String {
@@ -78,12 +93,13 @@ impl RenderFailureCause {
             RenderFailureCause::Client(_) => "client_gone",
             RenderFailureCause::InvalidOption(_) => "invalid_option",
             RenderFailureCause::UnknownFormat(_) | RenderFailureCause::Failed(_) => "failed",
+            RenderFailureCause::Upstream(_) => "upstream_failed",
         }
     }
 
     /// Whether the renderer is to blame (and its circuit breaker should count it).
     pub fn is_renderer_fault(&self) -> bool {
-        !matches!(self, RenderFailureCause::Client(_) | RenderFailureCause::InvalidOption(_))
+        !matches!(self, RenderFailureCause::Client(_) | RenderFailureCause::InvalidOption(_) | RenderFailureCause::Upstream(_))
     }
 }
 

@@ -89,15 +89,10 @@ fn lock(status: &Mutex<PushStatus>) -> std::sync::MutexGuard<'_, PushStatus> {
 }
 
 impl Pushers {
-    /// Starts the render and send loops of every endpoint (on the current runtime).
-    /// In sidecar mode `upstream` is fetched before each push, as before
-    /// each scrape.
-    pub fn start(
-        endpoints: &[PushSettings],
-        service: Arc<RenderService>,
-        upstream: Option<Arc<crate::upstream::Upstream>>,
-        metrics: Option<Arc<HostMetrics>>,
-    ) -> Self {
+    /// Starts the render and send loops of every endpoint (on the current
+    /// runtime). In sidecar mode each push renders the upstream's data
+    /// fetched then, as each scrape does ([`RenderService::snapshot`]).
+    pub fn start(endpoints: &[PushSettings], service: Arc<RenderService>, metrics: Option<Arc<HostMetrics>>) -> Self {
         let mut pushers = Pushers { endpoints: Vec::new(), tasks: Vec::new() };
         for settings in endpoints {
             let status = Arc::new(Mutex::new(PushStatus {
@@ -116,7 +111,7 @@ impl Pushers {
             let (rendered_tx, rendered) = tokio::sync::watch::channel(0u64);
             let render = tokio::spawn(render_loop(
                 settings.clone(),
-                (Arc::clone(&service), upstream.clone()),
+                Arc::clone(&service),
                 Arc::clone(&queue),
                 Arc::clone(&status),
                 (Arc::clone(&push_now), rendered_tx),
@@ -168,7 +163,7 @@ impl Pushers {
 
 async fn render_loop(
     settings: PushSettings,
-    (service, upstream): (Arc<RenderService>, Option<Arc<crate::upstream::Upstream>>),
+    service: Arc<RenderService>,
     queue: Arc<RequestQueue>,
     status: Arc<Mutex<PushStatus>>,
     (push_now, pushes_rendered): (Arc<tokio::sync::Notify>, tokio::sync::watch::Sender<u64>),
@@ -186,20 +181,12 @@ async fn render_loop(
             _ = ticker.tick() => {}
             () = push_now.notified() => {}
         }
-        // Sidecar mode: the upstream's current data, or no push this time.
-        let fetched = match &upstream {
-            Some(upstream) => upstream.refresh().await.map_err(|why| format!("upstream: {why}")),
-            None => Ok(()),
-        };
         // A 2.0 endpoint whose receiver turned out to speak only 1.0.
         let protocol = match settings.protocol {
             PushProtocol::RemoteWrite2 if lock(&status).fallback.is_some() => PushProtocol::RemoteWrite1,
             protocol => protocol,
         };
-        let rendered = match fetched {
-            Ok(()) => push_once(&settings, (protocol, push), &service, &options, &queue, &mut previous, &status).await,
-            Err(why) => Err(why),
-        };
+        let rendered = push_once(&settings, (protocol, push), &service, &options, &queue, &mut previous, &status).await;
         pushes_rendered.send_modify(|count| *count += 1);
         let mut status = lock(&status);
         status.renders += 1;
@@ -223,8 +210,8 @@ async fn push_once(
     previous: &mut Option<Arc<Snapshot>>,
     status: &Mutex<PushStatus>,
 ) -> Result<(), String> {
-    let (registry, families) = (service.registry().clone(), settings.families.clone());
-    let snapshot = tokio::task::spawn_blocking(move || Arc::new(registry.snapshot_of(&families))).await.map_err(|e| e.to_string())?;
+    // Sidecar mode: the upstream's current data, or no push this time.
+    let snapshot = service.snapshot(&settings.families).await.map_err(|failure| failure.to_string())?;
     // After a fallback from 2.0 the built-in 1.0 format renders.
     let format = if protocol == settings.protocol { settings.format.clone() } else { "remote-write-1".to_string() };
     let request = |snapshot: Arc<Snapshot>| RenderRequest {
