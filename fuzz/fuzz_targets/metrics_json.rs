@@ -3,7 +3,7 @@
 //! that reads back to the same JSON (the replay round trip).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use metrics_host::app::replay::registry_from_metrics_json;
+use metrics_host::metrics_json_input::registry_from_metrics_json;
 use metrics_host::name_escaping::NameEscaping;
 use metrics_host::plugin::series_batches::RenderNames;
 

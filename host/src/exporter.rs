@@ -19,14 +19,14 @@
 //! # Ok(())
 //! # }
 //! ```
-use crate::app::config::{ServeArgs, ServeConfig};
-use crate::app::server::{self, RunningServer};
+use crate::config::{ServeArgs, ServeConfig};
 use crate::facade::{BucketRules, FacadeRecorder};
 use crate::http::trusted_hosts::TrustedHosts;
 use crate::plugin::watcher::PluginWatcher;
 use crate::plugin::{CompileLimits, CompileMode, RenderLimits};
 use crate::registry::Registry;
 use crate::self_metrics::SelfMetricsConfig;
+use crate::server::{self, RunningServer};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

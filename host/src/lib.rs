@@ -18,14 +18,20 @@
 //! - [`self_metrics`]: the host's own metrics.
 //! - [`exporter`]: the endpoint embedded in an application;
 //!   [`facade`]: the `metrics` crate's macros recorded into a registry.
-//! - [`app`]: the program around it: command line, settings, server
-//!   lifecycle, demo data, metrics.json replay.
+//! - [`config`], [`server`]: the server's settings (flags and file, checked
+//!   once) and its lifecycle (bind, serve, reload, shut down).
+//! - [`upstream`] (the sidecar) and [`metrics_json_input`]: data read from
+//!   outside into the registry; [`push`]: the same snapshots sent out.
+//! - [`app`]: the program around it: command line, demo data, `plugin
+//!   check` and `plugin new`.
 pub mod app;
 pub mod bounded_text;
+pub mod config;
 pub mod exporter;
 pub mod facade;
 pub mod heap;
 pub mod http;
+pub mod metrics_json_input;
 pub mod name_escaping;
 pub mod plugin;
 pub mod push;
@@ -34,6 +40,7 @@ pub mod render_service;
 pub mod render_slots;
 pub mod representation;
 pub mod self_metrics;
+pub mod server;
 pub mod shared_render;
 pub mod snapshot;
 pub(crate) mod tls_files;

@@ -5,8 +5,8 @@ mod common;
 
 use common::validators::{assert_promtool_clean, python, run_with_stdin};
 use common::{component_bytes, get, is_self_metric, start, tricky_registry, ExpectedSample, TRICKY_HELP};
-use metrics_host::app::config::ServeConfig;
 use metrics_host::app::demo::Demo;
+use metrics_host::config::ServeConfig;
 use metrics_host::plugin::catalog::Renderers;
 use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::RendererEngine;
@@ -149,7 +149,7 @@ async fn strict_openmetrics_parser_reads_back_the_openmetrics_plugin() {
     let config = ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServeConfig::default() };
 
     let (registry, expected) = tricky_registry();
-    let server = metrics_host::app::server::start(&config, registry, Arc::clone(&renderers)).await.unwrap();
+    let server = metrics_host::server::start(&config, registry, Arc::clone(&renderers)).await.unwrap();
     let r = get(server.local_addr, "/metrics?format=openmetrics", &[]).await;
     assert_eq!(r.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"));
     let families = assert_client_reads_back("openmetrics", &r.text(), &expected);
@@ -161,7 +161,7 @@ async fn strict_openmetrics_parser_reads_back_the_openmetrics_plugin() {
 
     let demo = Registry::new();
     Demo::register(&demo, 30).unwrap().step();
-    let server = metrics_host::app::server::start(&config, demo, renderers).await.unwrap();
+    let server = metrics_host::server::start(&config, demo, renderers).await.unwrap();
     for target in ["/metrics?format=openmetrics", "/metrics?format=openmetrics&prefix=kumomta_"] {
         let text = get(server.local_addr, target, &[]).await.text();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/prometheus_client_parse.py");

@@ -8,13 +8,13 @@ mod common;
 
 use common::built_components::multi_memory_component;
 use common::{component_bytes, get, install_plugin, post, start_with_plugins};
-use metrics_host::app::config::ServeConfig;
 use metrics_host::app::process_memory::resident_bytes;
-use metrics_host::app::server::{self, RunningServer};
+use metrics_host::config::ServeConfig;
 use metrics_host::plugin::catalog::Renderers;
 use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::{LoadError, RenderLimits, RendererEngine};
 use metrics_host::registry::Registry;
+use metrics_host::server::{self, RunningServer};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

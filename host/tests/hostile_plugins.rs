@@ -4,12 +4,12 @@
 mod common;
 
 use common::{component_bytes, get};
-use metrics_host::app::config::ServeConfig;
-use metrics_host::app::server::{self, RunningServer};
+use metrics_host::config::ServeConfig;
 use metrics_host::plugin::catalog::Renderers;
 use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::{LoadError, RenderLimits, RendererEngine};
 use metrics_host::registry::Registry;
+use metrics_host::server::{self, RunningServer};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

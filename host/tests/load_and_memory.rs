@@ -4,8 +4,8 @@
 mod common;
 
 use common::{component_bytes, get, install_plugin};
-use metrics_host::app::config::ServeConfig;
 use metrics_host::app::demo::Demo;
+use metrics_host::config::ServeConfig;
 use metrics_host::plugin::catalog::Renderers;
 use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::{RenderLimits, RendererEngine};
@@ -111,7 +111,7 @@ async fn load_with_hostile_plugins_and_swaps_keeps_healthy_scrapes_and_memory_fl
         client_stall_timeout: Duration::from_secs(2),
         ..ServeConfig::default()
     };
-    let server = metrics_host::app::server::start(&config, registry, Arc::clone(&renderers)).await.unwrap();
+    let server = metrics_host::server::start(&config, registry, Arc::clone(&renderers)).await.unwrap();
     let _watcher = metrics_host::plugin::watcher::watch(Arc::clone(&renderers), dir.path()).unwrap();
     let addr = server.local_addr;
 

@@ -10,7 +10,7 @@
 mod common;
 
 use common::{get, install_plugin, start_with_plugins_and};
-use metrics_host::app::config::ServeConfig;
+use metrics_host::config::ServeConfig;
 use metrics_host::registry::Registry;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

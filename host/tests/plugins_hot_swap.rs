@@ -4,7 +4,7 @@
 mod common;
 
 use common::{component_bytes, get, install_plugin, is_self_metric, post, start_with_plugins, start_with_plugins_and};
-use metrics_host::app::config::ServeConfig;
+use metrics_host::config::ServeConfig;
 use metrics_host::http::negotiate::NegotiableFormats;
 use metrics_host::plugin::ArtifactCache;
 use metrics_host::registry::Registry;

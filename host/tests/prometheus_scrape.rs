@@ -6,13 +6,13 @@ mod common;
 use common::embedded_example::EmbeddedExample;
 use common::prometheus_server::{value_of, PrometheusServer};
 use common::{component_bytes, get};
-use metrics_host::app::config::ServeConfig;
-use metrics_host::app::server::{self, RunningServer};
+use metrics_host::config::ServeConfig;
 use metrics_host::http::negotiate::NegotiableFormats;
 use metrics_host::plugin::catalog::Renderers;
 use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::RendererEngine;
 use metrics_host::registry::{NativeHistogramOptions, Registry};
+use metrics_host::server::{self, RunningServer};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -6,10 +6,10 @@ mod common;
 
 use common::python_receiver::PythonReceiver;
 use common::{get, renderers};
-use metrics_host::app::config::ServeConfig;
-use metrics_host::app::server;
+use metrics_host::config::ServeConfig;
 use metrics_host::push::PushArgs;
 use metrics_host::registry::{NativeHistogramOptions, Registry};
+use metrics_host::server;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

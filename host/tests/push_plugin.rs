@@ -10,7 +10,7 @@ mod common;
 
 use common::victoria_metrics::VictoriaMetrics;
 use common::{component_bytes, get, install_plugin, start_with_plugins_and};
-use metrics_host::app::config::ServeConfig;
+use metrics_host::config::ServeConfig;
 use metrics_host::push::PushArgs;
 use metrics_host::registry::Registry;
 use serde_json::Value;
@@ -40,7 +40,7 @@ fn push_table(url: &str, extra: &str) -> PushArgs {
     toml::from_str(&text).unwrap()
 }
 
-async fn start(table: PushArgs) -> (metrics_host::app::server::RunningServer, tempfile::TempDir) {
+async fn start(table: PushArgs) -> (metrics_host::server::RunningServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     install_plugin(dir.path(), "influx.wasm", &component_bytes("examples", "influx.wasm"));
     let config = ServeConfig { push: vec![table.check(0, |_| None).unwrap()], ..ServeConfig::default() };

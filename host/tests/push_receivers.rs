@@ -12,10 +12,10 @@ mod common;
 use common::prometheus_server::PrometheusServer;
 use common::victoria_metrics::VictoriaMetrics;
 use common::{get, renderers};
-use metrics_host::app::config::ServeConfig;
-use metrics_host::app::server;
+use metrics_host::config::ServeConfig;
 use metrics_host::push::PushArgs;
 use metrics_host::registry::Registry;
+use metrics_host::server;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -145,7 +145,7 @@ fn the_readme_push_example_is_a_valid_config() {
     let readme = include_str!("../../README.md");
     let section = &readme[readme.find("## Push: remote write").unwrap()..];
     let block = section.split("```toml\n").nth(1).unwrap().split("```").next().unwrap();
-    let args: metrics_host::app::config::ServeArgs = toml::from_str(block).unwrap();
+    let args: metrics_host::config::ServeArgs = toml::from_str(block).unwrap();
     let settings = args.push[0].check(0, |name| (name == "TENANT").then(|| "team-a".to_string())).unwrap();
     assert_eq!(settings.url.target, "/api/v1/write");
     assert_eq!(settings.external_labels, vec![("instance".into(), "mx1".into()), ("job".into(), "mail".into())]);

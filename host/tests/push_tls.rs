@@ -9,10 +9,10 @@ mod common;
 
 use common::test_certificates::{Issued, TestCa};
 use common::{get, renderers};
-use metrics_host::app::config::ServeConfig;
-use metrics_host::app::server;
+use metrics_host::config::ServeConfig;
 use metrics_host::push::PushArgs;
 use metrics_host::registry::Registry;
+use metrics_host::server;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

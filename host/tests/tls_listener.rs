@@ -10,11 +10,11 @@ mod common;
 
 use common::served_process::Server;
 use common::test_certificates::TestCa;
-use metrics_host::app::config::ServeConfig;
-use metrics_host::app::server;
+use metrics_host::config::ServeConfig;
 use metrics_host::http::tls_listener::TlsSettings;
 use metrics_host::http::trusted_hosts::TrustedHosts;
 use metrics_host::registry::Registry;
+use metrics_host::server;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};

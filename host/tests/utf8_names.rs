@@ -6,7 +6,7 @@ mod common;
 
 use common::validators::{assert_promtool_clean, prometheus_client_parse};
 use common::{component_bytes, get, install_plugin, start, start_with_plugins_and};
-use metrics_host::app::config::ServeConfig;
+use metrics_host::config::ServeConfig;
 use metrics_host::http::negotiate::NegotiableFormats;
 use metrics_host::registry::Registry;
 use serde_json::Value;

@@ -1,9 +1,8 @@
 //! The `metrics-host` command line: `serve`, `render` and `plugin check`.
-use crate::app::config::{ServeArgs, ServeConfig};
 use crate::app::demo::Demo;
 use crate::app::plugin_check;
-use crate::app::replay::registry_from_metrics_json;
-use crate::app::server;
+use crate::config::{ServeArgs, ServeConfig};
+use crate::metrics_json_input::registry_from_metrics_json;
 use crate::name_escaping::NameEscaping;
 use crate::plugin::catalog::Renderers;
 use crate::plugin::compiler::compile_plugin_main;
@@ -14,6 +13,7 @@ use crate::plugin::{CompileLimits, CompileMode, RenderLimits, RendererEngine, Wr
 use crate::registry::Registry;
 use crate::render_service::{RenderRequest, RenderService};
 use crate::representation::Wanted;
+use crate::server;
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;

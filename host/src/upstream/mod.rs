@@ -103,7 +103,7 @@ pub fn read_exposition(content_type: Option<&str>, body: &[u8]) -> Result<Vec<ex
         "application/openmetrics-text" => exposition_parser::parse(text, Syntax::OpenMetrics).map_err(|e| format!("OpenMetrics {e}")),
         "text/plain" | "" => exposition_parser::parse(text, Syntax::Text).map_err(|e| format!("Prometheus text {e}")),
         "application/json" => {
-            let registry = crate::app::replay::registry_from_metrics_json(text).map_err(|e| format!("metrics.json {e}"))?;
+            let registry = crate::metrics_json_input::registry_from_metrics_json(text).map_err(|e| format!("metrics.json {e}"))?;
             Ok(mirror::families_of(&registry.snapshot()))
         }
         other => Err(format!("unsupported content type {other:?} (expected OpenMetrics, Prometheus text or metrics.json)")),

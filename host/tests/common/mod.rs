@@ -13,13 +13,13 @@ pub mod tools;
 pub mod validators;
 pub mod victoria_metrics;
 
-use metrics_host::app::config::ServeConfig;
-use metrics_host::app::server::{self, RunningServer};
+use metrics_host::config::ServeConfig;
 use metrics_host::http::trusted_hosts::TrustedHosts;
 use metrics_host::plugin::catalog::Renderers;
 use metrics_host::plugin::renderer_set::RendererSet;
 use metrics_host::plugin::RendererEngine;
 use metrics_host::registry::{NativeHistogramOptions, Registry};
+use metrics_host::server::{self, RunningServer};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,6 @@
-//! metrics.json -> registry, so a captured `/metrics.json` can be rendered
-//! again offline (`metrics-host render --input FILE`).
+//! metrics.json -> registry: a captured `/metrics.json` rendered again
+//! offline (`metrics-host render --input FILE`), and a sidecar's upstream
+//! that speaks KumoMTA's metrics.json.
 //!
 //! Reads exactly the shape `metrics_render_core` writes (see its
 //! `metrics_json` module) and names the place of any mistake as a path such

@@ -1,6 +1,6 @@
 //! Server lifecycle: wire registry, renderers and policy into the HTTP app,
 //! bind, serve, and shut down gracefully.
-use crate::app::config::ServeConfig;
+use crate::config::ServeConfig;
 use crate::http::tls_listener::{TlsListener, TlsReloader};
 use crate::http::{self, AppState};
 use crate::plugin::catalog::Renderers;

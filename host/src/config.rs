@@ -409,7 +409,7 @@ mod tests {
     #[test]
     fn the_readme_table_lists_every_setting_with_its_flag_and_key() {
         use clap::Args;
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../README.md");
         let documented: std::collections::BTreeSet<(String, String)> = readme
             .lines()
             .filter_map(|line| {
