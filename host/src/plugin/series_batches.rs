@@ -36,15 +36,6 @@ impl From<MetricKind> for MetricKindArg {
     }
 }
 
-fn core_kind(kind: MetricKind) -> core_render::MetricKind {
-    match kind {
-        MetricKind::Counter => core_render::MetricKind::Counter,
-        MetricKind::Gauge => core_render::MetricKind::Gauge,
-        MetricKind::Histogram => core_render::MetricKind::Histogram,
-        MetricKind::Summary => core_render::MetricKind::Summary,
-    }
-}
-
 fn spans_arg(spans: &[core_render::BucketSpan]) -> Vec<BucketSpanArg> {
     spans.iter().map(|s| BucketSpanArg { offset: s.offset, length: s.length }).collect()
 }
@@ -306,7 +297,7 @@ impl Snapshot {
             .map(|(f, arg)| core_render::Family {
                 name: &arg.name,
                 help: arg.help,
-                kind: core_kind(f.kind),
+                kind: f.kind,
                 label_names: arg.label_names.iter().map(|l| l.as_ref()).collect(),
                 series: arg.series,
                 bounds: arg.bounds,

@@ -30,14 +30,9 @@ use interner::Interner;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-/// What a family measures (the renderer contract's `metric-kind`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MetricKind {
-    Counter,
-    Gauge,
-    Histogram,
-    Summary,
-}
+/// What a family measures: the formatting core's kind (the renderer
+/// contract's `metric-kind`), its one definition.
+pub use metrics_render_core::MetricKind;
 
 /// Now, in milliseconds since the Unix epoch (creation timestamps).
 pub(crate) fn now_ms() -> i64 {
