@@ -5,7 +5,7 @@ PLUGINS_DIR := target/plugins
 VENV := .venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deb example-project build plugins examples js-tools wasm-target run test test-deps bench fuzz fuzz-tools clean
+.PHONY: deb example-project package package-project build plugins examples js-tools wasm-target run test test-deps bench fuzz fuzz-tools clean
 
 ## build: the host binary (target/release/metrics-host) and every renderer component (target/plugins/)
 build: plugins
@@ -67,12 +67,26 @@ test-deps:
 test: examples test-deps
 	$(CARGO) build --release -p metrics-host --examples
 	METRICS_TEST_REQUIRE_TOOLS=1 METRICS_TEST_PYTHON=$(CURDIR)/$(VENV)/bin/python $(CARGO) test --release
-	$(MAKE) example-project
+	$(MAKE) example-project package-project
 
 ## example-project: a fresh project outside the workspace depending on the crate as the
 ## README says, built (reusing target/), run, scraped and stopped with Ctrl-C.
 example-project:
 	python3 host/tests/scripts/example_project.py
+
+## package: the crates as crates.io would get them (target/package/*.crate):
+## metrics-render-core, and metrics-host carrying the default renderer
+## prebuilt from guest-renderer/ and the guest sources `plugin new` vendors
+## (host/prebuilt/, written here, never committed); package-project builds
+## a fresh project on the packaged crates and scrapes it.
+package: plugins
+	rm -rf host/prebuilt && mkdir -p host/prebuilt/sdk host/prebuilt/core
+	cp $(PLUGINS_DIR)/prometheus.wasm host/prebuilt/default-renderer.wasm
+	cp -r guest-renderer/sdk/src host/prebuilt/sdk/ && cp -r guest-renderer/core/src host/prebuilt/core/
+	$(CARGO) package --quiet --allow-dirty --no-verify -p metrics-render-core -p metrics-host
+
+package-project: package
+	python3 host/tests/scripts/example_project.py --packaged
 
 ## bench: scale measurements (render paths vs peers at 1k/100k/1M series, 1M HTTP scrape, counters)
 bench: build

@@ -92,7 +92,7 @@ server compiles it once (10 to 20 s) and keeps the result in its cache.
 // from the folders themselves.
 include!(concat!(env!("OUT_DIR"), "/vendored_sources.rs"));
 
-const WIT: &str = include_str!("../../../wit/v0.3.0/renderer.wit");
+const WIT: &str = include_str!("../../wit/v0.3.0/renderer.wit");
 
 const CORE_MANIFEST: &str = r#"[package]
 name = "metrics-render-core"

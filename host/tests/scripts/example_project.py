@@ -7,8 +7,14 @@ must end it with status 0.
 
 Run by `make example-project` (part of `make test`) after `cargo test`, with
 the workspace's target folder and lock file so the build reuses what the
-tests compiled."""
-import os, pathlib, re, signal, subprocess, sys, tempfile, urllib.request
+tests compiled.
+
+With `--packaged` (`make package-project`) the project depends on the crates
+`make package` wrote (target/package/*.crate, unpacked here, as a vendored
+or unpublished crate is used: a path dependency and a `[patch.crates-io]`
+for metrics-render-core): the package builds without the workspace around
+it, from its prebuilt default renderer."""
+import os, pathlib, re, signal, subprocess, sys, tarfile, tempfile, urllib.request
 
 root = pathlib.Path(__file__).resolve().parents[3]
 readme = (root / "README.md").read_text()
@@ -17,11 +23,24 @@ toml = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
 rust = re.search(r"```rust[^\n]*\n(.*?)```", section, re.S).group(1)
 dependency = re.compile(r"^metrics-host = .*$", re.M)
 assert dependency.search(toml), "README's Cargo.toml block names metrics-host"
-toml = dependency.sub(f'metrics-host = {{ path = "{root / "host"}" }}', toml)
+packaged = "--packaged" in sys.argv[1:]
 
-with tempfile.TemporaryDirectory() as project:
-    project = pathlib.Path(project)
-    (project / "src").mkdir()
+with tempfile.TemporaryDirectory() as work:
+    project = pathlib.Path(work) / "my-app"
+    if packaged:
+        unpacked = {}
+        for name in ["metrics-host", "metrics-render-core"]:
+            crates = sorted((root / "target" / "package").glob(f"{name}-[0-9]*.crate"))
+            assert crates, f"no {name} package in target/package: run `make package`"
+            with tarfile.open(crates[-1]) as crate:
+                crate.extractall(pathlib.Path(work) / "vendor", filter="data")
+            unpacked[name] = pathlib.Path(work) / "vendor" / crates[-1].name.removesuffix(".crate")
+        assert not (unpacked["metrics-host"].parent / "guest-renderer").exists(), "no workspace around the package"
+        toml = dependency.sub(f'metrics-host = {{ path = "{unpacked["metrics-host"]}" }}', toml)
+        toml += f'\n[patch.crates-io]\nmetrics-render-core = {{ path = "{unpacked["metrics-render-core"]}" }}\n'
+    else:
+        toml = dependency.sub(f'metrics-host = {{ path = "{root / "host"}" }}', toml)
+    (project / "src").mkdir(parents=True)
     (project / "Cargo.toml").write_text(toml)
     (project / "src" / "main.rs").write_text(rust)
     (project / "Cargo.lock").write_bytes((root / "Cargo.lock").read_bytes())
@@ -42,4 +61,4 @@ with tempfile.TemporaryDirectory() as project:
     finally:
         if app.poll() is None:
             app.kill()
-print("example project: built from the README, served, stopped on Ctrl-C")
+print(f"example project{' on the packaged crates' if packaged else ''}: built from the README, served, stopped on Ctrl-C")

@@ -8,7 +8,7 @@
 //! - Native buckets and creation times are dropped; a native histogram
 //!   without classic bounds is a histogram with only its `+Inf` bucket.
 wasmtime::component::bindgen!({
-    path: "../wit/v0.2.0",
+    path: "wit/v0.2.0",
     world: "renderer-plugin",
     imports: {
         // A batch past the call cap traps the guest.

@@ -3,7 +3,7 @@
 //! the host's imports of that version (the render state in `plugin::call`
 //! does the work; `output.write` is defined there for every version).
 wasmtime::component::bindgen!({
-    path: "../wit/v0.3.0",
+    path: "wit/v0.3.0",
     world: "renderer-plugin",
     imports: {
         // A batch past the call cap traps the guest.
