@@ -162,10 +162,15 @@ impl ServeArgs {
 /// Checked settings of a running server.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
+    /// Address the HTTP listener binds (port 0: any free port).
     pub listen: SocketAddr,
+    /// Peers allowed in (CIDR list); everyone else gets 401.
     pub trusted_hosts: TrustedHosts,
+    /// Fill the registry with KumoMTA-like demo data.
     pub demo: bool,
+    /// Queues of the demo data.
     pub demo_queues: u64,
+    /// Time, memory and output of each render.
     pub render_limits: RenderLimits,
     /// How long a render waits for a client that stopped reading.
     pub client_stall_timeout: Duration,

@@ -26,8 +26,11 @@
 //!   check` and `plugin new`.
 pub mod app;
 pub mod bounded_text;
+#[warn(missing_docs)]
 pub mod config;
+#[warn(missing_docs)]
 pub mod exporter;
+#[warn(missing_docs)]
 pub mod facade;
 pub mod heap;
 pub mod http;
@@ -35,13 +38,17 @@ pub mod metrics_json_input;
 pub mod name_escaping;
 pub mod plugin;
 pub mod push;
+#[warn(missing_docs)]
 pub mod registry;
 pub mod render_service;
 pub mod render_slots;
 pub mod representation;
+#[warn(missing_docs)]
 pub mod self_metrics;
+#[warn(missing_docs)]
 pub mod server;
 pub mod shared_render;
+#[warn(missing_docs)]
 pub mod snapshot;
 pub(crate) mod tls_files;
 pub mod upstream;

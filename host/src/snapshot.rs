@@ -12,10 +12,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Histogram columns of one family.
 #[derive(Debug, Clone)]
 pub struct HistogramColumns {
+    /// The finite bucket upper bounds (`+Inf` is implied).
     pub bounds: Vec<f64>,
     /// Cumulative counts, `bounds.len()` per series.
     pub bucket_counts: Vec<u64>,
+    /// Sum of the observations, one per series.
     pub sums: Vec<f64>,
+    /// Number of observations, one per series.
     pub counts: Vec<u64>,
     /// Native histograms: the exponential buckets, one per series; else empty.
     pub native: Vec<NativeBuckets>,
@@ -26,25 +29,35 @@ pub struct HistogramColumns {
 /// Summary columns of one family.
 #[derive(Debug, Clone)]
 pub struct SummaryColumns {
+    /// The quantiles, ascending within [0, 1].
     pub quantiles: Vec<f64>,
     /// Quantile values, `quantiles.len()` per series.
     pub values: Vec<f64>,
+    /// Sum of the observations, one per series.
     pub sums: Vec<f64>,
+    /// Number of observations, one per series.
     pub counts: Vec<u64>,
 }
 
 /// One family at the instant of the snapshot.
 #[derive(Debug, Clone)]
 pub struct FamilySnapshot {
-    /// String ids of the name, help and label names.
+    /// String id of the name (in the snapshot's `tables`).
     pub name: u32,
+    /// String id of the help text, if any.
     pub help: Option<u32>,
+    /// String ids of the label names, in order.
     pub label_names: Vec<u32>,
+    /// What the family measures.
     pub kind: MetricKind,
-    /// Shared with the registry while the family gains no series.
+    /// Label-set ids of the series, in order. Shared with the registry
+    /// while the family gains no series.
     pub series: Arc<[u32]>,
+    /// Counters and gauges: one value per series; empty otherwise.
     pub values: Vec<f64>,
+    /// Histograms: their columns.
     pub histogram: Option<HistogramColumns>,
+    /// Summaries: their columns.
     pub summary: Option<SummaryColumns>,
     /// Creation time of each series in ms since the epoch (counters,
     /// histograms and summaries); empty when unknown.
@@ -56,7 +69,9 @@ pub struct FamilySnapshot {
 pub struct Snapshot {
     /// Strings and label sets, shared with the registry.
     pub tables: Arc<InternTables>,
+    /// The families, in registration order.
     pub families: Vec<FamilySnapshot>,
+    /// When the snapshot was taken, in ms since the Unix epoch.
     pub timestamp_ms: i64,
 }
 

@@ -42,28 +42,105 @@ pub(crate) fn now_ms() -> i64 {
 /// Why a registration or label lookup was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// A metric name that is empty.
     #[error("invalid metric name {0:?}: it must not be empty")]
     InvalidMetricName(String),
+    /// A label name that is empty, starts with `__` or becomes so once escaped.
     #[error("family {family}: invalid label name {label:?}: it must not be empty or start with __, nor become so once escaped ({escaping} escaping writes {escaped:?})")]
-    InvalidLabelName { family: String, label: String, escaping: &'static str, escaped: String },
+    InvalidLabelName {
+        /// The family being registered.
+        family: String,
+        /// The label name as given.
+        label: String,
+        /// The escaping scheme that breaks it.
+        escaping: &'static str,
+        /// What that scheme writes for it.
+        escaped: String,
+    },
+    /// Two label names of a family that one escaping scheme makes the same.
     #[error("family {family}: label names {label:?} and {other:?} are the same once escaped with {escaping} ({escaped:?})")]
-    LabelCollision { family: String, label: String, other: String, escaping: &'static str, escaped: String },
+    LabelCollision {
+        /// The family being registered.
+        family: String,
+        /// One label name.
+        label: String,
+        /// The label name it collides with.
+        other: String,
+        /// The escaping scheme that makes them the same.
+        escaping: &'static str,
+        /// What that scheme writes for both.
+        escaped: String,
+    },
+    /// A family name that one escaping scheme makes another family's.
     #[error("family {family} is the same as family {other} once escaped with {escaping} ({escaped:?})")]
-    FamilyCollision { family: String, other: String, escaping: &'static str, escaped: String },
+    FamilyCollision {
+        /// The family being registered.
+        family: String,
+        /// The registered family it collides with.
+        other: String,
+        /// The escaping scheme that makes them the same.
+        escaping: &'static str,
+        /// What that scheme writes for both.
+        escaped: String,
+    },
+    /// `le` in a histogram or `quantile` in a summary (under some escaping).
     #[error("family {family}: label name {label:?} is reserved for histogram buckets and summary quantiles ({escaping} escaping writes {escaped:?})")]
-    ReservedLabel { family: String, label: String, escaping: &'static str, escaped: String },
+    ReservedLabel {
+        /// The family being registered.
+        family: String,
+        /// The label name as given.
+        label: String,
+        /// The escaping scheme that makes it reserved.
+        escaping: &'static str,
+        /// What that scheme writes for it.
+        escaped: String,
+    },
+    /// Summary quantiles that are not strictly ascending within [0, 1].
     #[error("family {family}: quantiles must be strictly ascending within [0, 1], got {quantiles:?}")]
-    InvalidQuantiles { family: String, quantiles: Vec<f64> },
+    InvalidQuantiles {
+        /// The family being registered.
+        family: String,
+        /// The quantiles as given.
+        quantiles: Vec<f64>,
+    },
+    /// Native histogram options out of range.
     #[error("family {family}: {problem}")]
-    InvalidNativeHistogram { family: String, problem: String },
+    InvalidNativeHistogram {
+        /// The family being registered.
+        family: String,
+        /// Which option and why.
+        problem: String,
+    },
+    /// A label name given twice for one family.
     #[error("family {family}: label name {label:?} is declared twice")]
-    DuplicateLabel { family: String, label: String },
+    DuplicateLabel {
+        /// The family being registered.
+        family: String,
+        /// The repeated label name.
+        label: String,
+    },
+    /// A family name that is already registered.
     #[error("family {0} is already registered")]
     DuplicateFamily(String),
+    /// Histogram bounds that are not finite and strictly ascending.
     #[error("family {family}: bucket bounds must be finite and strictly ascending, got {bounds:?}")]
-    InvalidBuckets { family: String, bounds: Vec<f64> },
+    InvalidBuckets {
+        /// The family being registered.
+        family: String,
+        /// The bounds as given.
+        bounds: Vec<f64>,
+    },
+    /// A label lookup with the wrong number of values.
     #[error("family {family} has {expected} labels but {got} values were given")]
-    LabelCount { family: String, expected: usize, got: usize },
+    LabelCount {
+        /// The family looked up.
+        family: String,
+        /// Its number of labels.
+        expected: usize,
+        /// The number of values given.
+        got: usize,
+    },
+    /// The registry's string table is full.
     #[error(transparent)]
     Full(#[from] InternerFull),
 }
@@ -114,6 +191,7 @@ impl Metric for Histogram {}
 impl Metric for Summary {}
 
 impl Registry {
+    /// An empty registry.
     pub fn new() -> Self {
         Self::default()
     }
