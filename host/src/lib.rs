@@ -25,6 +25,7 @@
 //! - [`app`]: the program around it: command line, demo data, `plugin
 //!   check` and `plugin new`.
 pub mod app;
+#[warn(missing_docs)]
 pub mod bounded_text;
 #[warn(missing_docs)]
 pub mod config;
@@ -32,25 +33,35 @@ pub mod config;
 pub mod exporter;
 #[warn(missing_docs)]
 pub mod facade;
+#[warn(missing_docs)]
 pub mod heap;
+#[warn(missing_docs)]
 pub mod http;
+#[warn(missing_docs)]
 pub mod metrics_json_input;
+#[warn(missing_docs)]
 pub mod name_escaping;
 pub mod plugin;
+#[warn(missing_docs)]
 pub mod push;
 #[warn(missing_docs)]
 pub mod registry;
+#[warn(missing_docs)]
 pub mod render_service;
+#[warn(missing_docs)]
 pub mod render_slots;
+#[warn(missing_docs)]
 pub mod representation;
 #[warn(missing_docs)]
 pub mod self_metrics;
 #[warn(missing_docs)]
 pub mod server;
+#[warn(missing_docs)]
 pub mod shared_render;
 #[warn(missing_docs)]
 pub mod snapshot;
 pub(crate) mod tls_files;
+#[warn(missing_docs)]
 pub mod upstream;
 
 /// The README's Rust examples, compiled and run as doctests.

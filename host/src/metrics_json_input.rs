@@ -12,10 +12,17 @@ use std::fmt::Display;
 /// Where and why a metrics.json document is malformed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
+    /// Not JSON at all.
     #[error("not valid JSON: {0}")]
     Syntax(#[from] serde_json::Error),
+    /// JSON, but not the metrics.json shape.
     #[error("{at}: {why}")]
-    Shape { at: String, why: String },
+    Shape {
+        /// Where: a path such as `family "ready_count": value.service["smtp"]`.
+        at: String,
+        /// What is wrong there.
+        why: String,
+    },
 }
 
 fn shape(at: impl Display, why: impl Display) -> ReplayError {

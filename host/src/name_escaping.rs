@@ -23,7 +23,9 @@ pub enum NameEscaping {
     /// What a legacy client gets.
     #[default]
     Underscores,
+    /// `_` as `__`, `.` as `_dot_`, other characters outside the syntax as `__`.
     Dots,
+    /// `U__`, then `_` as `__` and others as `_<hex code point>_`.
     Values,
 }
 

@@ -25,19 +25,43 @@ use tokio::task::JoinHandle;
 /// Why a render was not started.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderRefused {
+    /// A prefix that is not a metric name.
     #[error("invalid prefix {0:?}: prefixed metric names must match [a-zA-Z_:][a-zA-Z0-9_:]*")]
     BadPrefix(String),
+    /// No loaded renderer offers the format.
     #[error("unknown format {requested:?}; available formats: {available}")]
-    UnknownFormat { requested: String, available: String },
+    UnknownFormat {
+        /// The format asked for (cut).
+        requested: String,
+        /// The formats loaded.
+        available: String,
+    },
+    /// The renderer's circuit breaker is open (503 with `Retry-After`).
     #[error("renderer {plugin:?} for format {format:?} is backed off after repeated failures; retry in {}s", retry_in.as_secs() + 1)]
-    BackedOff { plugin: String, format: String, retry_in: Duration },
+    BackedOff {
+        /// The plugin.
+        plugin: String,
+        /// The format asked for.
+        format: String,
+        /// Until its next trial render.
+        retry_in: Duration,
+    },
+    /// Every render slot is taken (503, never queued).
     #[error("{limit} renders are already running; retry in 1s")]
-    Busy { limit: usize },
+    Busy {
+        /// The number of slots.
+        limit: usize,
+    },
+    /// The client's scrape timeout leaves too little time to render.
     #[error(
         "the scrape timeout leaves {}ms to render, less than the {}ms a render needs at least; send a longer X-Prometheus-Scrape-Timeout-Seconds (the server takes scrape_timeout_offset_ms off it)",
         left.as_millis(), MIN_RENDER_DEADLINE.as_millis()
     )]
-    DeadlineTooShort { left: Duration },
+    DeadlineTooShort {
+        /// The time the client's deadline leaves.
+        left: Duration,
+    },
+    /// A prefix longer than [`MAX_PREFIX_BYTES`].
     #[error("prefix of {0} bytes is longer than the {MAX_PREFIX_BYTES} allowed")]
     PrefixTooLong(usize),
 }
@@ -107,6 +131,8 @@ pub struct RenderService {
 }
 
 impl RenderService {
+    /// Renders `registry` with `renderers` within `limits`, at most
+    /// `max_concurrent` at once, counted in `metrics` if given.
     pub fn new(
         registry: Registry,
         renderers: Arc<Renderers>,

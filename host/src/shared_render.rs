@@ -101,9 +101,11 @@ impl RenderKey {
 /// Why a client's output ended early.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SharedFailure {
+    /// The shared render failed.
     #[error(transparent)]
     Render(Arc<RenderFailure>),
     #[error("cut off: this client fell more than {0} bytes behind the others reading the same render, or read too slowly while render slots were needed")]
+    /// This client fell behind (the bytes of the window).
     CutOff(usize),
 }
 

@@ -9,16 +9,26 @@ use axum::response::{IntoResponse, Response};
 /// What a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// A malformed request (query, header): 400 with the reason.
     #[error("{0}")]
     BadRequest(String),
     #[error(
         "no negotiable format matches Accept: {accept:?}; negotiable formats loaded: {available} (any loaded format with ?format=NAME)"
     )]
-    NotAcceptable { accept: String, available: String },
+    /// No negotiable format matches the `Accept` header: 406.
+    NotAcceptable {
+        /// The `Accept` header as sent (cut).
+        accept: String,
+        /// The negotiable formats loaded.
+        available: String,
+    },
+    /// The render service refused the render before it started.
     #[error("{0}")]
     Refused(#[from] RenderRefused),
+    /// The render failed before any output was sent.
     #[error("{0}")]
     Render(#[from] RenderFailure),
+    /// The render task itself failed (a panic): 500.
     #[error("render task failed: {0}")]
     Internal(String),
 }

@@ -88,7 +88,9 @@ impl NegotiableFormats {
 /// A format negotiation chose and what else the client asked of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Choice<'a> {
+    /// The format chosen.
     pub format: &'a FormatInfo,
+    /// The version and escaping the client asked for with it.
     pub wanted: Wanted,
 }
 

@@ -13,6 +13,7 @@ use std::str::FromStr;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid trusted host {entry:?}: expected an IP address (127.0.0.1, ::1) or a CIDR mask (10.0.0.0/8, fd00::/8)")]
 pub struct InvalidTrustedHost {
+    /// The entry as given.
     pub entry: String,
 }
 

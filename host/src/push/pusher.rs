@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime};
 pub const MAX_ATTEMPTS: u32 = 5;
 /// The first wait before a retry; doubled per attempt up to [`MAX_BACKOFF`].
 pub const MIN_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait before a retry.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// The largest request a renderer may write (a length beyond it ends the render).
 pub const MAX_REQUEST_BYTES: usize = 64 << 20;
@@ -30,19 +31,26 @@ pub const MAX_REQUEST_BYTES: usize = 64 << 20;
 /// What `/-/push` shows of one endpoint (never its headers).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PushStatus {
+    /// Where it pushes (scheme, authority, path; never credentials).
     pub url: String,
+    /// `remote-write-1`, `remote-write-2`, `otlp`, `pushgateway` or `http`.
     pub protocol: &'static str,
+    /// Time between pushes.
     pub interval_ms: u64,
-    /// Pushes rendered, and those that failed to render.
+    /// Pushes rendered.
     pub renders: u64,
+    /// Pushes that failed to render (or whose upstream fetch failed).
     pub renders_failed: u64,
+    /// Requests the receiver accepted.
     pub requests_sent: u64,
+    /// Attempts after the first.
     pub retries: u64,
     /// Requests given up: refused (4xx), out of attempts, or pushed out of
     /// a full queue.
     pub requests_dropped: u64,
     /// Milliseconds since the Unix epoch.
     pub last_success_ms: Option<u64>,
+    /// The last failure, cut to 4 KiB.
     pub last_error: Option<String>,
     /// The wait before the current retry, 0 when none.
     pub backoff_ms: u64,
@@ -54,6 +62,7 @@ pub struct PushStatus {
     /// Remote write 2.0: why this endpoint fell back to 1.0 (the receiver
     /// answered 415, or a 2xx without saying what it wrote), if it did.
     pub fallback: Option<String>,
+    /// Bytes of requests waiting to be sent.
     pub queued_bytes: usize,
 }
 

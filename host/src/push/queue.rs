@@ -16,7 +16,9 @@ use tokio::sync::Notify;
 /// requests).
 #[derive(Debug, Clone)]
 pub struct PushRequest {
+    /// The compressed request body.
     pub body: Bytes,
+    /// The protocol it was encoded for.
     pub protocol: PushProtocol,
     /// `http`: the request's `Content-Type` (the format's, less
     /// `encoding=delimited`); other protocols send their own.
@@ -50,6 +52,7 @@ pub struct RequestQueue {
 }
 
 impl RequestQueue {
+    /// An empty queue holding at most `max_bytes` of request bodies.
     pub fn new(max_bytes: usize) -> Self {
         RequestQueue { queued: Mutex::default(), max_bytes, arrived: Notify::new(), settled: Notify::new(), dropped: None }
     }

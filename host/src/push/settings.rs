@@ -202,21 +202,29 @@ impl std::fmt::Debug for PushArgs {
 /// A checked `[[push]]` endpoint.
 #[derive(Clone)]
 pub struct PushSettings {
+    /// The receiver.
     pub url: UpstreamUrl,
+    /// What the receiver speaks.
     pub protocol: PushProtocol,
     /// The format that renders the requests.
     pub format: String,
     /// How each request body is compressed.
     pub body_encoding: BodyEncoding,
+    /// Time between pushes.
     pub interval: Duration,
+    /// Time for one request (connect, send, read the answer).
     pub timeout: Duration,
     /// Sorted by name.
     pub external_labels: Vec<(String, String)>,
     /// Resolved values: secrets, never shown.
     pub headers: Vec<(String, String)>,
+    /// Put in front of every metric name.
     pub prefix: String,
+    /// The families pushed (all when empty).
     pub families: FamilyFilter,
+    /// Most samples in one request.
     pub max_samples_per_request: u64,
+    /// Bytes of requests queued before the oldest is dropped.
     pub queue_max_bytes: usize,
     /// Concurrent senders.
     pub shards: usize,

@@ -32,38 +32,65 @@ pub enum Syntax {
 /// One family as read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedFamily {
+    /// The family name.
     pub name: String,
+    /// Its `# HELP`, unescaped.
     pub help: Option<String>,
+    /// From `# TYPE` (`untyped` and `unknown` read as gauges).
     pub kind: MetricKind,
+    /// Label names in first-seen order (`le`, `quantile` left out).
     pub label_names: Vec<String>,
     /// Histograms: finite bucket bounds shared by every series.
     pub bounds: Vec<f64>,
     /// Summaries: quantiles shared by every series.
     pub quantiles: Vec<f64>,
+    /// The series, in first-seen order.
     pub series: Vec<ParsedSeries>,
 }
 
 /// One series: label values in the family's `label_names` order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedSeries {
+    /// Label values, unescaped.
     pub label_values: Vec<String>,
+    /// Its value or distribution.
     pub value: ParsedValue,
     /// OpenMetrics `_created`, in ms since the epoch.
     pub created_ms: Option<i64>,
 }
 
+/// A series' value, by kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParsedValue {
+    /// A counter's or gauge's value.
     Number(f64),
-    Histogram { cumulative: Vec<u64>, count: u64, sum: f64 },
-    Summary { values: Vec<f64>, count: u64, sum: f64 },
+    /// A histogram.
+    Histogram {
+        /// Cumulative bucket counts, one per finite bound.
+        cumulative: Vec<u64>,
+        /// Observations (the `+Inf` bucket).
+        count: u64,
+        /// Their sum.
+        sum: f64,
+    },
+    /// A summary.
+    Summary {
+        /// One per quantile of the family.
+        values: Vec<f64>,
+        /// Observations.
+        count: u64,
+        /// Their sum.
+        sum: f64,
+    },
 }
 
 /// Where and why the exposition is malformed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("line {line}: {why}")]
 pub struct ParseError {
+    /// The line, from 1.
     pub line: usize,
+    /// What is wrong on it.
     pub why: String,
 }
 
@@ -479,6 +506,7 @@ pub struct LineReader {
 }
 
 impl LineReader {
+    /// A reader of `syntax`, before its first line.
     pub fn new(syntax: Syntax) -> Self {
         LineReader { syntax, seen: HashMap::new(), open: None, ended: false, number: 0 }
     }

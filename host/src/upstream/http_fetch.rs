@@ -80,20 +80,26 @@ impl UpstreamUrl {
 pub struct Fetched {
     /// The `Content-Type` the upstream sent, if any.
     pub content_type: Option<String>,
+    /// The whole body (within the cap).
     pub body: Vec<u8>,
 }
 
 /// Why a fetch failed, for the 502 answer.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// The connection failed (address, error).
     #[error("connecting to {0}: {1}")]
     Connect(String, std::io::Error),
+    /// No whole answer within the time allowed (address, time).
     #[error("upstream {0} did not answer within {1:?}")]
     TimedOut(String, Duration),
+    /// An answer other than 200 (address, status).
     #[error("upstream {0} answered status {1}")]
     Status(String, u16),
+    /// A body past the cap (address, cap).
     #[error("upstream {0}: body larger than {1} bytes")]
     TooLarge(String, usize),
+    /// Not HTTP/1.1 as expected (address, what).
     #[error("upstream {0}: malformed response: {1}")]
     Malformed(String, String),
 }

@@ -45,6 +45,7 @@ pub struct Mirror {
 }
 
 impl Mirror {
+    /// Mirrors into `registry`, which holds nothing of the upstream yet.
     pub fn new(registry: Registry) -> Self {
         Mirror { registry, families: HashMap::new(), refused: HashSet::new() }
     }

@@ -26,6 +26,7 @@ const ACCEPT: &str = "application/openmetrics-text;version=1.0.0,text/plain;vers
 /// Where the upstream is and how it is fetched.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpstreamSettings {
+    /// The exporter's `/metrics` URL.
     pub url: UpstreamUrl,
     /// Scrapes within this time of the last fetch reuse it.
     pub min_interval: Duration,
