@@ -24,44 +24,29 @@
 //!   outside into the registry; [`push`]: the same snapshots sent out.
 //! - [`app`]: the program around it: command line, demo data, `plugin
 //!   check` and `plugin new`.
+#![warn(missing_docs)]
+// The command line's types: their doc comments would be clap's help text.
+#[allow(missing_docs)]
 pub mod app;
-#[warn(missing_docs)]
 pub mod bounded_text;
-#[warn(missing_docs)]
 pub mod config;
-#[warn(missing_docs)]
 pub mod exporter;
-#[warn(missing_docs)]
 pub mod facade;
-#[warn(missing_docs)]
 pub mod heap;
-#[warn(missing_docs)]
 pub mod http;
-#[warn(missing_docs)]
 pub mod metrics_json_input;
-#[warn(missing_docs)]
 pub mod name_escaping;
 pub mod plugin;
-#[warn(missing_docs)]
 pub mod push;
-#[warn(missing_docs)]
 pub mod registry;
-#[warn(missing_docs)]
 pub mod render_service;
-#[warn(missing_docs)]
 pub mod render_slots;
-#[warn(missing_docs)]
 pub mod representation;
-#[warn(missing_docs)]
 pub mod self_metrics;
-#[warn(missing_docs)]
 pub mod server;
-#[warn(missing_docs)]
 pub mod shared_render;
-#[warn(missing_docs)]
 pub mod snapshot;
 pub(crate) mod tls_files;
-#[warn(missing_docs)]
 pub mod upstream;
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -37,6 +37,7 @@ impl GuestBudget {
         self.resume_at(Instant::now());
     }
 
+    /// [`resume`](Self::resume) at `now` (tests pass their own clock).
     pub fn resume_at(&self, now: Instant) {
         let mut s = self.state();
         if s.running_since.is_none() {
@@ -49,6 +50,7 @@ impl GuestBudget {
         self.pause_at(Instant::now());
     }
 
+    /// [`pause`](Self::pause) at `now`.
     pub fn pause_at(&self, now: Instant) {
         let mut s = self.state();
         if let Some(since) = s.running_since.take() {
@@ -61,6 +63,7 @@ impl GuestBudget {
         self.remaining_at(Instant::now())
     }
 
+    /// The time left at `now` (paused time not counted).
     pub fn remaining_at(&self, now: Instant) -> Duration {
         let s = self.state();
         let used = s.used + s.running_since.map(|since| now.saturating_duration_since(since)).unwrap_or_default();

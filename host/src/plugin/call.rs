@@ -29,8 +29,11 @@ const OUTPUT_CHUNK_BYTES: usize = 32 * 1024;
 /// Why a render failed, and which plugin and format it was.
 #[derive(Debug, Clone)]
 pub struct RenderFailure {
+    /// The renderer (`builtin`, or a plugin's name).
     pub plugin: String,
+    /// The format rendered.
     pub format: String,
+    /// What went wrong.
     pub cause: RenderFailureCause,
 }
 
@@ -50,24 +53,44 @@ impl std::error::Error for RenderFailure {}
 /// cut to a bounded size.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RenderFailureCause {
+    /// The render ran past its deadline.
     #[error("timed out after {0:?}")]
     TimedOut(Duration),
+    /// The guest asked for memory past the cap (bytes).
     #[error("ran out of memory (limit {0} bytes)")]
     OutOfMemory(usize),
+    /// The guest trapped (a panic, an unreachable, a host call refused).
     #[error("trapped: {trap}{}", last_stderr_note(last_stderr))]
-    Trapped { trap: String, last_stderr: Option<String> },
+    Trapped {
+        /// The trap, as wasmtime describes it.
+        trap: String,
+        /// What the guest last printed on stderr, if anything.
+        last_stderr: Option<String>,
+    },
+    /// The guest wrote past the output cap (bytes).
     #[error("output exceeds the limit of {0} bytes")]
     OutputTooLarge(u64),
+    /// The guest called a host function more often than allowed.
     #[error("made more than {limit} {call} calls")]
-    TooManyCalls { call: &'static str, limit: u64 },
+    TooManyCalls {
+        /// The host call.
+        call: &'static str,
+        /// Its cap per render.
+        limit: u64,
+    },
+    /// The guest broke the contract (batches, counts).
     #[error("{0}")]
     ContractMismatch(String),
+    /// The client left, stalled or was cut off.
     #[error("{0}")]
     Client(SinkClosed),
+    /// The guest does not know the format it offered.
     #[error("does not offer this format (renderer says: unknown format {0:?})")]
     UnknownFormat(String),
+    /// The guest refused an option the client chose.
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// The guest returned an error (its words, cut).
     #[error("failed: {0}")]
     Failed(String),
     /// Sidecar mode: the upstream could not be fetched or read, so there

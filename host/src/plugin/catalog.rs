@@ -31,6 +31,7 @@ pub const DEFAULT_PLUGIN_MAX_BYTES: u64 = 64 << 20;
 pub struct PluginStatus {
     /// `builtin`, or the file name in the plugins folder.
     pub file: String,
+    /// What it offers.
     pub formats: Vec<FormatStatus>,
     /// WIT version of the loaded component.
     pub wit_version: Option<String>,
@@ -50,7 +51,9 @@ pub struct PluginStatus {
 /// A format in the listing.
 #[derive(Debug, Clone, Serialize)]
 pub struct FormatStatus {
+    /// The format's name.
     pub name: String,
+    /// Its `Content-Type`.
     pub content_type: String,
     /// False when another renderer serves this name: a plugin over a
     /// built-in, or of two plugin files offering it the one whose file name
@@ -64,9 +67,13 @@ pub struct FormatStatus {
 /// Outcome of one reload.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct ReloadReport {
+    /// Files loaded (new, or a new version).
     pub loaded: Vec<String>,
+    /// Files whose content did not change.
     pub unchanged: Vec<String>,
+    /// Files that failed to load (a previous version keeps serving).
     pub failed: Vec<String>,
+    /// Files gone from the folder.
     pub removed: Vec<String>,
     /// `*.wasm` entries that are not plugin files (see the listing for why).
     pub skipped: Vec<String>,

@@ -38,6 +38,7 @@ pub struct CircuitBreaker {
 pub struct BreakerStatus {
     /// `closed` (serving) or `open` (backed off).
     pub state: &'static str,
+    /// Renderer faults in a row since the last success.
     pub consecutive_failures: u32,
     /// How long until the next trial, when open.
     pub retry_in_ms: Option<u64>,
@@ -53,10 +54,12 @@ impl CircuitBreaker {
         self.backed_off_for_at(Instant::now())
     }
 
+    /// How long it stays backed off at `now`, if it is.
     pub fn backed_off_for_at(&self, now: Instant) -> Option<Duration> {
         self.state().open_until.and_then(|until| until.checked_duration_since(now)).filter(|d| !d.is_zero())
     }
 
+    /// A render succeeded: closes the breaker.
     pub fn record_success(&self) {
         let mut s = self.state();
         s.consecutive_failures = 0;
@@ -64,10 +67,12 @@ impl CircuitBreaker {
         s.open_until = None;
     }
 
+    /// A render failed by the renderer's fault.
     pub fn record_failure(&self) {
         self.record_failure_at(Instant::now());
     }
 
+    /// [`record_failure`](Self::record_failure) at `now`.
     pub fn record_failure_at(&self, now: Instant) {
         let mut s = self.state();
         s.consecutive_failures += 1;
@@ -80,10 +85,12 @@ impl CircuitBreaker {
         }
     }
 
+    /// What the listing shows now.
     pub fn status(&self) -> BreakerStatus {
         self.status_at(Instant::now())
     }
 
+    /// What the listing shows at `now`.
     pub fn status_at(&self, now: Instant) -> BreakerStatus {
         let open = self.backed_off_for_at(now);
         BreakerStatus {

@@ -24,12 +24,16 @@ pub enum CompileMode {
     /// On a blocking thread of this process.
     InProcess,
     /// In a child process: `exe compile-plugin`, which must be this program.
-    Subprocess { exe: PathBuf },
+    Subprocess {
+        /// This program's executable.
+        exe: PathBuf,
+    },
 }
 
 /// Bounds on compiling one plugin.
 #[derive(Debug, Clone)]
 pub struct CompileLimits {
+    /// Where compiles run.
     pub mode: CompileMode,
     /// Wall-clock time a compile may take (subprocess only).
     pub timeout: Duration,

@@ -29,24 +29,92 @@ const WASI_IMPORTS: [&str; 6] = ["wasi:cli/", "wasi:clocks/", "wasi:filesystem/"
 /// Why a component cannot be used as a renderer.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// Not a wasm component at all.
     #[error("plugin {plugin:?}: not a valid wasm component: {detail}")]
-    NotAComponent { plugin: String, detail: String },
+    NotAComponent {
+        /// The plugin's name.
+        plugin: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// No renderer interface exported.
     #[error("plugin {plugin:?}: does not export the interface metrics:renderer/renderer (it exports: {exports})")]
-    MissingExport { plugin: String, exports: String },
+    MissingExport {
+        /// The plugin's name.
+        plugin: String,
+        /// What it exports instead.
+        exports: String,
+    },
+    /// A contract version this host does not load.
     #[error("plugin {plugin:?}: exports metrics:renderer/renderer@{found}, but this host supports {supported}")]
-    UnsupportedVersion { plugin: String, found: String, supported: String },
+    UnsupportedVersion {
+        /// The plugin's name.
+        plugin: String,
+        /// The version it exports.
+        found: String,
+        /// The versions this host loads.
+        supported: String,
+    },
+    /// An import outside the contract and WASI's allowed part.
     #[error("plugin {plugin:?} {version}: imports {import:?}, which renderers may not use")]
-    ForbiddenImport { plugin: String, version: String, import: String },
+    ForbiddenImport {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract version it exports.
+        version: String,
+        /// The import.
+        import: String,
+    },
+    /// Exports of the wrong type.
     #[error("plugin {plugin:?} {version}: does not match the renderer contract: {detail}")]
-    Contract { plugin: String, version: String, detail: String },
+    Contract {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract version it exports.
+        version: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// `formats()` trapped, timed out or failed.
     #[error("plugin {plugin:?} {version}: formats() failed: {detail}")]
-    Formats { plugin: String, version: String, detail: String },
+    Formats {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract version it exports.
+        version: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// `formats()` answered something the host refuses.
     #[error("plugin {plugin:?} {version}: formats() breaks the host's rules: {detail}")]
-    FormatRules { plugin: String, version: String, detail: String },
+    FormatRules {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract version it exports.
+        version: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// `configure` refused the plugin's settings.
     #[error("plugin {plugin:?} {version}: refused its settings: {detail}")]
-    Settings { plugin: String, version: String, detail: String },
+    Settings {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract version it exports.
+        version: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A format failed its preflight.
     #[error("plugin {plugin:?} {version}: {failure}; it does not go live")]
-    Preflight { plugin: String, version: String, failure: super::preflight::PreflightFailure },
+    Preflight {
+        /// The plugin's name.
+        plugin: String,
+        /// The contract version it exports.
+        version: String,
+        /// Which format failed which check.
+        failure: super::preflight::PreflightFailure,
+    },
 }
 
 pub use super::format_rules::FormatInfo;
@@ -58,6 +126,7 @@ pub struct RendererComponent {
     pub name: String,
     /// WIT version of the `renderer` interface it exports.
     pub wit_version: String,
+    /// The formats it offers, as checked at load.
     pub formats: Vec<FormatInfo>,
     /// True for the renderers embedded in the host, whose output the host
     /// knows (content negotiation relies on it).
@@ -266,10 +335,15 @@ impl RendererComponent {
 /// What a guest's `render` returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuestReturn {
+    /// `ok`.
     Ok,
+    /// `render-error::unknown-format`.
     UnknownFormat,
+    /// `render-error::invalid-option`.
     InvalidOption,
+    /// `render-error::output-closed`.
     OutputClosed,
+    /// `render-error::failed`, with its message.
     Failed(String),
 }
 

@@ -20,12 +20,21 @@ pub const MAX_PLUGINS: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FolderEntry {
     /// A regular file (or a symlink to one) within the size cap.
-    Plugin { file: String },
+    Plugin {
+        /// The file name.
+        file: String,
+    },
     /// Something that will not be loaded, and why.
-    Skipped { file: String, reason: String },
+    Skipped {
+        /// The file name.
+        file: String,
+        /// Why it is not loaded.
+        reason: String,
+    },
 }
 
 impl FolderEntry {
+    /// The entry's file name.
     pub fn file(&self) -> &str {
         match self {
             FolderEntry::Plugin { file } | FolderEntry::Skipped { file, .. } => file,

@@ -9,8 +9,11 @@ use std::collections::HashSet;
 /// rules accepted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormatInfo {
+    /// Used in `?format=` (`[a-z0-9][a-z0-9_.-]{0,63}`).
     pub name: String,
+    /// The response's `Content-Type`.
     pub content_type: String,
+    /// One line for humans (listing, landing page).
     pub description: String,
 }
 

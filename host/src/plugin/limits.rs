@@ -66,6 +66,7 @@ pub struct StoreCaps {
 }
 
 impl StoreCaps {
+    /// Caps at `limit` bytes of memories and tables together.
     pub fn new(limit: usize) -> Self {
         StoreCaps { limit, used: 0, refused: false }
     }

@@ -16,6 +16,7 @@ pub const MAX_CHECKED_LINE: usize = 16 << 20;
 /// What was written, once the output has ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputSummary {
+    /// Bytes written.
     pub bytes: u64,
     /// When asked for with [`OutputStreamCheck::hashing`].
     pub sha256: Option<[u8; 32]>,
@@ -62,6 +63,8 @@ enum Reader {
 }
 
 impl OutputStreamCheck {
+    /// A check of output of `content_type` (read strictly when the host
+    /// knows it: Prometheus text 0.0.4, OpenMetrics, JSON; else only counted).
     pub fn new(content_type: &str) -> Self {
         let exposition = |syntax, name| Reader::Exposition { lines: Box::new(LineReader::new(syntax)), partial: Vec::new(), name };
         let reader = match media_type(content_type).as_str() {

@@ -29,9 +29,11 @@ const KEPT_BYTES: usize = 4 << 20;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("format {format:?} failed its preflight ({sample}): {reason}")]
 pub struct PreflightFailure {
+    /// The format that failed.
     pub format: String,
     /// Which sample or check.
     pub sample: &'static str,
+    /// What it did.
     pub reason: String,
 }
 

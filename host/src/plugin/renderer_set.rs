@@ -13,6 +13,7 @@ pub const BUILTIN_NAME: &str = "builtin";
 /// A format on offer, for content negotiation.
 #[derive(Debug, Clone)]
 pub struct OfferedFormat {
+    /// The format, as its renderer offers it.
     pub info: FormatInfo,
     /// What it can write beyond its content type.
     pub capabilities: FormatCapabilities,
@@ -120,10 +121,13 @@ impl RendererSet {
 
 /// Which renderer serves a format right now.
 pub enum Selection {
+    /// This renderer serves it, as this format.
     Ready(Arc<RendererComponent>, FormatInfo),
     /// Every renderer of the format is backed off after repeated failures.
     BackedOff {
+        /// The plugin backed off.
         plugin: String,
+        /// Until its next trial render.
         retry_in: std::time::Duration,
     },
     /// No renderer offers the format.

@@ -217,7 +217,9 @@ impl BatchCursor {
 /// final names (and an empty prefix).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderNames<'a> {
+    /// Put in front of every family name.
     pub prefix: &'a str,
+    /// How names outside the legacy syntax are written.
     pub escaping: NameEscaping,
     /// Options this render adds to the plugin's settings (a push's
     /// `max_samples_per_request`, `external_label.NAME`); they win over a

@@ -9,10 +9,13 @@ use std::time::Duration;
 /// The receiver of a render's output is gone or stalled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SinkClosed {
+    /// The client closed the connection.
     #[error("the client stopped reading")]
     Gone,
+    /// The client stopped reading for longer than allowed.
     #[error("the client did not read for {0:?}")]
     Stalled(Duration),
+    /// Its render slot went to another scrape.
     #[error("every client was too slow and the render slot was given to another scrape")]
     Evicted,
 }

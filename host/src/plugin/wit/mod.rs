@@ -49,8 +49,20 @@ pub trait ContractHost:
 /// A component checked against one supported version of the contract,
 /// pre-linked for stores whose data is `T`.
 pub enum RendererBindings<T: ContractHost> {
-    V0_3 { pre: InstancePre<T>, indices: v0_3::RendererPluginIndices },
-    V0_2 { pre: InstancePre<T>, indices: v0_2::RendererPluginIndices },
+    /// A 0.3.0 component.
+    V0_3 {
+        /// Linked, ready to instantiate.
+        pre: InstancePre<T>,
+        /// Where its exports are.
+        indices: v0_3::RendererPluginIndices,
+    },
+    /// A 0.2.0 component.
+    V0_2 {
+        /// Linked, ready to instantiate.
+        pre: InstancePre<T>,
+        /// Where its exports are.
+        indices: v0_2::RendererPluginIndices,
+    },
 }
 
 /// Instantiates `pre` and binds its exports with `indices`, reporting a

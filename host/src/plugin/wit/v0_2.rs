@@ -7,15 +7,20 @@
 //!   numbered among themselves, see [`carries`]).
 //! - Native buckets and creation times are dropped; a native histogram
 //!   without classic bounds is a histogram with only its `+Inf` bucket.
-wasmtime::component::bindgen!({
-    path: "wit/v0.2.0",
-    world: "renderer-plugin",
-    imports: {
-        // A batch past the call cap traps the guest.
-        default: trappable,
-    },
-    exports: { default: async },
-});
+// Generated from the WIT file, whose comments document it.
+#[allow(missing_docs)]
+mod generated {
+    wasmtime::component::bindgen!({
+        path: "wit/v0.2.0",
+        world: "renderer-plugin",
+        imports: {
+            // A batch past the call cap traps the guest.
+            default: trappable,
+        },
+        exports: { default: async },
+    });
+}
+pub use generated::*;
 
 use self::metrics::renderer::types;
 use super::latest::metrics::renderer::types as latest;

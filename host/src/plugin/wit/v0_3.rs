@@ -2,15 +2,20 @@
 //! from `wit/v0.3.0/renderer.wit` by `wasmtime::component::bindgen!`, and
 //! the host's imports of that version (the render state in `plugin::call`
 //! does the work; `output.write` is defined there for every version).
-wasmtime::component::bindgen!({
-    path: "wit/v0.3.0",
-    world: "renderer-plugin",
-    imports: {
-        // A batch past the call cap traps the guest.
-        default: trappable,
-    },
-    exports: { default: async },
-});
+// Generated from the WIT file, whose comments document it.
+#[allow(missing_docs)]
+mod generated {
+    wasmtime::component::bindgen!({
+        path: "wit/v0.3.0",
+        world: "renderer-plugin",
+        imports: {
+            // A batch past the call cap traps the guest.
+            default: trappable,
+        },
+        exports: { default: async },
+    });
+}
+pub use generated::*;
 
 /// The package version these bindings speak.
 pub const VERSION: &str = "0.3.0";
