@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
             _ = &mut stop => break,
         }
     }
-    exporter.shutdown().await
+    Ok(exporter.shutdown().await?)
 }
 
 /// One step of the simulated mail server.

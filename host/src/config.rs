@@ -241,7 +241,11 @@ fn in_range(key: &str, value: u64, min: u64, max: u64) -> anyhow::Result<u64> {
 
 impl ServeConfig {
     /// Merges flags over the config file (if any) over the defaults.
-    pub fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
+    pub fn from_args(args: &ServeArgs) -> Result<Self, crate::serve_error::ServeError> {
+        Self::checked(args).map_err(crate::serve_error::ServeError::config_chain)
+    }
+
+    fn checked(args: &ServeArgs) -> anyhow::Result<Self> {
         let file = match &args.config {
             Some(path) => read_file(path)?,
             None => ServeArgs::default(),

@@ -26,8 +26,8 @@ use crate::plugin::watcher::PluginWatcher;
 use crate::plugin::{CompileLimits, CompileMode, RenderLimits};
 use crate::registry::Registry;
 use crate::self_metrics::SelfMetricsConfig;
+use crate::serve_error::ServeError;
 use crate::server::{self, RunningServer};
-use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -56,7 +56,7 @@ impl Exporter {
     /// Settings from a TOML file with the same keys as `metrics-host serve
     /// --config` (`listen`, `trusted_hosts`, `plugins`, limits, ...),
     /// checked the same way.
-    pub fn from_config_file(path: impl AsRef<Path>) -> anyhow::Result<Self> {
+    pub fn from_config_file(path: impl AsRef<Path>) -> Result<Self, ServeError> {
         let args = ServeArgs { config: Some(path.as_ref().to_path_buf()), ..Default::default() };
         Ok(Exporter { config: ServeConfig::from_args(&args)?, ..Self::new() })
     }
@@ -69,9 +69,11 @@ impl Exporter {
     }
 
     /// Who may read: IP addresses or CIDR masks, replacing the default.
-    pub fn trusted_hosts(mut self, hosts: &[&str]) -> anyhow::Result<Self> {
-        anyhow::ensure!(!hosts.is_empty(), "trusted_hosts is empty: nobody could read the metrics");
-        self.config.trusted_hosts = TrustedHosts::parse(hosts)?;
+    pub fn trusted_hosts(mut self, hosts: &[&str]) -> Result<Self, ServeError> {
+        if hosts.is_empty() {
+            return Err(ServeError::config("trusted_hosts is empty: nobody could read the metrics"));
+        }
+        self.config.trusted_hosts = TrustedHosts::parse(hosts).map_err(ServeError::config)?;
         Ok(self)
     }
 
@@ -106,9 +108,9 @@ impl Exporter {
     /// `[[push]]` keys: `url`, `protocol`, `interval_ms`,
     /// `external_labels`, `headers`, ...), checked the same way; `env:NAME`
     /// header values are read from the environment now. Repeatable.
-    pub fn push(mut self, table: crate::push::PushArgs) -> anyhow::Result<Self> {
+    pub fn push(mut self, table: crate::push::PushArgs) -> Result<Self, ServeError> {
         let index = self.config.push.len();
-        self.config.push.push(table.check(index, |name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?);
+        self.config.push.push(table.check(index, |name| std::env::var(name).ok()).map_err(ServeError::config)?);
         Ok(self)
     }
 
@@ -129,14 +131,15 @@ impl Exporter {
     /// Binds and serves; returns once the endpoint answers. Fails if the
     /// address is taken, the plugins folder cannot be read or watched, or
     /// another global recorder is installed.
-    pub async fn start(self) -> anyhow::Result<ExporterHandle> {
+    pub async fn start(self) -> Result<ExporterHandle, ServeError> {
         let Exporter { config, registry, recorder, idle_timeout } = self;
         if let Some(buckets) = recorder {
-            let mut recorder = FacadeRecorder::with_self_metrics(registry.clone(), buckets, &config.self_metrics)?;
+            let mut recorder = FacadeRecorder::with_self_metrics(registry.clone(), buckets, &config.self_metrics)
+                .map_err(|source| ServeError::SelfMetrics { prefix: config.self_metrics.prefix.clone(), source: Box::new(source) })?;
             if let Some(after) = idle_timeout {
                 recorder = recorder.with_idle_timeout(after);
             }
-            metrics::set_global_recorder(recorder).map_err(|_| anyhow::anyhow!("another `metrics` recorder is already installed"))?;
+            metrics::set_global_recorder(recorder).map_err(|_| ServeError::RecorderInstalled)?;
         }
         let compile_limits = CompileLimits {
             mode: CompileMode::InProcess,
@@ -144,7 +147,7 @@ impl Exporter {
             memory_bytes: config.plugin_compile_memory_bytes,
         };
         if let Some(dir) = &config.plugins {
-            std::fs::read_dir(dir).with_context(|| format!("plugins folder {} is not readable", dir.display()))?;
+            std::fs::read_dir(dir).map_err(|e| ServeError::Renderers(format!("plugins folder {} is not readable: {e}", dir.display())))?;
         }
         let renderers = server::renderers_for(&config, compile_limits).await?;
         let server = server::start(&config, registry.clone(), std::sync::Arc::clone(&renderers)).await?;
@@ -172,7 +175,7 @@ impl ExporterHandle {
     }
 
     /// Stops accepting, finishes the scrapes in flight, and returns.
-    pub async fn shutdown(self) -> anyhow::Result<()> {
+    pub async fn shutdown(self) -> Result<(), ServeError> {
         self.server.stop().await
     }
 }

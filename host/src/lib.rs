@@ -43,6 +43,7 @@ pub mod render_service;
 pub mod render_slots;
 pub mod representation;
 pub mod self_metrics;
+pub mod serve_error;
 pub mod server;
 pub mod shared_render;
 pub mod snapshot;

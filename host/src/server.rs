@@ -10,7 +10,7 @@ use crate::plugin::{ArtifactCache, CompileLimits, RendererEngine};
 use crate::registry::Registry;
 use crate::render_service::RenderService;
 use crate::self_metrics::HostMetrics;
-use anyhow::Context;
+use crate::serve_error::ServeError;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -44,7 +44,7 @@ pub struct RunningServer {
 impl RunningServer {
     /// Stops accepting, finishes in-flight requests and one last push to
     /// every push endpoint (within [`PUSH_FLUSH_GRACE`]), and returns.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    pub async fn stop(mut self) -> Result<(), ServeError> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -54,8 +54,12 @@ impl RunningServer {
     }
 
     /// Waits until the server ends (after [`RunningServer::stop`] or a failure).
-    pub async fn wait(&mut self) -> anyhow::Result<()> {
-        (&mut self.task).await.context("server task panicked")?.context("server failed")
+    pub async fn wait(&mut self) -> Result<(), ServeError> {
+        match (&mut self.task).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(ServeError::Server(error.to_string())),
+            Err(join) => Err(ServeError::Server(format!("the server task panicked: {join}"))),
+        }
     }
 
     /// A future that resolves when the server has been told to stop.
@@ -66,9 +70,10 @@ impl RunningServer {
 
 /// The built-in renderers, and the plugins folder's (loaded in the
 /// background) when `config` names one, compiled within `compile_limits`.
-pub async fn renderers_for(config: &ServeConfig, compile_limits: CompileLimits) -> anyhow::Result<Arc<Renderers>> {
-    let engine = RendererEngine::with_compile_limits(compile_limits)?;
-    let builtins = RendererSet::builtin(&engine).await.context("loading the built-in renderer")?;
+pub async fn renderers_for(config: &ServeConfig, compile_limits: CompileLimits) -> Result<Arc<Renderers>, ServeError> {
+    let engine =
+        RendererEngine::with_compile_limits(compile_limits).map_err(|e| ServeError::Renderers(format!("the WebAssembly engine: {e:#}")))?;
+    let builtins = RendererSet::builtin(&engine).await.map_err(|e| ServeError::Renderers(format!("loading the built-in renderer: {e}")))?;
     Ok(match &config.plugins {
         None => Arc::new(Renderers::fixed(engine, builtins)),
         Some(dir) => {
@@ -79,7 +84,7 @@ pub async fn renderers_for(config: &ServeConfig, compile_limits: CompileLimits) 
             });
             let preflight = config.plugin_preflight.then(|| config.render_limits.clone());
             Renderers::for_plugin_dir(engine, builtins, dir.clone(), cache, config.plugin_max_bytes, preflight)
-                .with_context(|| format!("plugins folder {}", dir.display()))?
+                .map_err(|e| ServeError::Renderers(format!("plugins folder {}: {e}", dir.display())))?
         }
     })
 }
@@ -87,9 +92,10 @@ pub async fn renderers_for(config: &ServeConfig, compile_limits: CompileLimits) 
 /// Watches `config`'s plugins folder (if any) and starts its first load in
 /// the background: the built-ins serve meanwhile, and each plugin's formats
 /// appear once it is ready. Keep the watcher for as long as the server runs.
-pub fn watch_plugins(config: &ServeConfig, renderers: &Arc<Renderers>) -> anyhow::Result<Option<PluginWatcher>> {
+pub fn watch_plugins(config: &ServeConfig, renderers: &Arc<Renderers>) -> Result<Option<PluginWatcher>, ServeError> {
     let Some(dir) = &config.plugins else { return Ok(None) };
-    let watcher = watcher::watch(Arc::clone(renderers), dir).with_context(|| format!("cannot watch plugins folder {}", dir.display()))?;
+    let watcher = watcher::watch(Arc::clone(renderers), dir)
+        .map_err(|e| ServeError::Renderers(format!("cannot watch plugins folder {}: {e}", dir.display())))?;
     let mut first_load = renderers.request_reload();
     let folder = dir.display().to_string();
     tokio::spawn(async move {
@@ -102,14 +108,16 @@ pub fn watch_plugins(config: &ServeConfig, renderers: &Arc<Renderers>) -> anyhow
 }
 
 /// Binds `config.listen` and serves `registry` with `renderers`.
-pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Renderers>) -> anyhow::Result<RunningServer> {
-    let host_metrics = Arc::new(HostMetrics::register(&registry, &config.self_metrics).with_context(|| {
-        format!("registering the host's own metrics under {:?} (choose another self_metrics_prefix)", config.self_metrics.prefix)
-    })?);
+pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Renderers>) -> Result<RunningServer, ServeError> {
+    let host_metrics = Arc::new(
+        HostMetrics::register(&registry, &config.self_metrics)
+            .map_err(|source| ServeError::SelfMetrics { prefix: config.self_metrics.prefix.clone(), source: Box::new(source) })?,
+    );
     let observer = Arc::clone(&host_metrics);
     renderers.observe_reloads(Box::new(move |report| observer.record_reload(report)));
-    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
-    let local_addr = listener.local_addr()?;
+    let listen = |source| ServeError::Listen { addr: config.listen, source };
+    let listener = TcpListener::bind(config.listen).await.map_err(listen)?;
+    let local_addr = listener.local_addr().map_err(listen)?;
     let upstream = config.upstream.clone().map(|settings| Arc::new(crate::upstream::Upstream::new(settings, registry.clone())));
     let renders = RenderService::new(
         registry,
@@ -134,8 +142,8 @@ pub async fn start(config: &ServeConfig, registry: Registry, renderers: Arc<Rend
     let (task, tls) = match &config.tls {
         None => (tokio::spawn(http::serve(listener, state, shutdown)), None),
         Some(settings) => {
-            let reloader = TlsReloader::new(settings.clone()).map_err(anyhow::Error::msg).context("TLS listener")?;
-            let listener = TlsListener::new(listener, &reloader, config.trusted_hosts.clone())?;
+            let reloader = TlsReloader::new(settings.clone()).map_err(|why| ServeError::config(format!("TLS listener: {why}")))?;
+            let listener = TlsListener::new(listener, &reloader, config.trusted_hosts.clone()).map_err(listen)?;
             (tokio::spawn(http::serve_tls(listener, state, shutdown)), Some(reloader))
         }
     };

@@ -118,3 +118,19 @@ fn the_embedded_example_serves_valid_metrics_and_stops_on_sigterm() {
     let status = example.terminate(Duration::from_secs(10));
     assert!(status.success(), "{status}");
 }
+
+/// An application can tell what went wrong from the error's type: a taken
+/// port, a bad setting (each message names what it is about).
+#[tokio::test(flavor = "multi_thread")]
+async fn start_up_errors_are_typed() {
+    use metrics_host::serve_error::ServeError;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let error = metrics_host::exporter::Exporter::new().listen(addr).start().await.err().expect("the port is taken");
+    assert!(matches!(&error, ServeError::Listen { addr: a, .. } if *a == addr), "{error}");
+    assert!(std::error::Error::source(&error).is_some(), "the system's reason is its source");
+    let empty = metrics_host::exporter::Exporter::new().trusted_hosts(&[]).err().unwrap();
+    assert!(matches!(&empty, ServeError::Config(m) if m.contains("trusted_hosts is empty")), "{empty}");
+    let bad = metrics_host::exporter::Exporter::new().trusted_hosts(&["not-an-address"]).err().unwrap();
+    assert!(matches!(&bad, ServeError::Config(m) if m.contains("not-an-address")), "{bad}");
+}

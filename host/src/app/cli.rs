@@ -274,7 +274,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     );
     let stop = server.shutdown_handle().expect("fresh server");
     tokio::select! {
-        result = server.wait() => return result,
+        result = server.wait() => return Ok(result?),
         () = shutdown => tracing::info!("shutting down: finishing in-flight scrapes"),
     }
     let _ = stop.send(());
@@ -282,7 +282,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let pushers = Arc::clone(&server.pushers);
     let (_, stopped) = tokio::join!(server::flush_pushes(&pushers), tokio::time::timeout(SHUTDOWN_GRACE, server.wait()));
     match stopped {
-        Ok(result) => result,
+        Ok(result) => Ok(result?),
         Err(_) => {
             tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still running after the shutdown grace period; exiting anyway");
             Ok(())
