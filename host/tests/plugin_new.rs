@@ -105,30 +105,7 @@ async fn a_new_python_format_goes_from_template_to_served() {
     let wasm = project.join("py_lines.wasm");
     let report = run(binary, &["plugin", "check", wasm.to_str().unwrap()], &project, &scratch);
     assert!(report.ends_with("result: ok\n"), "{report}");
-
-    let registry = Registry::new();
-    let queues = registry.gauge_family("queued", "messages queued", &["queue", "tenant"]).unwrap();
-    queues.with_label_values(&["ümlaut b", "t1"]).unwrap().set(1.5);
-    let plugins = tempfile::tempdir().unwrap();
-    let (server, renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
-    install_plugin(plugins.path(), "py_lines.wasm", &std::fs::read(&wasm).unwrap());
-    wait_until_serving(server.local_addr, "py_lines.wasm").await;
-    let r = get(server.local_addr, "/metrics?format=py_lines", &[]).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert!(r.text().contains("queued queue=ümlaut\\ b,tenant=t1 1.5\n"), "{}", r.text());
-    // Its setting, read again by every render (configure's state is gone
-    // there); a refused one keeps the previous settings serving.
-    std::fs::write(plugins.path().join("py_lines.toml"), "label_separator = \";\"\n").unwrap();
-    renderers.reload().await;
-    let text = get(server.local_addr, "/metrics?format=py_lines", &[]).await.text();
-    assert!(text.contains("queued queue=ümlaut\\ b;tenant=t1 1.5\n"), "{text}");
-    std::fs::write(plugins.path().join("py_lines.toml"), "label_separator = \"=\"\n").unwrap();
-    renderers.reload().await;
-    let listing = get(server.local_addr, "/-/plugins", &[]).await.text();
-    assert!(listing.contains("label_separator must be one ASCII punctuation character"), "{listing}");
-    let text = get(server.local_addr, "/metrics?format=py_lines", &[]).await.text();
-    assert!(text.contains(";tenant=t1 1.5\n"), "{text}");
-    server.stop().await.unwrap();
+    serves_with_its_setting("py_lines", &wasm).await;
 }
 
 /// The JavaScript template: its helpers' test passes with plain Node, it
@@ -152,30 +129,7 @@ async fn a_new_javascript_format_goes_from_template_to_served() {
     let wasm = project.join("js_lines.wasm");
     let report = run(binary, &["plugin", "check", wasm.to_str().unwrap()], &project, &scratch);
     assert!(report.ends_with("result: ok\n"), "{report}");
-
-    let registry = Registry::new();
-    let queues = registry.gauge_family("queued", "messages queued", &["queue", "tenant"]).unwrap();
-    queues.with_label_values(&["ümlaut b", "t1"]).unwrap().set(1.5);
-    let plugins = tempfile::tempdir().unwrap();
-    let (server, renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
-    install_plugin(plugins.path(), "js_lines.wasm", &std::fs::read(&wasm).unwrap());
-    wait_until_serving(server.local_addr, "js_lines.wasm").await;
-    let r = get(server.local_addr, "/metrics?format=js_lines", &[]).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert!(r.text().contains("queued queue=ümlaut\\ b,tenant=t1 1.5\n"), "{}", r.text());
-    // Its setting, read again by every render (configure's state is gone
-    // there); a refused one keeps the previous settings serving.
-    std::fs::write(plugins.path().join("js_lines.toml"), "label_separator = \";\"\n").unwrap();
-    renderers.reload().await;
-    let text = get(server.local_addr, "/metrics?format=js_lines", &[]).await.text();
-    assert!(text.contains("queued queue=ümlaut\\ b;tenant=t1 1.5\n"), "{text}");
-    std::fs::write(plugins.path().join("js_lines.toml"), "label_separator = \"=\"\n").unwrap();
-    renderers.reload().await;
-    let listing = get(server.local_addr, "/-/plugins", &[]).await.text();
-    assert!(listing.contains("label_separator must be one ASCII punctuation character"), "{listing}");
-    let text = get(server.local_addr, "/metrics?format=js_lines", &[]).await.text();
-    assert!(text.contains(";tenant=t1 1.5\n"), "{text}");
-    server.stop().await.unwrap();
+    serves_with_its_setting("js_lines", &wasm).await;
 }
 
 /// Reloads the plugins folder and follows the listing until `file` serves
@@ -194,4 +148,33 @@ async fn wait_until_serving(addr: std::net::SocketAddr, file: &str) {
         assert!(started.elapsed() < std::time::Duration::from_secs(180), "{file} not serving after 180 s: {entry:?}");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+/// Serves the template's `name` from `wasm`, its label values (non-ASCII
+/// and escaped) intact; then its `label_separator` setting, read again by
+/// every render (configure's state is gone there); a refused one keeps the
+/// previous settings serving.
+async fn serves_with_its_setting(name: &str, wasm: &Path) {
+    let registry = Registry::new();
+    let queues = registry.gauge_family("queued", "messages queued", &["queue", "tenant"]).unwrap();
+    queues.with_label_values(&["ümlaut b", "t1"]).unwrap().set(1.5);
+    let plugins = tempfile::tempdir().unwrap();
+    let (server, renderers, _watcher) = start_with_plugins(registry, plugins.path(), None).await;
+    install_plugin(plugins.path(), &format!("{name}.wasm"), &std::fs::read(wasm).unwrap());
+    wait_until_serving(server.local_addr, &format!("{name}.wasm")).await;
+    let path = format!("/metrics?format={name}");
+    let r = get(server.local_addr, &path, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("queued queue=ümlaut\\ b,tenant=t1 1.5\n"), "{}", r.text());
+    std::fs::write(plugins.path().join(format!("{name}.toml")), "label_separator = \";\"\n").unwrap();
+    renderers.reload().await;
+    let text = get(server.local_addr, &path, &[]).await.text();
+    assert!(text.contains("queued queue=ümlaut\\ b;tenant=t1 1.5\n"), "{text}");
+    std::fs::write(plugins.path().join(format!("{name}.toml")), "label_separator = \"=\"\n").unwrap();
+    renderers.reload().await;
+    let listing = get(server.local_addr, "/-/plugins", &[]).await.text();
+    assert!(listing.contains("label_separator must be one ASCII punctuation character"), "{listing}");
+    let text = get(server.local_addr, &path, &[]).await.text();
+    assert!(text.contains(";tenant=t1 1.5\n"), "{text}");
+    server.stop().await.unwrap();
 }
