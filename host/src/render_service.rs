@@ -157,9 +157,13 @@ impl RenderService {
     pub async fn snapshot(&self, families: &FamilyFilter) -> Result<Arc<Snapshot>, RenderFailure> {
         let (registry, upstream, families) = (self.registry.clone(), self.upstream.clone(), families.clone());
         let runtime = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || fresh_snapshot(&runtime, upstream.as_deref(), &registry, &families))
-            .await
-            .map_err(|join| upstream_failure(format!("snapshot task: {join}")))?
+        tokio::task::spawn_blocking(move || fresh_snapshot(&runtime, upstream.as_deref(), &registry, &families)).await.map_err(|join| {
+            RenderFailure {
+                plugin: String::new(),
+                format: String::new(),
+                cause: RenderFailureCause::Failed(format!("the snapshot task failed: {join}")),
+            }
+        })?
     }
 
     /// The render slots (how many renders run at once).
