@@ -485,8 +485,8 @@ fn rust_files(name: &str) -> Vec<(String, String)> {
     files
 }
 
-/// The contract version the templates are written against.
-const WIT_VERSION: &str = "0.3.0";
+/// The contract version the templates are written against: the newest.
+const WIT_VERSION: &str = crate::plugin::wit::latest::VERSION;
 
 fn write_files(dir: &Path, files: &mut Vec<(String, String)>) -> anyhow::Result<()> {
     for (path, text) in files.drain(..) {
