@@ -3,10 +3,15 @@
 //! Flags win over the file. Every value is checked before the server
 //! starts; a bad one stops start-up with an error that names it, so the
 //! server never runs with a silently different policy.
-use crate::http::negotiate::NegotiableFormats;
-use crate::http::trusted_hosts::{TrustedHosts, DEFAULT_TRUSTED_HOSTS};
-use crate::plugin::RenderLimits;
+use crate::http::trusted_hosts::DEFAULT_TRUSTED_HOSTS;
 use crate::self_metrics::SelfMetricsConfig;
+// The types of the settings' fields, named here for embedders.
+pub use crate::http::negotiate::NegotiableFormats;
+pub use crate::http::tls_listener::TlsSettings;
+pub use crate::http::trusted_hosts::TrustedHosts;
+pub use crate::plugin::RenderLimits;
+pub use crate::push::{PushArgs, PushSettings};
+pub use crate::upstream::UpstreamSettings;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use std::net::SocketAddr;

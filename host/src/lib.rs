@@ -1,54 +1,86 @@
 //! The metrics host: a registry of metrics, snapshots of it, sandboxed wasm
 //! renderers that format them, and the HTTP server that serves the result to
-//! trusted peers.
+//! trusted peers (and pushes it to receivers).
 //!
-//! Data flows one way: [`registry`] -> [`snapshot`] -> [`render_service`]
-//! (which runs a [`plugin`] renderer in the sandbox) -> [`http`] body.
+//! # What you use
+//! - [`Exporter`]: the endpoint embedded in an application (see its example);
+//!   [`facade`]: the `metrics` crate's macros recorded into a [`Registry`].
+//! - [`registry`]: counters, gauges, histograms and labelled families.
+//! - [`config`] and [`server`]: the server's settings (flags and file,
+//!   checked once) and its lifecycle (bind, serve, reload, shut down), for a
+//!   program that runs the server itself; [`command_line_main`] is the whole
+//!   `metrics-host` program.
+//! - [`self_metrics`]: the host's own metrics, their names, prefix and switch.
+//! - [`plugin_check`]: what `metrics-host plugin check` runs on a renderer.
+//! - [`ServeError`], [`plugin_check::CheckError`]: the errors.
 //!
-//! - [`registry`], [`snapshot`]: the metrics and a consistent copy of them;
-//!   no wasm in sight.
-//! - [`plugin`]: everything about renderers: the catalog of loaded ones and
-//!   the plugins folder it watches, compiling, checking, one sandboxed render
-//!   and its limits, the circuit breaker, the compiled-plugin cache.
-//! - [`render_service`]: the one place a render is decided and run;
-//!   [`shared_render`]: concurrent requests for the same output share one.
-//! - [`http`]: routes, content negotiation, trusted hosts.
-//! - [`name_escaping`], [`representation`]: Prometheus 3 names for clients
-//!   that cannot read them; the content type and escaping of a response.
-//! - [`self_metrics`]: the host's own metrics.
-//! - [`exporter`]: the endpoint embedded in an application;
-//!   [`facade`]: the `metrics` crate's macros recorded into a registry.
-//! - [`config`], [`server`]: the server's settings (flags and file, checked
-//!   once) and its lifecycle (bind, serve, reload, shut down).
-//! - [`upstream`] (the sidecar) and [`metrics_json_input`]: data read from
-//!   outside into the registry; [`push`]: the same snapshots sent out.
-//! - [`app`]: the program around it: command line, demo data, `plugin
-//!   check` and `plugin new`.
+//! # Inside
+//! The rest is `pub(crate)` (public, undocumented and unstable with the
+//! `internals` feature, which only this crate's tests, benches and fuzz
+//! targets turn on). Data flows one way: `registry` -> `snapshot` ->
+//! `render_service` (which runs a `plugin` renderer in the sandbox;
+//! `shared_render` lets concurrent requests for the same output share one)
+//! -> `http` body, or `push` to receivers. `name_escaping` and
+//! `representation` decide names and content types for each client;
+//! `upstream` (the sidecar) and `metrics_json_input` read data from outside
+//! into the registry; `app` is the command line, demo data and `plugin
+//! new`. README's "Layout" section maps every file.
 #![warn(missing_docs)]
-// The command line's types: their doc comments would be clap's help text.
-#[allow(missing_docs)]
-pub mod app;
-pub mod bounded_text;
+
+/// Declares the host's internal modules: `pub(crate)`, so the compiler sees
+/// every unused item, and public only with the `internals` feature (hidden
+/// from the docs, no stability promise), which this crate's own integration
+/// tests, benches and fuzz targets turn on.
+macro_rules! internal_modules {
+    ($($name:ident),* $(,)?) => {$(
+        #[cfg(feature = "internals")]
+        #[doc(hidden)]
+        pub mod $name;
+        #[cfg(not(feature = "internals"))]
+        pub(crate) mod $name;
+    )*};
+}
+
+// The surface: what an application embedding the endpoint, or a program
+// serving or checking renderers, uses.
 pub mod config;
 pub mod exporter;
 pub mod facade;
-pub mod heap;
-pub mod http;
-pub mod metrics_json_input;
-pub mod name_escaping;
-pub mod plugin;
-pub mod push;
+pub mod plugin_check;
 pub mod registry;
-pub mod render_service;
-pub mod render_slots;
-pub mod representation;
 pub mod self_metrics;
 pub mod serve_error;
 pub mod server;
-pub mod shared_render;
-pub mod snapshot;
+
+pub use exporter::{Exporter, ExporterHandle};
+pub use registry::Registry;
+pub use serve_error::ServeError;
+
+internal_modules!(
+    app,
+    bounded_text,
+    heap,
+    http,
+    metrics_json_input,
+    name_escaping,
+    plugin,
+    push,
+    render_service,
+    render_slots,
+    representation,
+    shared_render,
+    snapshot,
+    upstream,
+);
 pub(crate) mod tls_files;
-pub mod upstream;
+
+/// Runs the `metrics-host` program: the command line of this process,
+/// logging to standard error (`RUST_LOG`, `info` by default). What the
+/// binary's `main` is; a program that ships the endpoint under its own name
+/// can call it too.
+pub fn command_line_main() -> std::process::ExitCode {
+    app::main()
+}
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -194,11 +194,6 @@ impl RenderService {
         RenderRefused::Busy { limit: self.slots.limit() }
     }
 
-    /// The registry it renders.
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
     /// The current renderers (for negotiation and listings).
     pub fn renderers(&self) -> &Arc<Renderers> {
         &self.renderers

@@ -3,10 +3,11 @@
 use crate::config::ServeConfig;
 use crate::http::tls_listener::{TlsListener, TlsReloader};
 use crate::http::{self, AppState};
-use crate::plugin::catalog::Renderers;
+pub use crate::plugin::catalog::Renderers;
 use crate::plugin::renderer_set::RendererSet;
 use crate::plugin::watcher::{self, PluginWatcher};
-use crate::plugin::{ArtifactCache, CompileLimits, RendererEngine};
+pub use crate::plugin::CompileLimits;
+use crate::plugin::{ArtifactCache, RendererEngine};
 use crate::registry::Registry;
 use crate::render_service::RenderService;
 use crate::self_metrics::HostMetrics;
@@ -21,7 +22,7 @@ use tokio::task::JoinHandle;
 pub const PUSH_FLUSH_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// One last push to every endpoint, waited for at most [`PUSH_FLUSH_GRACE`].
-pub async fn flush_pushes(pushers: &crate::push::Pushers) {
+pub(crate) async fn flush_pushes(pushers: &crate::push::Pushers) {
     if tokio::time::timeout(PUSH_FLUSH_GRACE, pushers.flush()).await.is_err() {
         tracing::warn!(grace = ?PUSH_FLUSH_GRACE, "the last push did not finish within the grace period");
     }
@@ -34,9 +35,9 @@ pub struct RunningServer {
     /// The host's own metrics, registered in the served registry.
     pub host_metrics: Arc<HostMetrics>,
     /// The push endpoints' loops (stopped with the server).
-    pub pushers: Arc<crate::push::Pushers>,
+    pub(crate) pushers: Arc<crate::push::Pushers>,
     /// Serving HTTPS: reloads the certificate (SIGHUP).
-    pub tls: Option<crate::http::tls_listener::TlsReloader>,
+    pub(crate) tls: Option<crate::http::tls_listener::TlsReloader>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }

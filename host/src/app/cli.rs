@@ -1,6 +1,6 @@
 //! The `metrics-host` command line: `serve`, `render` and `plugin check`.
 use crate::app::demo::Demo;
-use crate::app::plugin_check;
+use crate::plugin_check;
 use crate::config::{ServeArgs, ServeConfig};
 use crate::metrics_json_input::registry_from_metrics_json;
 use crate::name_escaping::NameEscaping;

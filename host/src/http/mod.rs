@@ -15,7 +15,6 @@ pub mod scrape_timeout;
 pub mod tls_listener;
 pub mod trusted_hosts;
 
-pub use error::AppError;
 
 use crate::http::trusted_hosts::TrustedHosts;
 use crate::render_service::RenderService;
@@ -43,8 +42,6 @@ pub struct AppState {
     pub trusted_hosts: Arc<TrustedHosts>,
     /// The host's own metrics (refusals here; renders and reloads elsewhere).
     pub host_metrics: Arc<HostMetrics>,
-    /// How long a render waits for a client that does not read.
-    pub client_stall_timeout: Duration,
     /// Taken off Prometheus' scrape timeout to get a scrape's render deadline.
     pub scrape_timeout_offset: Duration,
     /// Formats content negotiation may pick, most preferred first.
@@ -73,7 +70,6 @@ impl AppState {
             scrapes,
             trusted_hosts: Arc::new(trusted_hosts),
             host_metrics,
-            client_stall_timeout,
             scrape_timeout_offset: DEFAULT_SCRAPE_TIMEOUT_OFFSET,
             negotiate: negotiate::NegotiableFormats::default(),
             pushers: None,

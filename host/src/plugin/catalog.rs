@@ -179,7 +179,7 @@ impl Renderers {
     /// the listing shows every file as `loading` or `skipped` from the
     /// start); nothing is read or loaded until [`Renderers::request_reload`].
     /// With `preflight` (the server's render limits), a new version serves
-    /// only once its formats pass [`preflight`](super::preflight) within them.
+    /// only once its formats pass the preflight (`plugin/preflight.rs`) within them.
     pub fn for_plugin_dir(
         engine: Arc<RendererEngine>,
         builtins: RendererSet,

@@ -18,7 +18,7 @@
 //!   against [`sample_snapshots`], its output read by [`output_stream_check`].
 //! - [`stdio_capture`], [`bounded_text`]: plugin text, kept bounded.
 pub mod artifact_cache;
-pub use crate::bounded_text;
+use crate::bounded_text;
 pub mod budget;
 pub mod call;
 pub mod catalog;
@@ -49,9 +49,6 @@ pub use compiler::{CompileLimits, CompileMode};
 pub use component::{FormatInfo, GuestConduct, GuestReturn, LoadError, RendererComponent};
 pub use engine::RendererEngine;
 pub use sink::{OutputSink, SinkClosed, WriteFuture, WriterSink};
-
-/// Contract versions of `metrics:renderer/renderer` this host can call.
-pub use wit::SUPPORTED_VERSIONS as SUPPORTED_WIT_VERSIONS;
 
 /// The default renderer (formats `prometheus` and `json`), built from
 /// `guest-renderer/component` and embedded so the binary needs no files.

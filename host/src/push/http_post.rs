@@ -164,8 +164,9 @@ where
     Ok((sender, AbortOnDrop(tokio::spawn(connection).abort_handle())))
 }
 
-/// One request on a new connection over `io` and its answer. Public for
-/// the fuzz target, which answers with arbitrary bytes.
+/// One request on a new connection over `io` and its answer: for the fuzz
+/// target, which answers with arbitrary bytes.
+#[cfg(feature = "internals")]
 pub async fn post_over<IO>(io: IO, url: &UpstreamUrl, outgoing: Outgoing<'_>) -> Result<Answer, PostError>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,

@@ -19,4 +19,4 @@ pub mod settings;
 mod stale;
 
 pub use pusher::{PushStatus, Pushers};
-pub use settings::{BodyEncoding, PushArgs, PushProtocol, PushSettings};
+pub use settings::{PushArgs, PushSettings};

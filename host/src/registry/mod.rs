@@ -2,7 +2,7 @@
 //! and native) and summaries.
 //!
 //! Names may be any non-empty UTF-8, as in Prometheus 3 (legacy clients get
-//! them escaped, see [`crate::name_escaping`]). A scrape may ask for any
+//! them escaped, see `name_escaping`). A scrape may ask for any
 //! escaping scheme, so registration refuses what any scheme would break: a
 //! family name that is another's under `underscores`, `dots` or `values`; a
 //! label name that any scheme makes empty, reserved (`__...`, `le` in a
@@ -11,8 +11,7 @@
 //! Registration validates names once; label values are interned once per
 //! series (see [`interner`]). Callers keep the returned handles
 //! ([`Counter`], [`Gauge`], [`Histogram`]) and update them lock-free.
-//! [`Registry::snapshot`](crate::snapshot) reads everything into the WIT
-//! snapshot shape.
+//! [`Registry::snapshot`] reads everything into the WIT snapshot shape.
 mod family;
 pub mod interner;
 mod metric;

@@ -26,7 +26,7 @@ use crate::plugin::settings::read_settings_file;
 use crate::plugin::{
     ArtifactCache, CompileLimits, GuestConduct, GuestReturn, RenderFailureCause, RenderLimits, RendererComponent, RendererEngine,
 };
-use crate::registry::Registry;
+use crate::registry::{Registry, RegistryError};
 use crate::snapshot::Snapshot;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -36,6 +36,44 @@ use std::time::{Duration, Instant};
 
 /// Output kept of a render whose bytes are compared, to show where two differ.
 const KEPT_BYTES: usize = 4 << 20;
+
+/// Why a check could not run at all. A plugin that fails to load or fails
+/// a check is not an error: it is a [`CheckReport`] that did not pass.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The plugin file could not be read (missing, not a regular file, past
+    /// the size cap).
+    #[error("cannot read {}: {why}", path.display())]
+    Read {
+        /// The plugin file.
+        path: PathBuf,
+        /// What went wrong.
+        why: String,
+    },
+    /// The settings file could not be read or is not a settings table.
+    #[error("{0}")]
+    Settings(String),
+    /// The wasm engine, or the built-in renderer `--dump` writes the samples
+    /// with, could not start.
+    #[error("starting the renderer engine: {0}")]
+    Engine(String),
+    /// The sample snapshots could not be registered (a bug in the host).
+    #[error("building the sample snapshots: {0}")]
+    Samples(#[from] RegistryError),
+    /// A `--dump` file or folder (or the `--reader` scratch folder) could
+    /// not be written, or a sample did not read back.
+    #[error("--dump {}: {why}", path.display())]
+    Dump {
+        /// The file or folder.
+        path: PathBuf,
+        /// What went wrong.
+        why: String,
+    },
+}
+
+fn dump_error(path: &Path, why: impl std::fmt::Display) -> CheckError {
+    CheckError::Dump { path: path.to_path_buf(), why: why.to_string() }
+}
 
 /// What `plugin check` loads and renders within: the server's bounds.
 pub struct CheckBounds {
@@ -202,16 +240,16 @@ pub async fn check(
     settings: Option<&Path>,
     dump: Option<&Path>,
     reader: Option<&str>,
-) -> anyhow::Result<CheckReport> {
+) -> Result<CheckReport, CheckError> {
     let limits = &bounds.render;
     // Read like the server reads the plugins folder: a regular file,
     // opened without blocking, within the size cap.
-    let bytes = read_plugin(path, bounds.plugin_max_bytes).map_err(|why| anyhow::anyhow!("cannot read {}: {why}", path.display()))?;
+    let bytes = read_plugin(path, bounds.plugin_max_bytes).map_err(|why| CheckError::Read { path: path.to_path_buf(), why })?;
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
-    let engine = RendererEngine::with_compile_limits(bounds.compile.clone())?;
+    let engine = RendererEngine::with_compile_limits(bounds.compile.clone()).map_err(|e| CheckError::Engine(format!("{e:#}")))?;
     let settings = match settings {
         None => Vec::new(),
-        Some(file) => read_settings_file(file).map_err(|why| anyhow::anyhow!("{why}"))?,
+        Some(file) => read_settings_file(file).map_err(CheckError::Settings)?,
     };
     let loaded = async {
         let mut component = load_cached(&engine, &name, bytes).await?;
@@ -252,7 +290,7 @@ pub async fn check(
         let format_dump = match dump {
             Some(dir) => {
                 let folder = dir.join(&format.name);
-                std::fs::create_dir_all(&folder).map_err(|e| anyhow::anyhow!("--dump {}: {e}", folder.display()))?;
+                std::fs::create_dir_all(&folder).map_err(|e| dump_error(&folder, e))?;
                 Some(folder)
             }
             None => None,
@@ -279,19 +317,19 @@ async fn dump_samples(
     dir: &Path,
     samples: &[(&str, &Arc<Snapshot>)],
     limits: &RenderLimits,
-) -> anyhow::Result<()> {
+) -> Result<(), CheckError> {
     let folder = dir.join("samples");
-    std::fs::create_dir_all(&folder).map_err(|e| anyhow::anyhow!("--dump {}: {e}", folder.display()))?;
-    let builtins = crate::plugin::renderer_set::RendererSet::builtin(engine).await?;
-    let (json, _) = builtins.find("json").ok_or_else(|| anyhow::anyhow!("the built-in json format is missing"))?;
+    std::fs::create_dir_all(&folder).map_err(|e| dump_error(&folder, e))?;
+    let builtins = crate::plugin::renderer_set::RendererSet::builtin(engine).await.map_err(|e| CheckError::Engine(e.to_string()))?;
+    let (json, _) = builtins.find("json").ok_or_else(|| CheckError::Engine("the built-in json format is missing".into()))?;
     for (name, snapshot) in samples {
         let path = folder.join(format!("{name}.json"));
-        let file = std::fs::File::create(&path).map_err(|e| anyhow::anyhow!("--dump {}: {e}", path.display()))?;
+        let file = std::fs::File::create(&path).map_err(|e| dump_error(&path, e))?;
         let sink = ReadingSink::new(OutputStreamCheck::new(""), Some(file));
         let (result, _) = json.render_reporting(snapshot, "json", RenderNames::default(), limits, Box::new(sink.clone())).await;
-        result.map_err(|e| anyhow::anyhow!("--dump {}: {e}", path.display()))?;
+        result.map_err(|e| dump_error(&path, e))?;
         if let Some(Err(problem)) = sink.finish(true).judged {
-            anyhow::bail!("--dump {}: {problem}", path.display());
+            return Err(dump_error(&path, problem));
         }
     }
     Ok(())
@@ -301,10 +339,10 @@ async fn dump_samples(
 struct ScratchDir(PathBuf);
 
 impl ScratchDir {
-    fn new() -> anyhow::Result<Self> {
+    fn new() -> Result<Self, CheckError> {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let dir = std::env::temp_dir().join(format!("metrics-host-check-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(|e| dump_error(&dir, e))?;
         Ok(ScratchDir(dir))
     }
 }
@@ -447,7 +485,7 @@ async fn load_cached(engine: &Arc<RendererEngine>, name: &str, bytes: Vec<u8>) -
 }
 
 /// `render --plugin`: the component at `path`, through the compile cache.
-pub async fn load_plugin_file(engine: &Arc<RendererEngine>, path: &Path, max_bytes: u64) -> anyhow::Result<RendererComponent> {
+pub(crate) async fn load_plugin_file(engine: &Arc<RendererEngine>, path: &Path, max_bytes: u64) -> anyhow::Result<RendererComponent> {
     let bytes = read_plugin(path, max_bytes).map_err(|why| anyhow::anyhow!("cannot read plugin {}: {why}", path.display()))?;
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plugin".into());
     load_cached(engine, &name, bytes).await.map_err(anyhow::Error::msg)
