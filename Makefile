@@ -5,7 +5,7 @@ PLUGINS_DIR := target/plugins
 VENV := .venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deb example-project package package-project build plugins examples js-tools wasm-target run test test-deps bench fuzz fuzz-tools clean
+.PHONY: deb lint example-project package package-project build plugins examples js-tools wasm-target run test test-deps bench fuzz fuzz-tools clean
 
 ## build: the host binary (target/release/metrics-host) and every renderer component (target/plugins/)
 build: plugins
@@ -68,6 +68,15 @@ test: examples test-deps
 	$(CARGO) build --release -p metrics-host --examples
 	METRICS_TEST_REQUIRE_TOOLS=1 METRICS_TEST_PYTHON=$(CURDIR)/$(VENV)/bin/python $(CARGO) test --release
 	$(MAKE) example-project package-project
+
+## lint: formatting; clippy on the library and binary as users build them (internal modules
+## pub(crate), so an item nothing uses is an error) and on every target (tests see the internals);
+## the public docs without a warning.
+lint: plugins
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release -p metrics-host --lib --bins -- -D warnings
+	$(CARGO) clippy --release --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --no-deps -p metrics-host
 
 ## example-project: a fresh project outside the workspace depending on the crate as the
 ## README says, built (reusing target/), run, scraped and stopped with Ctrl-C.
