@@ -5,7 +5,8 @@
 //! # What you use
 //! - [`Exporter`]: the endpoint embedded in an application (see its example);
 //!   [`facade`]: the `metrics` crate's macros recorded into a [`Registry`].
-//! - [`registry`]: counters, gauges, histograms and labelled families.
+//! - [`registry`]: counters, gauges, histograms and labelled families;
+//!   [`snapshot`]: a consistent copy of their values, as renderers get it.
 //! - [`config`] and [`server`]: the server's settings (flags and file,
 //!   checked once) and its lifecycle (bind, serve, reload, shut down), for a
 //!   program that runs the server itself; [`command_line_main`] is the whole
@@ -51,6 +52,7 @@ pub mod registry;
 pub mod self_metrics;
 pub mod serve_error;
 pub mod server;
+pub mod snapshot;
 
 pub use exporter::{Exporter, ExporterHandle};
 pub use registry::Registry;
@@ -69,7 +71,6 @@ internal_modules!(
     render_slots,
     representation,
     shared_render,
-    snapshot,
     upstream,
 );
 pub(crate) mod tls_files;

@@ -3,66 +3,13 @@
 //! The string and label-set tables are shared with the registry (an `Arc`),
 //! not copied, and so is each family's column of label-set ids while the
 //! family gains no series; what is allocated per snapshot is the value
-//! columns. `series_batches` turns a snapshot into what a renderer reads.
-use crate::registry::{Cells, FamilyCore, InternTables, MetricKind, Registry};
-use metrics_render_core::NativeBuckets;
+//! columns. Each family reads its own columns (`registry/family_read.rs`);
+//! `series_batches` turns a snapshot into what a renderer reads.
+use crate::registry::{InternTables, Registry};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Histogram columns of one family.
-#[derive(Debug, Clone)]
-pub struct HistogramColumns {
-    /// The finite bucket upper bounds (`+Inf` is implied).
-    pub bounds: Vec<f64>,
-    /// Cumulative counts, `bounds.len()` per series.
-    pub bucket_counts: Vec<u64>,
-    /// Sum of the observations, one per series.
-    pub sums: Vec<f64>,
-    /// Number of observations, one per series.
-    pub counts: Vec<u64>,
-    /// Native histograms: the exponential buckets, one per series; else empty.
-    pub native: Vec<NativeBuckets>,
-    /// Whether the family is a native histogram.
-    pub is_native: bool,
-}
-
-/// Summary columns of one family.
-#[derive(Debug, Clone)]
-pub struct SummaryColumns {
-    /// The quantiles, ascending within [0, 1].
-    pub quantiles: Vec<f64>,
-    /// Quantile values, `quantiles.len()` per series.
-    pub values: Vec<f64>,
-    /// Sum of the observations, one per series.
-    pub sums: Vec<f64>,
-    /// Number of observations, one per series.
-    pub counts: Vec<u64>,
-}
-
-/// One family at the instant of the snapshot.
-#[derive(Debug, Clone)]
-pub struct FamilySnapshot {
-    /// String id of the name (in the snapshot's `tables`).
-    pub name: u32,
-    /// String id of the help text, if any.
-    pub help: Option<u32>,
-    /// String ids of the label names, in order.
-    pub label_names: Vec<u32>,
-    /// What the family measures.
-    pub kind: MetricKind,
-    /// Label-set ids of the series, in order. Shared with the registry
-    /// while the family gains no series.
-    pub series: Arc<[u32]>,
-    /// Counters and gauges: one value per series; empty otherwise.
-    pub values: Vec<f64>,
-    /// Histograms: their columns.
-    pub histogram: Option<HistogramColumns>,
-    /// Summaries: their columns.
-    pub summary: Option<SummaryColumns>,
-    /// Creation time of each series in ms since the epoch (counters,
-    /// histograms and summaries); empty when unknown.
-    pub created_ms: Vec<i64>,
-}
+pub use crate::registry::family_read::{FamilySnapshot, HistogramColumns, SummaryColumns};
 
 /// A consistent view of a registry, per family.
 #[derive(Debug, Clone)]
@@ -95,122 +42,11 @@ impl Registry {
 
     /// Reads the families `filter` selects, like [`Registry::snapshot`].
     pub fn snapshot_of(&self, filter: &FamilyFilter) -> Snapshot {
-        let (tables, families) = loop {
-            self.reclaim_removed();
-            let tables = self.inner.interner.publish();
-            let families = self.inner.families.read().unwrap_or_else(|e| e.into_inner()).clone();
-            let mut read = Vec::with_capacity(families.len());
-            let mut stale = false;
-            for family in families.iter().filter(|f| match filter {
-                FamilyFilter::All => true,
-                FamilyFilter::Names(names) => names.contains(&f.name_text),
-            }) {
-                match family_snapshot(family, &tables) {
-                    FamilyRead::Ready(snapshot) => read.push(*snapshot),
-                    // Registered after the tables were published: next snapshot.
-                    FamilyRead::Later => {}
-                    // A compaction renumbered the ids since: read again.
-                    FamilyRead::Stale => stale = true,
-                }
-            }
-            if !stale {
-                break (tables, read);
-            }
-        };
+        let (tables, families) = self.read_families(|name| match filter {
+            FamilyFilter::All => true,
+            FamilyFilter::Names(names) => names.contains(name),
+        });
         let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         Snapshot { tables, families, timestamp_ms }
     }
-}
-
-/// What reading one family against published tables gave.
-enum FamilyRead {
-    Ready(Box<FamilySnapshot>),
-    Later,
-    Stale,
-}
-
-fn family_snapshot(family: &FamilyCore, tables: &InternTables) -> FamilyRead {
-    let (label_set_count, string_count) = (tables.label_set_count(), tables.string_count());
-    let table = family.series.read().unwrap_or_else(|e| e.into_inner());
-    let known = |id: u32| id < string_count;
-    if table.generation != tables.generation {
-        return FamilyRead::Stale;
-    }
-    if !known(table.name) || !table.label_names.iter().all(|&l| known(l)) {
-        return FamilyRead::Later;
-    }
-    // Label set ids ascend within a family; ids past the published tables
-    // belong to series created after the tables were taken.
-    let n = table.label_sets.partition_point(|&set| set < label_set_count);
-    let series = {
-        let mut cached = family.series_column.lock().unwrap_or_else(|e| e.into_inner());
-        match &*cached {
-            Some(column) if column.len() == n => Arc::clone(column),
-            _ => {
-                let column: Arc<[u32]> = Arc::from(&table.label_sets[..n]);
-                *cached = Some(Arc::clone(&column));
-                column
-            }
-        }
-    };
-    let (mut values, mut histogram, mut summary) = (Vec::new(), None, None);
-    match &table.cells {
-        Cells::Counter(cells) => values = cells[..n].iter().map(|c| c.get() as f64).collect(),
-        Cells::Gauge(cells) => values = cells[..n].iter().map(|g| g.get()).collect(),
-        Cells::Histogram(cells) => {
-            let bounds = family.shape.bounds.as_deref().unwrap_or(&[]).to_vec();
-            let is_native = family.shape.native.is_some();
-            let mut columns = HistogramColumns {
-                bucket_counts: Vec::with_capacity(n * bounds.len()),
-                bounds,
-                sums: Vec::with_capacity(n),
-                counts: Vec::with_capacity(n),
-                native: Vec::with_capacity(if is_native { n } else { 0 }),
-                is_native,
-            };
-            for cell in &cells[..n] {
-                // Native buckets first (see `Histogram::observe`).
-                if let Some(native) = cell.read_native() {
-                    columns.native.push(native);
-                }
-                let reading = cell.read_into(&mut columns.bucket_counts);
-                columns.sums.push(reading.sum);
-                columns.counts.push(reading.count);
-            }
-            histogram = Some(columns);
-        }
-        Cells::Summary(cells) => {
-            let quantiles = family.shape.quantiles.as_deref().unwrap_or(&[]).to_vec();
-            let mut columns = SummaryColumns {
-                values: Vec::with_capacity(n * quantiles.len()),
-                quantiles,
-                sums: Vec::with_capacity(n),
-                counts: Vec::with_capacity(n),
-            };
-            for cell in &cells[..n] {
-                let reading = cell.read();
-                columns.values.extend_from_slice(&reading.values);
-                columns.sums.push(reading.sum);
-                columns.counts.push(reading.count);
-            }
-            summary = Some(columns);
-        }
-    }
-    // All known, or none exposed.
-    let created = table.created_ms.get(..n).filter(|c| !c.contains(&crate::registry::UNKNOWN_CREATED));
-    let created_ms = created.map(<[i64]>::to_vec).unwrap_or_default();
-    let label_names = table.label_names.to_vec();
-    // Help given after the tables were published waits for the next snapshot.
-    let help = table.help.filter(|&id| known(id));
-    FamilyRead::Ready(Box::new(FamilySnapshot {
-        name: table.name,
-        help,
-        label_names,
-        kind: family.kind,
-        series,
-        values,
-        histogram,
-        summary,
-        created_ms,
-    }))
 }

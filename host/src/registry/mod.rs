@@ -13,6 +13,7 @@
 //! ([`Counter`], [`Gauge`], [`Histogram`]) and update them lock-free.
 //! [`Registry::snapshot`] reads everything into the WIT snapshot shape.
 mod family;
+pub(crate) mod family_read;
 pub mod interner;
 mod metric;
 mod native_histogram;
@@ -22,7 +23,8 @@ pub use interner::{InternTables, InternerFull};
 pub use metric::{Counter, Gauge, Histogram, Summary};
 pub use native_histogram::NativeHistogramOptions;
 
-pub(crate) use family::{Cells, FamilyCore, UNKNOWN_CREATED};
+use family::FamilyCore;
+use family_read::{FamilyRead, FamilySnapshot};
 
 use crate::name_escaping::NameEscaping;
 use interner::Interner;
@@ -339,6 +341,30 @@ impl Registry {
         let released = listeners.iter().fold(false, |released, listener| listener() | released);
         if released {
             crate::heap::release_freed_memory();
+        }
+    }
+
+    /// The families `wanted` selects (by name) read at one instant, with the
+    /// published tables their ids refer to. Reclaims removed series first;
+    /// reads again if a compaction renumbered ids meanwhile. Series and
+    /// families created while reading appear in the next read.
+    pub(crate) fn read_families(&self, wanted: impl Fn(&str) -> bool) -> (Arc<InternTables>, Vec<FamilySnapshot>) {
+        loop {
+            self.reclaim_removed();
+            let tables = self.inner.interner.publish();
+            let families = self.inner.families.read().unwrap_or_else(|e| e.into_inner()).clone();
+            let mut read = Vec::with_capacity(families.len());
+            let mut stale = false;
+            for family in families.iter().filter(|f| wanted(&f.name_text)) {
+                match family.read(&tables) {
+                    FamilyRead::Ready(snapshot) => read.push(*snapshot),
+                    FamilyRead::Later => {}
+                    FamilyRead::Stale => stale = true,
+                }
+            }
+            if !stale {
+                return (tables, read);
+            }
         }
     }
 
