@@ -71,9 +71,10 @@ test: examples test-deps
 
 ## lint: formatting; clippy on the library and binary as users build them (internal modules
 ## pub(crate), so an item nothing uses is an error) and on every target (tests see the internals);
-## the public docs without a warning.
+## the public docs without a warning; no two library modules that use each other.
 lint: plugins
 	$(CARGO) fmt --check
+	python3 host/tests/scripts/import_cycles.py
 	$(CARGO) clippy --release -p metrics-host --lib --bins -- -D warnings
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --no-deps -p metrics-host

@@ -61,6 +61,7 @@ pub use serve_error::ServeError;
 internal_modules!(
     app,
     bounded_text,
+    content_type,
     heap,
     http,
     metrics_json_input,

@@ -1,7 +1,7 @@
 //! How many renders may run at once. A slot is taken before a render starts
 //! and given back when its task ends; beyond the bound a scrape is refused
 //! (`503`), never queued behind renders that are working. The one wait is
-//! [`crate::shared_render`]'s: a scrape that finds every slot held by
+//! `shared_render`'s: a scrape that finds every slot held by
 //! renders stalled on their clients takes one of those slots back.
 use std::sync::Arc;
 use std::time::Duration;

@@ -16,6 +16,7 @@
 //! | none | Prometheus media types | `underscores` |
 //! | none | others (`json`) | as they are if the renderer can, else `underscores` |
 use crate::name_escaping::NameEscaping;
+use crate::content_type::media_type;
 use crate::plugin::format_capabilities::FormatCapabilities;
 use crate::plugin::FormatInfo;
 
@@ -40,19 +41,6 @@ pub struct Representation {
     pub content_type: String,
     /// How names are written.
     pub escaping: NameEscaping,
-}
-
-/// The value of parameter `key` of a content type.
-pub fn parameter<'a>(content_type: &'a str, key: &str) -> Option<&'a str> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (k, value) = param.split_once('=')?;
-        k.trim().eq_ignore_ascii_case(key).then(|| value.trim().trim_matches('"'))
-    })
-}
-
-/// The media type of a content type, lower case.
-pub fn media_type(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 /// How `info`, which can what `can` says, answers `wanted`.

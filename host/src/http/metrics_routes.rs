@@ -80,7 +80,7 @@ async fn render_response(app: &AppState, choice: RenderChoice, query: &MetricsQu
     };
     let mut output = app.scrapes.subscribe(request).await?;
     let content_type = HeaderValue::from_str(&output.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    let is_html = crate::representation::media_type(&output.content_type) == "text/html";
+    let is_html = crate::content_type::media_type(&output.content_type) == "text/html";
     // The head waits for the first chunk, so a render that fails before
     // writing anything gets a proper error status.
     let body = match output.next().await {

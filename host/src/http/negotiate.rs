@@ -20,7 +20,8 @@ use crate::name_escaping::NameEscaping;
 use crate::plugin::format_rules::is_valid_format_name;
 use crate::plugin::renderer_set::OfferedFormat;
 use crate::plugin::FormatInfo;
-use crate::representation::{media_type, parameter, Wanted};
+use crate::content_type::{media_type, parameter};
+use crate::representation::Wanted;
 use std::sync::Arc;
 
 /// The format served when nothing negotiable is loaded.

@@ -6,7 +6,7 @@
 //! type declares (`escaping=allow-utf-8`).
 use super::FormatInfo;
 use crate::name_escaping::NameEscaping;
-use crate::representation::{media_type, parameter};
+use crate::content_type::{media_type, parameter};
 
 /// What a format can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -3,7 +3,7 @@
 //! text 0.0.4, OpenMetrics, JSON) chunk by chunk and hashed, never held
 //! whole, so a check holds a few lines (or, for JSON, a channel of a few
 //! chunks) whatever a plugin writes, up to the server's output cap.
-use crate::representation::{media_type, parameter};
+use crate::content_type::{media_type, parameter};
 use crate::upstream::exposition_parser::{LineReader, Syntax};
 use sha2::{Digest, Sha256};
 use std::io::Read;

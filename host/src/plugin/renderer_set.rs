@@ -1,6 +1,6 @@
 //! An immutable set of loaded renderers, indexed by format name: which one
 //! serves a format (most preferred first, skipping backed-off ones) and
-//! what is on offer for content negotiation. [`super::catalog`] swaps in a
+//! what is on offer for content negotiation. `catalog` swaps in a
 //! new set on every reload.
 use crate::plugin::format_capabilities::FormatCapabilities;
 use crate::plugin::{FormatInfo, LoadError, RendererComponent, RendererEngine, DEFAULT_RENDERER_WASM};

@@ -98,7 +98,7 @@ impl Upstream {
 
 /// Reads an upstream body by its content type.
 pub fn read_exposition(content_type: Option<&str>, body: &[u8]) -> Result<Vec<exposition_parser::ParsedFamily>, String> {
-    let media = content_type.map(crate::representation::media_type).unwrap_or_default();
+    let media = content_type.map(crate::content_type::media_type).unwrap_or_default();
     let text = std::str::from_utf8(body).map_err(|e| format!("the body is not UTF-8: {e}"))?;
     match media.as_str() {
         "application/openmetrics-text" => exposition_parser::parse(text, Syntax::OpenMetrics).map_err(|e| format!("OpenMetrics {e}")),
