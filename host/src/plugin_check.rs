@@ -18,14 +18,13 @@
 //! `--reader CMD` runs the author's own parser on every output (it fails
 //! the check when it fails). Any failure makes the exit status 1.
 use crate::plugin::folder::read_plugin;
+use crate::plugin::judged_render::{render_judged, JudgedRender, Judging, RefusalAnswer};
 use crate::plugin::output_stream_check::{first_difference, OutputStreamCheck, OutputSummary};
 use crate::plugin::reading_sink::ReadingSink;
 use crate::plugin::sample_snapshots;
 use crate::plugin::series_batches::RenderNames;
 use crate::plugin::settings::read_settings_file;
-use crate::plugin::{
-    ArtifactCache, CompileLimits, GuestConduct, GuestReturn, RenderFailureCause, RenderLimits, RendererComponent, RendererEngine,
-};
+use crate::plugin::{ArtifactCache, CompileLimits, GuestConduct, RenderFailureCause, RenderLimits, RendererComponent, RendererEngine};
 use crate::registry::{Registry, RegistryError};
 use crate::snapshot::Snapshot;
 use serde::Serialize;
@@ -92,8 +91,8 @@ struct Rendered {
     /// render failed before its output could be judged).
     output: Option<Result<OutputSummary, String>>,
     written: u64,
-    /// Whether the host refused some of the output (past `accept`).
-    refused: bool,
+    /// How the guest answered a refusal of its output (past `accept`).
+    answer: RefusalAnswer,
     elapsed: Duration,
     conduct: GuestConduct,
 }
@@ -120,20 +119,23 @@ async fn render(job: &Job<'_>, snapshot: &Arc<Snapshot>, prefix: &str, accept: u
         (Some(dir), Some(name)) => std::fs::File::create(dir.join(name)).ok(),
         _ => None,
     };
-    let sink = ReadingSink::new(if hash { check.hashing().keeping(KEPT_BYTES) } else { check }, copy);
-    let limits = RenderLimits { output_bytes: accept.min(job.limits.output_bytes), ..job.limits.clone() };
+    let judging = Judging {
+        component: job.component,
+        format: job.format,
+        names: RenderNames { prefix, ..RenderNames::default() },
+        limits: job.limits,
+    };
     let started = Instant::now();
-    let names = RenderNames { prefix, ..RenderNames::default() };
-    let (result, conduct) = job.component.render_reporting(snapshot, job.format, names, &limits, Box::new(sink.clone())).await;
+    let judged = render_judged(&judging, snapshot, accept, if hash { check.hashing().keeping(KEPT_BYTES) } else { check }, copy).await;
     let elapsed = started.elapsed();
-    let refused = matches!(&result, Err(e) if matches!(e.cause, RenderFailureCause::OutputTooLarge(_)));
+    let answer = RefusalAnswer::of(&judged);
+    let JudgedRender { result, conduct, read, .. } = judged;
     let result = result.map_err(|e| match (&e.cause, &conduct.reading) {
         (RenderFailureCause::TimedOut(_), Some(reading)) => format!("{} ({reading})", e.cause),
         (RenderFailureCause::TimedOut(_), None) => format!("{} (before asking for any series)", e.cause),
         _ => e.cause.to_string(),
     });
-    let read = sink.finish(result.is_ok());
-    Rendered { result, output: read.judged, written: read.written, refused, elapsed, conduct }
+    Rendered { result, output: read.judged, written: read.written, answer, elapsed, conduct }
 }
 
 fn size(bytes: u64) -> String {
@@ -460,17 +462,8 @@ async fn check_format(job: &Job<'_>, samples: &[Sample<'_>], large: &Arc<Snapsho
     // refused only so): the guest must stop writing and return output-closed.
     let edge = samples[0].2;
     for (check, snapshot, accept) in [("output refused part-way", large, 64 << 10), ("output refused at once", edge, 0)] {
-        let refused = render(job, snapshot, "", accept, false, None).await;
-        let conduct = &refused.conduct;
-        let what = match (&conduct.returned, conduct.writes_after_refusal) {
-            (_, n) if n > 0 => format!("kept writing ({n} writes after output.write returned false)"),
-            (None, _) => format!("did not return ({})", refused.result.clone().err().unwrap_or_default()),
-            _ if !refused.refused => "not reached: the whole output came before the refusal".to_string(),
-            (Some(GuestReturn::OutputClosed), _) => "returned output-closed at once".to_string(),
-            (Some(other), _) => format!("returned {other:?} instead of output-closed"),
-        };
-        let stopped = conduct.returned == Some(GuestReturn::OutputClosed) && conduct.writes_after_refusal == 0;
-        let passed = stopped || !refused.refused && refused.result.is_ok();
+        let answer = render(job, snapshot, "", accept, false, None).await.answer;
+        let (passed, what) = (answer.passed(), answer.to_string());
         record(check, if passed { "ok" } else { "FAIL" }, what);
     }
     results

@@ -33,7 +33,7 @@ const BUGS: [(&str, &str, &[&str]); 4] = [
     (
         "writes-after-refusal",
         // Its output (2 KiB) is one write: refused, it returns Ok.
-        "(output refused part-way): its output was refused, but it returned Ok instead of output-closed",
+        "(output refused part-way): its output was refused and it returned Ok instead of output-closed",
         &["FAIL output refused part-way: kept writing (", "FAIL output refused at once: returned Ok instead of output-closed"],
     ),
 ];

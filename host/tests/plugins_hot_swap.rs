@@ -187,7 +187,7 @@ async fn a_new_version_that_fails_its_preflight_never_goes_live() {
             "(deterministic): a second render of the same snapshot wrote different bytes (first difference at line 1, byte ",
         ),
         ("marker-v2-spin-on-empty-family.wasm", "(edge cases): timed out after"),
-        ("marker-v2-writes-after-refusal.wasm", "(output refused part-way): it kept writing after its output was refused"),
+        ("marker-v2-writes-after-refusal.wasm", "(output refused part-way): its output was refused and it kept writing"),
         ("marker-v2-unescaped-label.wasm", "(edge cases): its output is refused by the strict reader: not valid JSON: "),
     ] {
         install_plugin(dir.path(), "marker.wasm", &component_bytes("test-plugins", fixture));

@@ -81,6 +81,18 @@ impl RendererEngine {
         self.load_cached(name, bytes.to_vec(), "", None).await
     }
 
+    /// Like [`RendererEngine::load`] for the host's own embedded renderer:
+    /// compiled in this process, without the compile child's time limit,
+    /// which is set for plugins (so a short `plugin_compile_timeout_ms` or
+    /// a busy machine cannot keep the server from starting).
+    pub async fn load_embedded(self: &Arc<Self>, name: &str, bytes: &[u8]) -> Result<RendererComponent, LoadError> {
+        let component = {
+            let _one_at_a_time = self.compile_lock.lock().await;
+            self.compile(name, bytes.to_vec(), "", None, &CompileMode::InProcess).await?
+        };
+        self.check(name, component).await
+    }
+
     /// Like [`RendererEngine::load`], reusing (and filling) a cache of
     /// compiled components keyed by `content_hash`. Takes the bytes by
     /// value: they move to the compiler rather than being copied (a plugin
@@ -102,7 +114,7 @@ impl RendererEngine {
                     crate::heap::release_freed_memory();
                     component
                 }
-                None => self.compile(name, bytes, content_hash, cache).await?,
+                None => self.compile(name, bytes, content_hash, cache, &self.compile_limits.mode).await?,
             }
         };
         self.check(name, component).await
@@ -114,11 +126,12 @@ impl RendererEngine {
         bytes: Vec<u8>,
         content_hash: &str,
         cache: Option<ArtifactCache>,
+        mode: &CompileMode,
     ) -> Result<Component, LoadError> {
         let not_a_component = |detail: String| LoadError::NotAComponent { plugin: name.to_string(), detail: bounded(&detail) };
         let engine = Arc::clone(self);
         let hash = content_hash.to_string();
-        match &self.compile_limits.mode {
+        match mode {
             CompileMode::InProcess => {
                 let compiled = tokio::task::spawn_blocking(move || {
                     let component = Component::new(&engine.engine, &bytes).map_err(|e| format!("{e:#}"))?;

@@ -15,7 +15,9 @@
 //! - [`limits`]: the bounds of one render and the memory limiter.
 //! - [`format_rules`]: what a plugin's `formats()` answer must look like.
 //! - [`preflight`]: what a new version must render before it serves,
-//!   against [`sample_snapshots`], its output read by [`output_stream_check`].
+//!   against [`sample_snapshots`], its output read by [`output_stream_check`]
+//!   through [`reading_sink`]; [`judged_render`]: one such render and the
+//!   verdict on a refused output, which `plugin check` shares.
 //! - [`stdio_capture`], [`bounded_text`]: plugin text, kept bounded.
 pub mod artifact_cache;
 use crate::bounded_text;
@@ -29,6 +31,7 @@ pub mod engine;
 pub mod folder;
 pub mod format_capabilities;
 pub mod format_rules;
+pub mod judged_render;
 pub mod limits;
 pub mod output_stream_check;
 pub mod preflight;
@@ -46,7 +49,7 @@ pub use artifact_cache::ArtifactCache;
 pub use call::{RenderFailure, RenderFailureCause, RenderLimits};
 pub use circuit_breaker::{BreakerStatus, CircuitBreaker};
 pub use compiler::{CompileLimits, CompileMode};
-pub use component::{FormatInfo, GuestConduct, GuestReturn, LoadError, RendererComponent};
+pub use component::{FormatInfo, GuestConduct, LoadError, RendererComponent};
 pub use engine::RendererEngine;
 pub use sink::{OutputSink, SinkClosed, WriteFuture, WriterSink};
 

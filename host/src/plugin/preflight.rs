@@ -9,15 +9,15 @@
 //! output for a content type the host can read (Prometheus text 0.0.4,
 //! OpenMetrics, JSON) is refused by the strict readers, when a second render
 //! of the same snapshot differs, or when it keeps writing after the host
-//! refused its output (half-way, or at its first write) or then returns
-//! anything but output-closed. A version that fails does not go live: a new file is
+//! refused its output (half-way, or at its first write) or then does not
+//! return output-closed. A version that fails does not go live: a new file is
 //! `failed`, a new version leaves the previous one serving; either way with
 //! the reason.
+use super::judged_render::{render_judged, JudgedRender, Judging, RefusalAnswer};
 use super::output_stream_check::{first_difference, OutputStreamCheck, OutputSummary};
-use super::reading_sink::ReadingSink;
 use super::sample_snapshots;
 use super::series_batches::RenderNames;
-use super::{GuestConduct, GuestReturn, RenderFailureCause, RenderLimits, RendererComponent};
+use super::{RenderLimits, RendererComponent};
 use crate::registry::Registry;
 use crate::snapshot::Snapshot;
 use std::sync::{Arc, OnceLock};
@@ -46,39 +46,15 @@ fn samples() -> &'static (Arc<Snapshot>, Arc<Snapshot>) {
     })
 }
 
-/// What one render did.
-struct Rendered {
-    /// The output's summary (size and hash), `None` when the content type
-    /// is not one the host reads; or why the render or its output failed.
-    outcome: Result<Option<OutputSummary>, String>,
-    conduct: GuestConduct,
-    written: u64,
-    /// Whether the host refused some of the output.
-    refused: bool,
-}
-
-/// One render of `snapshot`: its output's summary (size and hash), or why
-/// it failed; with `accept`, output is refused after that many bytes and
-/// what the guest did then is returned instead.
-async fn render_once(
-    component: &RendererComponent,
-    format: &str,
-    content_type: &str,
-    snapshot: &Arc<Snapshot>,
-    limits: &RenderLimits,
-    accept: u64,
-) -> Rendered {
-    let sink = ReadingSink::new(OutputStreamCheck::new(content_type).hashing().keeping(KEPT_BYTES), None);
-    let limits = RenderLimits { output_bytes: accept.min(limits.output_bytes), ..limits.clone() };
-    let (result, conduct) = component.render_reporting(snapshot, format, RenderNames::default(), &limits, Box::new(sink.clone())).await;
-    let refused = matches!(&result, Err(failure) if matches!(failure.cause, RenderFailureCause::OutputTooLarge(_)));
-    let read = sink.finish(result.is_ok());
-    let outcome = match (read.judged, result) {
+/// What a render's output was: its summary (size and hash), `None` when
+/// the content type is not one the host reads; or why the render or its
+/// output failed.
+fn outcome(render: JudgedRender) -> Result<Option<OutputSummary>, String> {
+    match (render.read.judged, render.result) {
         (Some(Err(problem)), _) => Err(format!("its output is refused by the strict reader: {problem}")),
         (_, Err(failure)) => Err(failure.cause.to_string()),
         (judged, Ok(())) => Ok(judged.and_then(Result::ok)),
-    };
-    Rendered { outcome, conduct, written: read.written, refused }
+    }
 }
 
 /// Runs every format of `component` through the preflight within `limits`.
@@ -86,12 +62,13 @@ pub async fn preflight(component: &RendererComponent, limits: &RenderLimits) -> 
     let (edge, empty) = samples();
     for format in &component.formats {
         let fail = |sample: &'static str, reason: String| PreflightFailure { format: format.name.clone(), sample, reason };
-        let render = |snapshot, accept| render_once(component, &format.name, &format.content_type, snapshot, limits, accept);
-        let first = render(edge, u64::MAX).await;
-        let written = first.written;
-        let first = first.outcome.map_err(|why| fail("edge cases", why))?;
-        render(empty, u64::MAX).await.outcome.map_err(|why| fail("no families at all", why))?;
-        let second = render(edge, u64::MAX).await.outcome.map_err(|why| fail("edge cases, a second time", why))?;
+        let job = Judging { component, format: &format.name, names: RenderNames::default(), limits };
+        let read = || OutputStreamCheck::new(&format.content_type).hashing().keeping(KEPT_BYTES);
+        let first = render_judged(&job, edge, u64::MAX, read(), None).await;
+        let written = first.read.written;
+        let first = outcome(first).map_err(|why| fail("edge cases", why))?;
+        outcome(render_judged(&job, empty, u64::MAX, read(), None).await).map_err(|why| fail("no families at all", why))?;
+        let second = outcome(render_judged(&job, edge, u64::MAX, read(), None).await).map_err(|why| fail("edge cases, a second time", why))?;
         if first != second {
             let kept = |summary: &Option<OutputSummary>| summary.as_ref().and_then(|s| s.kept.clone()).unwrap_or_default();
             let at = first_difference(&kept(&first), &kept(&second));
@@ -99,15 +76,11 @@ pub async fn preflight(component: &RendererComponent, limits: &RenderLimits) -> 
         }
         // Refuse the output half-way, then at its first write (an output
         // written in one piece is refused only so): the guest must stop
-        // writing and return output-closed.
+        // writing and return output-closed, the same verdict as `plugin check`.
         for (sample, accept) in [("output refused part-way", written / 2), ("output refused at once", 0)] {
-            let refused = render(edge, accept).await;
-            if refused.conduct.writes_after_refusal > 0 {
-                let reason = format!("it kept writing after its output was refused ({} writes)", refused.conduct.writes_after_refusal);
-                return Err(fail(sample, reason));
-            }
-            if let Some(returned) = refused.conduct.returned.filter(|r| refused.refused && *r != GuestReturn::OutputClosed) {
-                return Err(fail(sample, format!("its output was refused, but it returned {returned:?} instead of output-closed")));
+            let answer = RefusalAnswer::of(&render_judged(&job, edge, accept, read(), None).await);
+            if !answer.passed() {
+                return Err(fail(sample, format!("its output was refused and it {answer}")));
             }
         }
     }

@@ -60,7 +60,7 @@ impl RendererSet {
 
     /// The embedded default renderer only.
     pub async fn builtin(engine: &Arc<RendererEngine>) -> Result<Self, LoadError> {
-        let mut default = engine.load(BUILTIN_NAME, DEFAULT_RENDERER_WASM).await?;
+        let mut default = engine.load_embedded(BUILTIN_NAME, DEFAULT_RENDERER_WASM).await?;
         default.builtin = true;
         Ok(RendererSet::new(vec![Arc::new(default)], Vec::new()))
     }
