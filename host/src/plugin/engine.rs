@@ -175,3 +175,28 @@ impl RendererEngine {
         .unwrap_or_else(|e| Err(LoadError::NotAComponent { plugin: name.to_string(), detail: format!("checking task failed: {e}") }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::renderer_set::RendererSet;
+    use std::time::Duration;
+
+    /// The compile child's bounds are for plugins: with a child that cannot
+    /// even start and a 1 ms limit, a plugin fails and the host's own
+    /// renderer still loads (a short `plugin_compile_timeout_ms` on a busy
+    /// machine once kept the server from starting).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_embedded_renderer_loads_whatever_the_plugin_compile_limits() {
+        let limits = CompileLimits {
+            mode: CompileMode::Subprocess { exe: "/nonexistent/metrics-host".into() },
+            timeout: Duration::from_millis(1),
+            memory_bytes: 64 << 20,
+        };
+        let engine = RendererEngine::with_compile_limits(limits).unwrap();
+        let plugin = engine.load("plugin", crate::plugin::DEFAULT_RENDERER_WASM).await;
+        assert!(plugin.is_err(), "a plugin compiles in the child, within its limits");
+        let builtins = RendererSet::builtin(&engine).await.expect("the embedded renderer loads");
+        assert!(builtins.find("prometheus").is_some());
+    }
+}
