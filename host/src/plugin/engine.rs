@@ -86,11 +86,7 @@ impl RendererEngine {
     /// which is set for plugins (so a short `plugin_compile_timeout_ms` or
     /// a busy machine cannot keep the server from starting).
     pub async fn load_embedded(self: &Arc<Self>, name: &str, bytes: &[u8]) -> Result<RendererComponent, LoadError> {
-        let component = {
-            let _one_at_a_time = self.compile_lock.lock().await;
-            self.compile(name, bytes.to_vec(), "", None, &CompileMode::InProcess).await?
-        };
-        self.check(name, component).await
+        self.load_compiled_by(name, bytes.to_vec(), "", None, &CompileMode::InProcess).await
     }
 
     /// Like [`RendererEngine::load`], reusing (and filling) a cache of
@@ -104,6 +100,18 @@ impl RendererEngine {
         content_hash: &str,
         cache: Option<&ArtifactCache>,
     ) -> Result<RendererComponent, LoadError> {
+        self.load_compiled_by(name, bytes, content_hash, cache, &self.compile_limits.mode).await
+    }
+
+    /// Loads through the cache, compiling (one at a time) where `mode` says.
+    async fn load_compiled_by(
+        self: &Arc<Self>,
+        name: &str,
+        bytes: Vec<u8>,
+        content_hash: &str,
+        cache: Option<&ArtifactCache>,
+        mode: &CompileMode,
+    ) -> Result<RendererComponent, LoadError> {
         let cache = cache.filter(|_| !content_hash.is_empty()).cloned();
         let component = {
             let _one_at_a_time = self.compile_lock.lock().await;
@@ -114,7 +122,7 @@ impl RendererEngine {
                     crate::heap::release_freed_memory();
                     component
                 }
-                None => self.compile(name, bytes, content_hash, cache, &self.compile_limits.mode).await?,
+                None => self.compile(name, bytes, content_hash, cache, mode).await?,
             }
         };
         self.check(name, component).await

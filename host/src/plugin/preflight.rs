@@ -78,7 +78,8 @@ pub async fn preflight(component: &RendererComponent, limits: &RenderLimits) -> 
         // written in one piece is refused only so): the guest must stop
         // writing and return output-closed, the same verdict as `plugin check`.
         for (sample, accept) in [("output refused part-way", written / 2), ("output refused at once", 0)] {
-            let answer = RefusalAnswer::of(&render_judged(&job, edge, accept, read(), None).await);
+            // Read as it comes, not hashed or kept: nothing compares it.
+            let answer = RefusalAnswer::of(&render_judged(&job, edge, accept, OutputStreamCheck::new(&format.content_type), None).await);
             if !answer.passed() {
                 return Err(fail(sample, format!("its output was refused and it {answer}")));
             }
